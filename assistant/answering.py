@@ -1,0 +1,162 @@
+"""Answering without a language model: the retrieved sentences that best answer the
+question, quoted exactly (figures untouched) with ``[n]`` markers, or a plain statement
+that the documents don't answer it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .chunking import split_sentences
+from .citations import Citation, CitationBuilder
+from .config import Settings
+from .embedding import LocalEmbeddings
+from .errors import InputError
+from .languages import UNKNOWN, detect, normalize, number_tokens, tokenize
+from .loading import find_provinces
+from .prompts import ExtractiveMessages, load_extractive
+from .retrieval import Filters, Hit, Searcher
+
+# A sentence within this much of the best one is part of the answer too.
+_MARGIN = 0.025
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    retrieved: list[Hit]
+    language: str = UNKNOWN
+    reason: str = ""
+    backend: str = "extractive"
+    latency_ms: float = 0.0
+    evidence: float = 0.0  # best question-sentence similarity seen
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "language": self.language,
+            "backend": self.backend,
+            "reason": self.reason,
+            "evidence": round(self.evidence, 4),
+            "latency_ms": round(self.latency_ms, 1),
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [
+                {"source": h.source, "score": round(h.dense, 4), "bm25": round(h.bm25, 3),
+                 "language": h.language, "text": h.text}
+                for h in self.retrieved
+            ],
+        }
+
+
+@dataclass
+class _Candidate:
+    sentence: str
+    hit: Hit
+    similarity: float
+    score: float
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise InputError("The question is empty: type a question about the documents.")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
+            "Ask a shorter question (a summary of a long text is a briefing, not a question)."
+        )
+    return cleaned
+
+
+class ExtractiveAnswerer:
+    backend = "extractive"
+
+    def __init__(self, settings: Settings, searcher: Searcher,
+                 embedder: LocalEmbeddings) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.embedder = embedder
+        self.messages: ExtractiveMessages = load_extractive(settings.prompts_dir)
+
+    def answer(self, question: str, filters: Filters | None = None,
+               k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        language = detect(question, self.settings.languages)
+        qvec = self.embedder.embed_query_vector(question)
+        hits = self.searcher.search(question, k, filters, query_vector=qvec)
+        result = self._compose(question, language, qvec, hits)
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _abstain(self, question: str, language: str, hits: list[Hit], reason: str,
+                 message: str | None = None, evidence: float = 0.0) -> Answer:
+        text = message or self.messages.pick(self.messages.no_answer, language)
+        return Answer(question, text, True, [], hits, language, reason, evidence=evidence)
+
+    def _compose(self, question: str, language: str, qvec: np.ndarray,
+                 hits: list[Hit]) -> Answer:
+        if not hits:
+            return self._abstain(question, language, hits, "nothing retrieved")
+        named = find_provinces(question)
+        covered = {p for h in hits for p in h.metadata.get("provinces", [])}
+        if named and not covered.intersection(named):
+            message = self.messages.pick(self.messages.province_not_covered, language)
+            return self._abstain(question, language, hits, "province not covered",
+                                 message.format(provinces=", ".join(named)))
+        candidates = self._score(question, language, qvec, hits)
+        if not candidates:
+            return self._abstain(question, language, hits, "no sentences")
+        best = candidates[0]
+        if best.similarity < self.settings.min_evidence:
+            return self._abstain(question, language, hits, "weak evidence",
+                                 evidence=best.similarity)
+        chosen = [c for c in candidates if c.score >= best.score - _MARGIN]
+        chosen = chosen[: self.settings.answer_sentences]
+        builder = CitationBuilder()
+        parts = []
+        for c in chosen:
+            n = builder.cite(c.hit.source, c.sentence, c.hit.text, c.hit.metadata)
+            parts.append(f"{c.sentence} [{n}]")
+        return Answer(question, " ".join(parts), False, builder.citations, hits, language,
+                      evidence=best.similarity)
+
+    def _score(self, question: str, language: str, qvec: np.ndarray,
+               hits: list[Hit]) -> list[_Candidate]:
+        seen: set[str] = set()
+        pairs: list[tuple[str, Hit]] = []
+        for hit in hits:
+            for sentence in split_sentences(hit.text, hit.language):
+                key = normalize(sentence)
+                if key not in seen and len(sentence) > 15:
+                    seen.add(key)
+                    pairs.append((sentence, hit))
+        if not pairs:
+            return []
+        vectors = self.embedder.embed_passages([s for s, _ in pairs])
+        similarities = vectors @ qvec
+        wants_figure = self._asks_quantity(question, language)
+        q_tokens = set(tokenize(question))
+        q_numbers = number_tokens(question)
+        out = []
+        for (sentence, hit), sim in zip(pairs, similarities, strict=True):
+            s_tokens = set(tokenize(sentence))
+            overlap = len(q_tokens & s_tokens) / max(1, len(q_tokens))
+            figures = number_tokens(sentence) - q_numbers
+            score = float(sim) + 0.05 * overlap + (0.02 if wants_figure and figures else 0.0)
+            out.append(_Candidate(sentence, hit, float(sim), score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def _asks_quantity(self, question: str, language: str) -> bool:
+        folded = normalize(question)
+        cues = self.messages.quantity_cues.get(language, []) + self.messages.quantity_cues["en"]
+        return any(normalize(cue) in folded for cue in cues)

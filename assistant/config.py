@@ -1,0 +1,65 @@
+"""One typed settings object; the only place that reads the environment (``ASSISTANT_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that work offline on the bundled corpus."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder ingested by default.")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="On-disk Chroma store.")
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Prompt and message files.")
+    chroma_url: str | None = Field(
+        None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of index_dir."
+    )
+    collection: str = Field("health_reports", description="Chroma collection name prefix.")
+
+    embedder: Literal["e5", "sentence-transformers"] = "e5"
+    embedder_model: str | None = Field(
+        None, description="Local model folder for the sentence-transformers embedder."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk budget in embedder tokens.")
+    chunk_overlap_tokens: int = Field(40, ge=0, le=256)
+
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "vi", "uk", "fr", "ar"],
+        description="Languages the detector chooses among (ISO 639-1).",
+    )
+
+    retrieval_k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
+    candidate_k: int = Field(50, ge=5, le=1000, description="Candidates from each retriever.")
+    fusion: Literal["language-aware", "rrf", "dense", "bm25"] = "language-aware"
+    province_anchor: bool = Field(
+        True, description="Rank passages about a province the question names first."
+    )
+
+    answer_backend: Literal["extractive"] = "extractive"
+    answer_sentences: int = Field(3, ge=1, le=10)
+    min_evidence: float = Field(
+        0.80, ge=0.0, le=1.0, description="Below this question-sentence similarity: abstain."
+    )
+    max_question_chars: int = Field(2000, ge=10)
+    max_file_mb: float = Field(50.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=0, le=65535)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        # Allow ASSISTANT_LANGUAGES=en,vi,fr as well as a JSON list.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

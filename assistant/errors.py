@@ -1,0 +1,44 @@
+"""A small error hierarchy; the CLI and the web UI turn these into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: ``str(error)`` is a message fit for the user."""
+
+    exit_code = 1
+
+
+class InputError(AssistantError):
+    """The user's input (a question, an option) cannot be used as given."""
+
+    exit_code = 2
+
+
+class DocumentError(AssistantError):
+    """One file could not be loaded; other files are unaffected."""
+
+    exit_code = 1
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnsupportedFileError(DocumentError):
+    """The file type is not one we can read."""
+
+
+class IndexStoreError(AssistantError):
+    """The index cannot be used (wrong embedder, store unreachable)."""
+
+    exit_code = 3
+
+
+class EmbedderMismatchError(IndexStoreError):
+    """The index was built by another embedder; mixing vectors would give garbage."""
+
+
+class StoreUnavailableError(IndexStoreError):
+    """The Chroma store (local folder or server) cannot be reached."""

@@ -1,0 +1,206 @@
+"""Retrieval: dense search in Chroma plus BM25, fused with an eye on languages.
+
+A plain rank fusion promotes whatever BM25 finds, and BM25 only ever finds documents in
+the question's own language: on cross-lingual questions that pushes the right answer,
+written in another language, out of the top ranks. So BM25 here may only *reorder* the
+candidates written in the question's language, among the ranks dense search already gave
+them; a document in another language keeps exactly the rank dense search gave it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .config import Settings
+from .embedding import LocalEmbeddings
+from .languages import UNKNOWN, detect, tokenize
+from .loading import find_provinces
+from .store import ChromaStore
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    languages: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.languages:
+            clauses.append({"lang": {"$in": list(self.languages)}})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if self.provinces:
+            options = [{"provinces": {"$contains": p}} for p in self.provinces]
+            clauses.append(options[0] if len(options) == 1 else {"$or": options})
+        if self.since:
+            clauses.append({"date": {"$gte": int(self.since.strftime("%Y%m%d"))}})
+        if self.until:
+            clauses.append({"date": {"$lte": int(self.until.strftime("%Y%m%d"))}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class Hit:
+    id: str
+    source: str
+    text: str
+    metadata: dict[str, Any]
+    dense: float = 0.0  # cosine similarity to the question
+    bm25: float = 0.0
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def language(self) -> str:
+        return str(self.metadata.get("lang", UNKNOWN))
+
+
+class _Lexicon:
+    """BM25 over the committed chunks, rebuilt when the index's revision moves."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        import bm25s
+
+        self.revision = store.revision()
+        visible: set[str] = set()
+        for record in store.documents():
+            visible.update(record.chunk_ids)
+        self.visible = visible
+        self.ids: list[str] = []
+        tokens: list[list[str]] = []
+        for chunk_id, _meta, text in store.iter_chunks():
+            if chunk_id in visible:
+                self.ids.append(chunk_id)
+                tokens.append(tokenize(text))
+        self.bm25 = bm25s.BM25()
+        if tokens:
+            self.bm25.index(tokens, show_progress=False)
+
+    def top(self, query: str, n: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        scores = self.bm25.get_scores(tokenize(query))
+        n = min(n, len(scores))
+        best = np.argpartition(-scores, n - 1)[:n]
+        return [(self.ids[i], float(scores[i])) for i in best[np.argsort(-scores[best])]
+                if scores[i] > 0]
+
+
+class Searcher:
+    """Finds the chunks that answer a question, in any language."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+                 fusion: str | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.fusion = fusion or settings.fusion
+        self._lexicon: _Lexicon | None = None
+
+    def lexicon(self) -> _Lexicon:
+        if self._lexicon is None or self._lexicon.revision != self.store.revision():
+            self._lexicon = _Lexicon(self.store)
+        return self._lexicon
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               query_vector: np.ndarray | None = None) -> list[Hit]:
+        k = k or self.settings.retrieval_k
+        n = self.settings.candidate_k
+        filters = filters or Filters()
+        where = filters.where()
+        lexicon = self.lexicon()
+        qvec = self.embedder.embed_query_vector(query) if query_vector is None else query_vector
+        hits: dict[str, Hit] = {}
+        # Province names are anchors that hold across languages: passages from reports
+        # about the province a question names are fetched too, and ranked first.
+        anchors = find_provinces(query) if self.settings.province_anchor else []
+        if self.fusion != "bm25":
+            wheres = [where]
+            if anchors and not filters.provinces:
+                wheres.append(replace(filters, provinces=tuple(anchors)).where())
+            for clause in wheres:
+                got = self.store.query(qvec, n + 10, clause)
+                for cid, meta, text, dist in zip(got["ids"][0], got["metadatas"][0],
+                                                 got["documents"][0], got["distances"][0],
+                                                 strict=True):
+                    if cid in lexicon.visible:
+                        hits[cid] = Hit(cid, meta["source"], text, meta,
+                                        dense=1.0 - float(dist))
+        if self.fusion != "dense":
+            lexical = dict(lexicon.top(query, n))
+            missing = [cid for cid in lexical if cid not in hits]
+            if missing:
+                got = self.store.get_chunks(missing, where, embeddings=True)
+                for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
+                                                got["embeddings"], strict=True):
+                    vector = np.asarray(vec, dtype=np.float32)
+                    hits[cid] = Hit(cid, meta["source"], text, meta,
+                                    dense=float(vector @ qvec), vector=vector)
+            for cid, score in lexical.items():
+                if cid in hits:
+                    hits[cid].bm25 = score
+        ranked = self._fuse(list(hits.values()), query)
+        if anchors:
+            wanted = set(anchors)
+            ranked.sort(key=lambda h: not wanted.intersection(h.metadata.get("provinces", [])))
+        return ranked[:k]
+
+    def _fuse(self, hits: list[Hit], query: str) -> list[Hit]:
+        by_dense = sorted(hits, key=lambda h: -h.dense)
+        if self.fusion == "dense":
+            return by_dense
+        if self.fusion == "bm25":
+            return sorted((h for h in hits if h.bm25 > 0), key=lambda h: -h.bm25)
+        if self.fusion == "rrf":
+            return _rrf(by_dense)
+        qlang = detect(query, self.settings.languages)
+        slots = [i for i, h in enumerate(by_dense) if h.language == qlang]
+        if qlang == UNKNOWN or not slots:
+            return by_dense
+        reordered = _rrf([by_dense[i] for i in slots])
+        out = list(by_dense)
+        for slot, hit in zip(slots, reordered, strict=True):
+            out[slot] = hit
+        return out
+
+
+def _rrf(by_dense: list[Hit]) -> list[Hit]:
+    """Reciprocal-rank fusion of the dense order given and the BM25 order."""
+    bm25_rank = {h.id: r for r, h in enumerate(sorted(
+        (h for h in by_dense if h.bm25 > 0), key=lambda h: -h.bm25))}
+    def score(item: tuple[int, Hit]) -> float:
+        rank, hit = item
+        lexical = bm25_rank.get(hit.id)
+        return 1 / (RRF_K + rank) + (1 / (RRF_K + lexical) if lexical is not None else 0.0)
+    return [h for _, h in sorted(enumerate(by_dense), key=score, reverse=True)]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of the ``Searcher``: Documents with scores in their metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: Searcher
+    k: int = 5
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(self, query: str, *,
+                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [
+            Document(page_content=h.text, id=h.id,
+                     metadata={**h.metadata, "score": h.dense, "bm25": h.bm25})
+            for h in self.searcher.search(query, self.k, self.filters)
+        ]

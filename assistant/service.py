@@ -1,0 +1,55 @@
+"""The ``Assistant``: settings in, every pipeline stage wired once, used by CLI and web."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+
+from .answering import Answer, ExtractiveAnswerer
+from .config import Settings
+from .embedding import LocalEmbeddings, make_embedder
+from .indexing import Indexer, IngestReport
+from .retrieval import Filters, HybridRetriever, Searcher
+from .store import ChromaStore, DocRecord
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = ChromaStore(self.settings)
+
+    @cached_property
+    def embedder(self) -> LocalEmbeddings:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.settings, self.store, self.embedder)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.settings, self.store, self.embedder)
+
+    @cached_property
+    def answerer(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.settings, self.searcher, self.embedder)
+
+    def retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
+        return HybridRetriever(searcher=self.searcher, k=k or self.settings.retrieval_k,
+                               filters=filters or Filters())
+
+    def ingest(self, paths: Iterable[Path] | None = None, progress: bool = False) -> IngestReport:
+        return self.indexer.ingest(list(paths or [self.settings.corpus_dir]), progress=progress)
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+        return self.answerer.answer(question, filters, k)
+
+    def sources(self) -> list[DocRecord]:
+        return self.store.documents()
+
+    def remove(self, source: str) -> bool:
+        return self.indexer.remove(source)
+
+    def reset(self) -> None:
+        self.store.reset()

@@ -1,0 +1,40 @@
+"""Each benchmark owns one marked section of bench/results.md and rewrites only that."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                      if ln.startswith("MemTotal"))
+        mem = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        mem = "unknown RAM"
+    return (f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section between BEGIN/END markers named ``name``."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = (f"<!-- BEGIN {name} -->\n{body.rstrip()}\n\n"
+             f"_Measured {stamp} on {machine()}._\n<!-- END {name} -->")
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->",
+                         re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else \
+        f"{text.rstrip()}\n\n{block}\n"
+    RESULTS.write_text(text, encoding="utf-8")
