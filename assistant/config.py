@@ -46,9 +46,10 @@ class Settings(BaseSettings):
     )
 
     answer_backend: Literal["extractive"] = "extractive"
+    answer_pool_k: int = Field(8, ge=1, le=50, description="Chunks the answer is picked from.")
     answer_sentences: int = Field(3, ge=1, le=10)
     min_evidence: float = Field(
-        0.80, ge=0.0, le=1.0, description="Below this question-sentence similarity: abstain."
+        0.84, ge=0.0, le=1.5, description="Below this best-sentence score: abstain."
     )
     max_question_chars: int = Field(2000, ge=10)
     max_file_mb: float = Field(50.0, gt=0)

@@ -57,10 +57,10 @@ class LocalEmbeddings(Embeddings, TokenCounter):
 
     # LangChain's interface.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_passages(texts).tolist()  # type: ignore[no-any-return]
+        return self.embed_passages(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_query_vector(text).tolist()  # type: ignore[no-any-return]
+        return self.embed_query_vector(text).tolist()
 
     @cached_property
     def dimension(self) -> int:

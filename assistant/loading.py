@@ -13,14 +13,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .anchors import find_provinces
 from .errors import DocumentError, UnsupportedFileError
-from .languages import detect, normalize, strip_accents
+from .languages import detect
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 METADATA_FILE = "metadata.yaml"
@@ -35,14 +35,11 @@ _BOILERPLATE = [
     )
 ]
 _URL_LINE = re.compile(r"^(?:source|sources|nguồn|джерело|المصدر)\s*:?\s*(https?://\S+)", re.I)
-_MONTHS = {
-    **{m: i for i, m in enumerate(
-        "january february march april may june july august september october november december"
-        .split(), 1)},
-    **{m: i for i, m in enumerate(
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-        .split(), 1)},
-}
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+)
+_MONTHS = {m: i for names in _MONTH_NAMES for i, m in enumerate(names.split(), 1)}
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATE_PATTERNS = [
     (re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b"), ("y", "m", "d")),
@@ -157,7 +154,7 @@ def _pdf_text(data: bytes, source: str) -> tuple[str, str]:
         if reader.is_encrypted:
             raise DocumentError(source, "PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "")
+        title = str(reader.metadata.title or "") if reader.metadata else ""
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -223,27 +220,6 @@ def _find_date(text: str, url: str | None) -> str | None:
             except ValueError:
                 continue
     return None
-
-
-@lru_cache(maxsize=1)
-def _gazetteer() -> list[tuple[str, re.Pattern[str]]]:
-    raw = yaml.safe_load(resources.files("assistant").joinpath("data/provinces.yaml").read_text())
-    table = []
-    for name, aliases in raw.items():
-        forms = {_fold(a) for a in [name, *aliases]}
-        pattern = r"(?<!\w)(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len)[::-1])
-        table.append((name, re.compile(pattern + r")(?!\w)")))
-    return table
-
-
-def _fold(text: str) -> str:
-    return normalize(strip_accents(text)).replace("–", "-")
-
-
-def find_provinces(text: str) -> list[str]:
-    """Canonical names of the provinces a text mentions, in any of the supported scripts."""
-    folded = _fold(text)
-    return [name for name, pattern in _gazetteer() if pattern.search(folded)]
 
 
 @lru_cache(maxsize=64)

@@ -19,10 +19,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .anchors import find_provinces
 from .config import Settings
 from .embedding import LocalEmbeddings
 from .languages import UNKNOWN, detect, tokenize
-from .loading import find_provinces
 from .store import ChromaStore
 
 RRF_K = 60
@@ -113,6 +113,7 @@ class Searcher:
 
     def lexicon(self) -> _Lexicon:
         if self._lexicon is None or self._lexicon.revision != self.store.revision():
+            self.store.verify_embedder(self.embedder.model_id)
             self._lexicon = _Lexicon(self.store)
         return self._lexicon
 

@@ -129,17 +129,20 @@ class ChromaStore:
     def revision(self) -> int:
         return int(self.state().get("revision", 0))
 
-    def check_embedder(self, model_id: str, dimension: int) -> None:
-        """Refuse to mix vectors of two embedders; claim an empty index for this one."""
-        state = self.state()
-        built_by = state.get("embedder")
+    def verify_embedder(self, model_id: str) -> str | None:
+        """Raise if the index holds vectors of another embedder; return who built it."""
+        built_by = self.state().get("embedder")
         if built_by and built_by != model_id and self.chunks.count() > 0:
             raise EmbedderMismatchError(
                 f"The index at {self.location} was built with the embedder '{built_by}', but "
-                f"'{model_id}' is configured. Rebuild it (`assistant reset` then "
-                "`assistant ingest`) or configure the embedder it was built with."
+                f"'{model_id}' is configured. Rebuild it (`assistant ingest --rebuild`) or "
+                "configure the embedder it was built with."
             )
-        if built_by != model_id:
+        return str(built_by) if built_by else None
+
+    def check_embedder(self, model_id: str, dimension: int) -> None:
+        """Refuse to mix vectors of two embedders; claim an empty index for this one."""
+        if self.verify_embedder(model_id) != model_id:
             self._set_state(embedder=model_id, dimension=dimension)
 
     def _set_state(self, **values: Any) -> None:

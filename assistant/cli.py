@@ -1,0 +1,190 @@
+"""The ``assistant`` command: ingest, ask, sources, remove, reset, serve."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings
+from .errors import AssistantError
+from .retrieval import Filters
+from .service import Assistant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_PARTIAL = 1  # some files failed; the rest were indexed
+
+
+def _friendly(fn: F) -> F:
+    """Our errors become one readable line and a meaningful exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AssistantError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date like 2025-07-10") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Chroma folder to use (default: ./index, or ASSISTANT_INDEX_DIR).")
+@click.option("--chroma-url", help="Use a Chroma server instead, e.g. http://127.0.0.1:8000.")
+@click.version_option(package_name="health-assistant")
+@click.pass_context
+def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> None:
+    """Ask questions about health reports in any of five languages; every answer cites
+    the passages it came from. Works offline; no language model needed.
+
+    \b
+    Quick start:
+      assistant ingest                  # index the bundled corpus/
+      assistant ask "How many hospital beds does Lang Son have?"
+      assistant serve                   # web chat on http://127.0.0.1:7860
+    """
+    overrides: dict[str, Any] = {}
+    if index_dir:
+        overrides["index_dir"] = index_dir
+    if chroma_url:
+        overrides["chroma_url"] = chroma_url
+    ctx.obj = Assistant(Settings(**overrides))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the index first and embed everything anew.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@_friendly
+def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: bool) -> None:
+    """Index files and folders (default: the corpus folder).
+
+    New and changed files are embedded, files deleted from a folder are removed from the
+    index, unchanged files are skipped. Supported: .txt .md .html .pdf .docx.
+    """
+    if rebuild:
+        assistant.reset()
+    targets = list(paths) or [assistant.settings.corpus_dir]
+    report = assistant.ingest(targets, progress=not quiet and sys.stderr.isatty())
+    for source, reason in report.failed:
+        click.secho(f"  failed: {source}: {reason}", fg="yellow", err=True)
+    if report.skipped:
+        click.echo(f"  skipped {len(report.skipped)} unsupported file(s): "
+                   + ", ".join(report.skipped[:5]) + (" …" if len(report.skipped) > 5 else ""),
+                   err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--lang", "languages", multiple=True, metavar="CODE",
+              help="Only passages in this language (en, vi, uk, fr, ar); repeatable.")
+@click.option("--province", "provinces", multiple=True, help="Only reports about this province.")
+@click.option("--source", "sources", multiple=True, help="Only this file (as `sources` lists).")
+@click.option("--since", callback=_date, help="Only reports dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
+@click.option("-k", "k", type=click.IntRange(1, 50), help="Passages to read the answer from.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@_friendly
+def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
+        provinces: tuple[str, ...], sources: tuple[str, ...], since: date | None,
+        until: date | None, k: int | None, as_json: bool) -> None:
+    """Answer QUESTION from the indexed documents, with numbered citations."""
+    filters = Filters(languages, provinces, sources, since, until)
+    answer = assistant.ask(question, filters, k)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.answer)
+    if answer.citations:
+        click.echo()
+        for c in answer.citations:
+            url = f"\n      {c.url}" if c.url else ""
+            click.echo(f"  [{c.n}] {c.title} ({c.source}){url}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@_friendly
+def sources(assistant: Assistant, as_json: bool) -> None:
+    """List indexed documents with language, chunk count and date."""
+    records = assistant.sources()
+    if as_json:
+        click.echo(json.dumps([{
+            "source": r.source, "title": r.title, "language": r.language,
+            "chunks": len(r.chunk_ids), "date": r.date, "url": r.url,
+            "provinces": r.provinces} for r in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("The index is empty. Run `assistant ingest` first.")
+        return
+    click.echo(f"{'source':<40} {'lang':<5} {'chunks':>6}  {'date':<10}  title")
+    for r in records:
+        click.echo(f"{r.source:<40} {r.language:<5} {len(r.chunk_ids):>6}  "
+                   f"{r.date or '-':<10}  {r.title[:60]}")
+    click.echo(f"{len(records)} document(s), {sum(len(r.chunk_ids) for r in records)} chunks.")
+
+
+@cli.command()
+@click.argument("source")
+@click.pass_obj
+@_friendly
+def remove(assistant: Assistant, source: str) -> None:
+    """Remove SOURCE (a path as `sources` lists it) and its chunks from the index."""
+    if not assistant.remove(source):
+        raise click.ClickException(f"'{source}' is not in the index (see `assistant sources`).")
+    click.echo(f"Removed {source}.")
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+@_friendly
+def reset(assistant: Assistant, yes: bool) -> None:
+    """Delete every document and vector from the index."""
+    if not yes and not click.confirm(f"Delete the whole index at {assistant.store.location}?"):
+        raise click.Abort()
+    assistant.reset()
+    click.echo("Index reset.")
+
+
+@cli.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--no-ingest", is_flag=True, help="Serve the index as it is.")
+@click.pass_obj
+@_friendly
+def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: bool) -> None:
+    """Start the web chat (ingests the corpus folder first unless --no-ingest)."""
+    from .web import serve as serve_web
+
+    if not no_ingest:
+        click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
+    serve_web(assistant, host=host, port=port)
+
+
+def main() -> None:
+    cli(prog_name="assistant")

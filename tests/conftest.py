@@ -1,0 +1,90 @@
+"""Shared fixtures: real embedder, real Chroma, the bundled corpus indexed once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+CASES = ROOT / "eval" / "cases.jsonl"
+BIN = Path(sys.executable).parent
+
+
+def load_cases() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any attempt to reach a model hub fails fast instead of hanging.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"index_dir": tmp_path / "index", "corpus_dir": CORPUS}
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus (with its metadata file)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The bundled corpus in a fresh embedded index, shared by read-only tests."""
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus_dir=CORPUS)
+    assistant = Assistant(settings)
+    report = assistant.ingest()
+    assert not report.failed, report.failed
+    return assistant
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_INDEX_DIR=str(tmp_path / "cli-index"), HF_HUB_OFFLINE="1",
+               PYTHONIOENCODING="utf-8")
+    return env
+
+
+@pytest.fixture
+def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``assistant`` entry point, as a user would."""
+
+    def run(*args: str, check: bool = False, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        env = {**cli_env, **kwargs.pop("env", {})}
+        result = subprocess.run([str(BIN / "assistant"), *args], capture_output=True,
+                                text=True, env=env, timeout=300, **kwargs)
+        if check and result.returncode != 0:
+            raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    return run

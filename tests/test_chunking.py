@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.chunking import Chunker, chunk_id, split_sentences
+from assistant.embedding import E5Embeddings
+from assistant.loading import load
+
+from .conftest import CORPUS
+
+REPORTS = sorted(CORPUS.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def e5() -> E5Embeddings:
+    return E5Embeddings()
+
+
+@pytest.mark.parametrize(("lang", "text", "count"), [
+    ("en", "Mr. Nguyen spoke. Beds rose to 9.6 per 10,000 people! Did it work? Yes, it did.", 4),
+    ("fr", "M. Tran Thanh Nhan a salué les efforts. Il y a 12,5 médecins.", 2),
+    ("uk", "Понад 4,1 мільйона візитів. Д-р Ле виступив! Чи так?", 3),
+    ("ar", "بلغ المعدل 84.5%، وبلغ 71.4%. هل هذا صحيح؟ نعم تم ذلك.", 3),
+    ("vi", "Tỉnh có 2.862 giường bệnh. TS. Nguyễn Văn A phát biểu.", 2),
+])
+def test_sentences_in_five_languages(lang: str, text: str, count: int) -> None:
+    sentences = split_sentences(text, lang)
+    assert len(sentences) == count, sentences
+    assert " ".join(sentences).split() == text.split()  # nothing lost, numbers intact
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=lambda p: p.name[:3])
+@pytest.mark.parametrize(("budget", "overlap"), [(200, 40), (96, 0)])
+def test_chunks_fit_the_embedder_budget_and_keep_sentences(
+        e5: E5Embeddings, report: Path, budget: int, overlap: int) -> None:
+    doc = load(report, report.name)
+    chunks = Chunker(e5, budget, overlap).chunks(doc)
+    assert chunks
+    sentences = {s for line in doc.content_lines for s in split_sentences(line, doc.language)}
+    for chunk in chunks:
+        # a few tokens of slack: joining sentences can merge a token or two
+        assert e5.count_tokens(chunk.text) <= budget + 8
+        for sentence in chunk.sentences:
+            # whole sentences, or pieces of a sentence longer than the budget
+            assert sentence in sentences or any(sentence in s for s in sentences)
+        assert chunk.language == doc.language
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_overlap_repeats_the_last_sentence(e5: E5Embeddings) -> None:
+    report = CORPUS / "001_233030e2ea93ce29.txt"
+    chunks = Chunker(e5, 200, 60).chunks(load(report, report.name))
+    assert any(a.sentences[-1] == b.sentences[0] for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+def test_chunk_ids_come_from_content() -> None:
+    assert chunk_id("a.txt", "text") == chunk_id("a.txt", "text")
+    assert chunk_id("a.txt", "text") != chunk_id("b.txt", "text")
+    assert chunk_id("a.txt", "text") != chunk_id("a.txt", "text!")

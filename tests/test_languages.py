@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.anchors import find_provinces, find_terms
+from assistant.languages import detect, normalize, number_tokens, strip_accents, tokenize
+
+LANGS = ["en", "vi", "uk", "fr", "ar"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("How many hospital beds are there?", "en"),
+    ("Tỉnh Lạng Sơn có bao nhiêu giường bệnh?", "vi"),
+    ("Скільки лікарів у Хайфоні?", "uk"),
+    ("Combien de médecins pour 10 000 habitants ?", "fr"),
+    ("كم عدد الأسرة في المستشفيات؟", "ar"),
+    ("2025 — 12/13", "und"),
+])
+def test_detect_short_questions(text: str, expected: str) -> None:
+    assert detect(text, LANGS) == expected
+
+
+@pytest.mark.parametrize(("raw", "folded"), [
+    ("أسرّة", "اسره"),            # hamza on alef, shadda, ta marbuta
+    ("مستشفى", "مستشفي"),         # alef maqsura
+    ("٢٠٢٥", "2025"),             # Arabic-Indic digits
+    ("ЛІКАРІВ", "лікарів"),
+    ("Ｆｕｌｌ", "full"),            # NFKC
+])
+def test_normalize(raw: str, folded: str) -> None:
+    assert normalize(raw) == folded
+
+
+def test_strip_accents_only_touches_latin() -> None:
+    assert strip_accents("Lạng Sơn, Đà Nẵng") == "Lang Son, Da Nang"
+    assert strip_accents("й ї") == "й ї"  # Cyrillic letters are not Latin diacritics
+
+
+def test_tokenize_keeps_vietnamese_and_figures() -> None:
+    tokens = tokenize("Tỉnh có 2.862 giường; 9,6 bác sĩ")
+    assert "giường" in tokens and "tỉnh" in tokens
+    assert {"2.862", "2862", "9,6", "96"} <= set(tokens)
+
+
+def test_number_tokens_meet_across_writing_styles() -> None:
+    assert number_tokens("2,862 beds") == number_tokens("2.862 giường") == {"2862"}
+
+
+@pytest.mark.parametrize(("text", "province"), [
+    ("beds in Lang Son", "Lang Son"),
+    ("giường bệnh ở Lạng Sơn", "Lang Son"),
+    ("лікарі в Хайфоні та Хайфон", "Hai Phong"),
+    ("مقاطعة لانج سون", "Lang Son"),
+    ("le budget de Da Nang", "Da Nang"),
+])
+def test_provinces_in_every_script(text: str, province: str) -> None:
+    assert province in find_provinces(text)
+
+
+def test_no_province_in_unrelated_text() -> None:
+    assert find_provinces("The workshop discussed emergency care and digital records.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "How many hospital beds?", "giường bệnh", "лікарняних ліжок", "lits d'hôpitaux",
+    "2862 سريرًا في المستشفيات",
+])
+def test_indicator_terms_across_languages(text: str) -> None:
+    assert "hospital_beds" in find_terms(text)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import AssistantError
+from assistant.prompts import load_extractive
+
+from .conftest import ROOT
+
+
+def test_bundled_prompts_are_valid() -> None:
+    messages = load_extractive(ROOT / "prompts")
+    assert set(messages.no_answer) >= {"en", "vi", "uk", "fr", "ar"}
+
+
+@pytest.mark.parametrize(("old", "new", "error"), [
+    ('  ar: "لا تجيب المستندات عن هذا السؤال."\n', "", "no_answer lacks ar"),
+    ("{provinces}.\"\n  vi", "x.\"\n  vi", "must contain"),
+    ("no_answer:", "no_answer: [", "invalid"),
+])
+def test_broken_prompt_files_are_refused(tmp_path: Path, old: str, new: str, error: str) -> None:
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    path = tmp_path / "prompts" / "extractive.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(AssistantError, match=error):
+        load_extractive(tmp_path / "prompts")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+
+from assistant import Assistant, Filters
+from assistant.retrieval import Searcher
+
+from .conftest import load_cases
+
+# One question about each report in each of the five languages, kept as data in eval/.
+SINGLE_DOC = [c for c in load_cases() if not c["unanswerable"] and len(c["gold_docs"]) == 1]
+
+
+def test_cases_cover_every_report_in_every_language() -> None:
+    pairs = {(c["gold_docs"][0][:3], c["question_lang"]) for c in SINGLE_DOC}
+    assert pairs >= {(r, lang) for r in ("000", "001", "002", "003", "004")
+                     for lang in ("en", "vi", "uk", "fr", "ar")}
+
+
+@pytest.mark.parametrize("case", SINGLE_DOC, ids=lambda c: c["id"])
+def test_right_report_among_first_sources(indexed: Assistant, case: dict[str, object]) -> None:
+    hits = indexed.searcher.search(str(case["question"]), k=8)
+    first_sources = list(dict.fromkeys(h.source for h in hits))[:3]
+    assert case["gold_docs"][0] in first_sources  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("filters", "allowed"), [
+    (Filters(languages=("ar",)), {"004_3160aee91d886ff2.txt"}),
+    (Filters(provinces=("Lang Son",)), {"003_e434e3938b5c5e7a.txt", "004_3160aee91d886ff2.txt"}),
+    (Filters(since=date(2025, 7, 1)), {"003_e434e3938b5c5e7a.txt", "004_3160aee91d886ff2.txt"}),
+    (Filters(until=date(2025, 6, 30)), {"000_bbabe375f3672169.txt"}),
+    (Filters(sources=("002_198b8447694e4d5d.txt",)), {"002_198b8447694e4d5d.txt"}),
+])
+def test_filters(indexed: Assistant, filters: Filters, allowed: set[str]) -> None:
+    hits = indexed.searcher.search("hospital beds and doctors", k=10, filters=filters)
+    assert hits and {h.source for h in hits} <= allowed
+
+
+@pytest.mark.parametrize("fusion", ["dense", "bm25", "rrf", "language-aware"])
+def test_every_fusion_mode_finds_a_same_language_answer(indexed: Assistant, fusion: str) -> None:
+    searcher = Searcher(indexed.settings, indexed.store, indexed.embedder, fusion=fusion)
+    hits = searcher.search("Combien de lits d'hôpitaux pour 10 000 habitants à Lang Son ?", k=3)
+    assert hits[0].source == "003_e434e3938b5c5e7a.txt"
+
+
+def test_language_aware_fusion_never_moves_other_languages(indexed: Assistant) -> None:
+    question = "How many patients did Tra Vinh examine in 2023?"
+    settings = indexed.settings.model_copy(update={"province_anchor": False})
+    dense = Searcher(settings, indexed.store, indexed.embedder, fusion="dense").search(question, 25)
+    fused = Searcher(settings, indexed.store, indexed.embedder).search(question, 25)
+    assert [h.id for h in dense if h.language != "en"] == \
+        [h.id for h in fused if h.language != "en"]
+    assert [i for i, h in enumerate(dense) if h.language != "en"] == \
+        [i for i, h in enumerate(fused) if h.language != "en"]
+
+
+def test_langchain_retriever(indexed: Assistant) -> None:
+    retriever = indexed.retriever(k=3, filters=Filters(provinces=("Tra Vinh",)))
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("doctors per 10,000 people")
+    assert len(docs) == 3
+    assert all(d.metadata["source"] == "001_233030e2ea93ce29.txt" for d in docs)
+    assert all(0 < d.metadata["score"] <= 1 for d in docs)
