@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from typing import Any
 
 from .answering import Answer
@@ -27,7 +28,9 @@ def _dir_auto(text: str) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    return _dir_auto(answer.answer)
+    # One block per cited sentence, so an Arabic quote and a French one each read right.
+    claims = re.split(r"(?<=\])\s+", answer.answer.strip())
+    return "".join(_dir_auto(claim) for claim in claims)
 
 
 def render_sources(answer: Answer) -> str:
