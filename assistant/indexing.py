@@ -170,6 +170,7 @@ class Indexer:
         if old:
             self.store.write_chunks([ids[i] for i in old], [], [metadatas[i] for i in old], None)
         if not target.path.exists():  # deleted while we worked: do not commit a ghost
+            self.store.delete_chunks([ids[i] for i in new])  # nor leave its vectors behind
             raise DocumentError(target.source, "file was deleted during ingestion")
         previous = self.store.document(doc.source)
         self.store.commit_document(_record(doc, ids), doc.text)

@@ -91,7 +91,13 @@ def load(path: Path, source: str, max_mb: float = 50.0,
     if not data.strip():
         raise DocumentError(source, "file is empty")
     reader = {".pdf": _pdf_text, ".docx": _docx_text, ".html": _html_text, ".htm": _html_text}
-    text, title = reader.get(suffix, _plain_text)(data, source)
+    try:
+        text, title = reader.get(suffix, _plain_text)(data, source)
+    except DocumentError:
+        raise
+    except Exception as exc:  # parsers raise many types on damaged files (zlib, lxml, pypdf)
+        raise DocumentError(source, f"corrupt or unreadable {suffix.lstrip('.').upper()} "
+                                    f"({type(exc).__name__}: {exc})") from None
     lines = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [ln for ln in lines if ln]
     if not lines:
@@ -145,10 +151,13 @@ def _html_text(data: bytes, source: str) -> tuple[str, str]:
 
 def _pdf_text(data: bytes, source: str) -> tuple[str, str]:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs damage without naming the file; we report it, with the name, instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -237,8 +246,12 @@ def _apply_sidecar(doc: LoadedDocument) -> None:
         entry = _sidecar(doc.path.parent, meta_path.stat().st_mtime).get(doc.path.name) or {}
     except (OSError, yaml.YAMLError):
         return
+    if not isinstance(entry, dict):  # a malformed entry is ignored, never fatal
+        return
     for key in ("title", "language", "url", "date"):
         if entry.get(key):
             setattr(doc, key, str(entry[key]))
-    if entry.get("provinces"):
-        doc.provinces = [str(p) for p in entry["provinces"]]
+    provinces = entry.get("provinces")
+    if provinces:
+        doc.provinces = [str(p) for p in (provinces if isinstance(provinces, list)
+                                          else [provinces])]

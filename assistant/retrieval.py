@@ -9,6 +9,7 @@ them; a document in another language keeps exactly the rank dense search gave it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -62,6 +63,7 @@ class Hit:
     metadata: dict[str, Any]
     dense: float = 0.0  # cosine similarity to the question
     bm25: float = 0.0
+    doc_bm25: float = 0.0  # best BM25 score among the document's candidate chunks
     vector: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -169,20 +171,27 @@ class Searcher:
         if self.fusion == "rrf":
             return _rrf(by_dense)
         qlang = detect(query, self.settings.languages)
-        slots = [i for i, h in enumerate(by_dense) if h.language == qlang]
-        if qlang == UNKNOWN or not slots:
+        if qlang == UNKNOWN:
             return by_dense
-        reordered = _rrf([by_dense[i] for i in slots])
-        out = list(by_dense)
-        for slot, hit in zip(slots, reordered, strict=True):
-            out[slot] = hit
-        return out
+        # Work on documents, not chunks: reordering chunks alone would let more distinct
+        # same-language documents in ahead of one in another language.
+        chunks_of: dict[str, list[Hit]] = {}
+        for hit in by_dense:
+            chunks_of.setdefault(hit.source, []).append(hit)
+        docs = [chunks[0] for chunks in chunks_of.values()]  # best chunk stands for its doc
+        for doc in docs:
+            doc.doc_bm25 = max(h.bm25 for h in chunks_of[doc.source])
+        slots = [i for i, d in enumerate(docs) if d.language == qlang]
+        reordered = _rrf([docs[i] for i in slots], key=lambda h: h.doc_bm25)
+        for slot, doc in zip(slots, reordered, strict=True):
+            docs[slot] = doc
+        return [hit for doc in docs for hit in chunks_of[doc.source]]
 
 
-def _rrf(by_dense: list[Hit]) -> list[Hit]:
-    """Reciprocal-rank fusion of the dense order given and the BM25 order."""
+def _rrf(by_dense: list[Hit], key: Callable[[Hit], float] = lambda h: h.bm25) -> list[Hit]:
+    """Reciprocal-rank fusion of the dense order given and the BM25 order (by ``key``)."""
     bm25_rank = {h.id: r for r, h in enumerate(sorted(
-        (h for h in by_dense if h.bm25 > 0), key=lambda h: -h.bm25))}
+        (h for h in by_dense if key(h) > 0), key=lambda h: -key(h)))}
     def score(item: tuple[int, Hit]) -> float:
         rank, hit = item
         lexical = bm25_rank.get(hit.id)

