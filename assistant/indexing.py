@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .chunking import Chunk, Chunker
@@ -54,6 +55,18 @@ class IngestReport:
 class _Target:
     path: Path
     source: str
+
+
+@dataclass
+class _Prepared:
+    """A file loaded and chunked, waiting for its share of an embedding call."""
+
+    target: _Target
+    doc: LoadedDocument
+    chunks: list[Chunk]
+    metadatas: list[dict[str, Any]]
+    new: list[int]  # positions of chunks the store does not hold yet
+    updating: bool
 
 
 def file_sha256(path: Path) -> str:
@@ -109,7 +122,10 @@ class Indexer:
         report = IngestReport()
         targets, roots, report.skipped = self.discover(paths)
         committed = {r.source: r for r in self.store.documents()}
-        changed = False
+        pending: list[_Prepared] = []
+        # Several files share one embedding call (small calls cost the model dearly);
+        # each file is still committed on its own, after its vectors are written.
+        flush_at = 4 * self.embedder.batch_size
 
         bar = tqdm(targets, desc="Ingesting", unit="file", disable=not progress)
         for target in bar:
@@ -121,17 +137,14 @@ class Indexer:
                 if previous and previous.sha256 == file_sha256(target.path):
                     report.unchanged.append(target.source)
                     continue
-                embedded, reused = self._index_file(target, progress)
+                pending.append(self._prepare(target, updating=previous is not None))
             except DocumentError as exc:
                 report.failed.append((exc.path, exc.reason))
-                continue
             except OSError as exc:
                 report.failed.append((target.source, f"cannot read file ({exc.strerror})"))
-                continue
-            changed = True
-            report.chunks_embedded += embedded
-            report.chunks_reused += reused
-            (report.updated if previous else report.added).append(target.source)
+            if sum(len(p.new) for p in pending) >= flush_at:
+                self._flush(pending, report)
+        self._flush(pending, report)
 
         # Files gone from a folder we just walked: their chunks go too.
         seen = {t.source for t in targets}
@@ -141,14 +154,13 @@ class Indexer:
                     path.is_relative_to(root) for root in roots):
                 self.store.delete_document(record.source)
                 report.removed.append(record.source)
-                changed = True
-        if changed:
+        if report.added or report.updated or report.removed or report.failed:
             self.collect_garbage()
             self.store.bump_revision()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _index_file(self, target: _Target, progress: bool) -> tuple[int, int]:
+    def _prepare(self, target: _Target, updating: bool) -> _Prepared:
         doc = load(target.path, target.source, self.settings.max_file_mb,
                    self.settings.languages)
         chunker = Chunker(self.embedder, self.settings.chunk_tokens,
@@ -157,27 +169,45 @@ class Indexer:
         if not chunks:
             raise DocumentError(target.source, "no indexable text after cleaning")
         self.store.check_embedder(self.embedder.model_id, self.embedder.dimension)
-        ids = [c.id for c in chunks]
-        metadatas = [_chunk_metadata(doc, c) for c in chunks]
-        have = self.store.existing_chunk_ids(ids)
-        new = [i for i, c in enumerate(chunks) if c.id not in have]
-        old = [i for i, c in enumerate(chunks) if c.id in have]
-        if new:
-            vectors = self.embedder.embed_passages([chunks[i].text for i in new],
-                                                   progress=progress and len(new) > 64)
-            self.store.write_chunks([ids[i] for i in new], [chunks[i].text for i in new],
-                                    [metadatas[i] for i in new], vectors)
+        have = self.store.existing_chunk_ids([c.id for c in chunks])
+        return _Prepared(target, doc, chunks, [_chunk_metadata(doc, c) for c in chunks],
+                         new=[i for i, c in enumerate(chunks) if c.id not in have],
+                         updating=updating)
+
+    def _flush(self, pending: list[_Prepared], report: IngestReport) -> None:
+        texts = [p.chunks[i].text for p in pending for i in p.new]
+        vectors = self.embedder.embed_passages(texts, progress=len(texts) > 64)
+        offset = 0
+        for p in pending:
+            own = vectors[offset : offset + len(p.new)]
+            offset += len(p.new)
+            try:
+                report.chunks_embedded += self._write(p, own)
+            except DocumentError as exc:
+                report.failed.append((exc.path, exc.reason))
+                continue
+            report.chunks_reused += len(p.chunks) - len(p.new)
+            (report.updated if p.updating else report.added).append(p.doc.source)
+        pending.clear()
+
+    def _write(self, p: _Prepared, vectors: np.ndarray) -> int:
+        ids = [c.id for c in p.chunks]
+        fresh = set(p.new)
+        old = [i for i in range(len(p.chunks)) if i not in fresh]
+        if p.new:
+            self.store.write_chunks([ids[i] for i in p.new], [p.chunks[i].text for i in p.new],
+                                    [p.metadatas[i] for i in p.new], vectors)
         if old:
-            self.store.write_chunks([ids[i] for i in old], [], [metadatas[i] for i in old], None)
-        if not target.path.exists():  # deleted while we worked: do not commit a ghost
-            self.store.delete_chunks([ids[i] for i in new])  # nor leave its vectors behind
-            raise DocumentError(target.source, "file was deleted during ingestion")
-        previous = self.store.document(doc.source)
-        self.store.commit_document(_record(doc, ids), doc.text)
+            self.store.write_chunks([ids[i] for i in old], [], [p.metadatas[i] for i in old],
+                                    None)
+        if not p.target.path.exists():  # deleted while we worked: do not commit a ghost
+            self.store.delete_chunks([ids[i] for i in p.new])  # nor leave its vectors behind
+            raise DocumentError(p.doc.source, "file was deleted during ingestion")
+        previous = self.store.document(p.doc.source)
+        self.store.commit_document(_record(p.doc, ids), p.doc.text)
         if previous:
-            stale = set(previous.chunk_ids) - set(ids)
-            self.store.delete_chunks(sorted(stale))
-        return len(new), len(old)
+            self.store.delete_chunks(sorted(set(previous.chunk_ids) - set(ids)))
+        return len(p.new)
 
     def collect_garbage(self) -> int:
         """Delete chunks no committed document lists (left by an interrupted run)."""

@@ -112,8 +112,9 @@ class ChromaStore:
                     f"Lost the Chroma store at {self.location}: {exc}") from None
             raise
 
-    @property
+    @cached_property
     def chunks(self) -> Any:
+        # One handle per store: fetching it again on every call cost a round trip each.
         return self._call(self.client.get_or_create_collection, self._chunks_name,
                           metadata={"hnsw:space": "cosine"}, embedding_function=None)
 
@@ -209,11 +210,9 @@ class ChromaStore:
         yield from self._pages(self.chunks, ["metadatas", "documents"])
 
     def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> dict[str, Any]:
-        count = self.chunks.count()
-        if count == 0:
-            return {"ids": [[]], "distances": [[]], "metadatas": [[]], "documents": [[]]}
+        # Chroma returns fewer than n results (none on an empty index) without complaint.
         return dict(self._call(self.chunks.query, query_embeddings=[vector.tolist()],
-                               n_results=min(n, count), where=where or None,
+                               n_results=n, where=where or None,
                                include=["metadatas", "documents", "distances"]))
 
     def get_chunks(self, ids: list[str], where: dict[str, Any] | None,
@@ -222,6 +221,7 @@ class ChromaStore:
         return dict(self._call(self.chunks.get, ids=ids, where=where or None, include=include))
 
     def reset(self) -> None:
+        self.__dict__.pop("chunks", None)  # the cached handle dies with its collection
         for name in (self._chunks_name, self._docs_name):
             try:
                 self.client.delete_collection(name)

@@ -169,7 +169,10 @@ def test_rerun_after_interrupted_ingest_completes_the_index(
     # If the run ever finishes before the signal lands, try again, interrupting earlier.
     for attempt, threshold in enumerate([after, max(1, after // 3), 1]):
         index_dir = tmp_path / f"index-{attempt}"
-        env = {**cli_env, "ASSISTANT_INDEX_DIR": str(index_dir)}
+        # Batch size 1 makes the indexer flush (embed, write, commit) every few files, so
+        # the kill lands between commits and the "never half-written" check has teeth.
+        env = {**cli_env, "ASSISTANT_INDEX_DIR": str(index_dir),
+               "ASSISTANT_EMBED_BATCH_SIZE": "1"}
         run = _interrupt_ingest(reports, env, sig, threshold)
         attempts.append(run)
         if run["signalled"] and run["code"] in _INTERRUPTED[sig]:
@@ -185,7 +188,8 @@ def test_rerun_after_interrupted_ingest_completes_the_index(
     # After the interruption: what is committed is whole, and there are fewer than all.
     snap = _snapshot(env, index_dir)
     committed = snap["docs"]
-    assert run["seen"] <= len(committed) < N_FILES, (run["seen"], sorted(committed))
+    # Files are embedded in shared batches, so commits may lag the files read so far.
+    assert len(committed) < N_FILES, (run["seen"], sorted(committed))
     for source, ids in committed.items():
         assert ids == expected_chunks[source], source  # never a half-written file
         assert set(ids) <= set(snap["chunks"]), source  # its vectors are all there
