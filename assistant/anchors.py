@@ -39,6 +39,8 @@ def _alternation(forms: set[str]) -> str:
 def _provinces() -> list[tuple[str, re.Pattern[str]]]:
     table = []
     for name, aliases in _data("provinces.yaml").items():
+        if name.startswith("_"):
+            continue
         forms = {fold(a) for a in [name, *(aliases or [])]}  # type: ignore[misc]
         cyrillic = {f for f in forms if _CYRILLIC.search(f)}
         # Ukrainian declines place names (Дананг -> Дананга, Хайфоні): allow an ending.
@@ -51,8 +53,15 @@ def _provinces() -> list[tuple[str, re.Pattern[str]]]:
 
 def find_provinces(text: str) -> list[str]:
     """Canonical names of the provinces a text mentions, in any supported script."""
-    folded = fold(text)
+    folded = _not_places().sub(" ", fold(text))
     return [name for name, pattern in _provinces() if pattern.search(folded)]
+
+
+@lru_cache(maxsize=1)
+def _not_places() -> re.Pattern[str]:
+    listed = _data("provinces.yaml").get("_not_places") or []
+    phrases = {fold(str(p)) for p in listed}  # type: ignore[attr-defined]
+    return re.compile(rf"(?<!\w)(?:{_alternation(phrases)})(?!\w)" if phrases else r"(?!x)x")
 
 
 @lru_cache(maxsize=1)

