@@ -67,12 +67,23 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return assistant
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
+def clean_env(index_dir: Path) -> dict[str, str]:
+    """The caller's environment without our settings, pointed at ``index_dir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_INDEX_DIR=str(tmp_path / "cli-index"), HF_HUB_OFFLINE="1",
+    env.update(ASSISTANT_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
                PYTHONIOENCODING="utf-8")
     return env
+
+
+def cli(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``assistant`` entry point, as a user would."""
+    return subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True,
+                          env=env, timeout=600, **kwargs)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return clean_env(tmp_path / "cli-index")
 
 
 @pytest.fixture
@@ -80,9 +91,7 @@ def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProces
     """Run the installed ``assistant`` entry point, as a user would."""
 
     def run(*args: str, check: bool = False, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        env = {**cli_env, **kwargs.pop("env", {})}
-        result = subprocess.run([str(BIN / "assistant"), *args], capture_output=True,
-                                text=True, env=env, timeout=300, **kwargs)
+        result = cli({**cli_env, **kwargs.pop("env", {})}, *args, **kwargs)
         if check and result.returncode != 0:
             raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result

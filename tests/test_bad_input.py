@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import re
 import shutil
@@ -29,6 +28,8 @@ from assistant import indexing as indexing_module
 from assistant.errors import DocumentError
 from assistant.loading import load
 from assistant.store import ChromaStore
+
+from .conftest import clean_env, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -128,16 +129,10 @@ def _zip_with(members: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def _env(index_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
-               PYTHONIOENCODING="utf-8")
-    return env
+_env = clean_env
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+_cli = cli
 
 
 def _summary(result: subprocess.CompletedProcess[str]) -> str:

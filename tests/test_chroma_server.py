@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,17 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
-BIN = Path(sys.executable).parent
+from .conftest import BIN, CORPUS, clean_env, cli, free_port
+
 QUESTION = "How many hospital beds does Lang Son province have in total?"
 CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
 
 
-def free_port() -> int:  # as conftest.free_port, which a test module cannot import
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +72,10 @@ def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_env(embedded_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_INDEX_DIR=str(embedded_dir), HF_HUB_OFFLINE="1",
-               PYTHONIOENCODING="utf-8")
-    return env
+    return clean_env(embedded_dir)
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+_cli = cli
 
 
 @pytest.fixture(scope="module")
