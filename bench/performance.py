@@ -17,12 +17,18 @@ committed with ``ChromaStore.commit_document``, and the revision is bumped. One
 subprocess per size builds the collection and another one queries it (clean peak-memory
 figures). ``Searcher.search`` (default fusion, k=5) is timed with the query embedded
 inside the call (what a user pays) and with a precomputed vector (retrieval alone); the
-first search, which builds the BM25 lexicon, is reported separately. A last pass times
-each stage of a search (the target is p95 under 100 ms at 100,000 chunks).
+first search, which builds the BM25 lexicon, is reported separately, by part. A last pass
+times each stage of a search, and Chroma's calls alone (the target is p95 under 100 ms at
+100,000 chunks). Query embedding is also timed under four OpenMP settings.
 
-    python -m bench.performance                      # 1k, 10k and 100k chunks (~25 min)
+The figures depend on what else runs on the machine: the section records the load
+average and the code version (a warning if ``assistant/`` changed during the run).
+
+    python -m bench.performance                      # 1k, 10k and 100k chunks (15-20 min)
     python -m bench.performance --sizes 1000,10000
-    python -m bench.performance --quick              # small smoke run (~3 min)
+    python -m bench.performance --quick              # small smoke run (~4 min)
+    python -m bench.performance --raw-json f.json    # also keep the raw figures ...
+    python -m bench.performance --render-only f.json # ... and rewrite the section from them
 """
 
 from __future__ import annotations
@@ -456,7 +462,8 @@ def bench_ingest(work: Path, corpus: Path, progress: bool, per_file: bool) -> di
     report = indexer.ingest([corpus], progress=progress)
     pipeline_s, pipeline_cpu = time.perf_counter() - started, time.process_time() - cpu
     sw.restore()
-    breakdown = {k: round(v, 3) for k, v in sorted(sw.seconds.items(), key=lambda kv: -kv[1])}
+    breakdown = {k: [round(v, 3), sw.calls[k]]
+                 for k, v in sorted(sw.seconds.items(), key=lambda kv: -kv[1])}
 
     by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for _, meta, text in store.iter_chunks():
@@ -910,9 +917,10 @@ def render(args: argparse.Namespace, ingest: dict[str, Any], pool: dict[str, Any
         f"({100 * (ing['pipeline_s'] - ing['embed_inside_s']) / ing['raw_s']:.1f} % of (b)). "
         "Time inside (a) by stage (loading includes the document's language detection):",
         "",
-        "| Stage | Seconds |",
-        "|---|---:|",
-        *[f"| {k} | {v:.2f} |" for k, v in ing["breakdown"].items()],
+        "| Stage | Seconds | Calls |",
+        "|---|---:|---:|",
+        *[f"| {k} | {v[0]:.2f} | {v[1]} |" if isinstance(v, list) else f"| {k} | {v:.2f} | |"
+          for k, v in ing["breakdown"].items()],
         "",
         "| Re-ingest | Outcome | Seconds |",
         "|---|---|---:|",
