@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -42,8 +42,21 @@ class Assistant:
     def ingest(self, paths: Iterable[Path] | None = None, progress: bool = False) -> IngestReport:
         return self.indexer.ingest(list(paths or [self.settings.corpus_dir]), progress=progress)
 
-    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> Answer:
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None,
+            history: list[tuple[str, str]] | None = None) -> Answer:
+        """Answer one question; ``history`` is earlier (question, answer) turns, oldest first."""
         return self.answerer.answer(question, filters, k)
+
+    def ask_stream(self, question: str, filters: Filters | None = None, k: int | None = None,
+                   history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+        """Stream an answer: text deltas (``str``) as they come, then the final ``Answer``.
+
+        The final ``Answer`` is authoritative (citations checked and renumbered); the web chat
+        and ``assistant ask --stream`` show the deltas, then replace them with it.
+        """
+        answer = self.ask(question, filters, k, history)
+        yield answer.answer
+        yield answer
 
     def sources(self) -> list[DocRecord]:
         return self.store.documents()
