@@ -14,6 +14,7 @@ import click
 
 from .config import Settings
 from .errors import AssistantError
+from .eval_cli import eval_group
 from .retrieval import Filters
 from .service import Assistant
 
@@ -184,6 +185,9 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
     serve_web(assistant, host=host, port=port)
+
+
+cli.add_command(eval_group)
 
 
 def main() -> None:
