@@ -303,7 +303,7 @@ class Briefer:
         # Figures: from sentences naming the topic's indicators when there are enough of
         # them; a topic without indicators (or a province brief) takes every figure.
         focused = [s for s in ranked if s.on_topic]
-        if sum(len(s.figures) for s in focused) < 3:
+        if not any(s.figures for s in focused):
             focused = ranked
         used: set[tuple[str, str]] = set()
         for s in focused:
