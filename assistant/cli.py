@@ -127,6 +127,42 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
 
 
 @cli.command()
+@click.argument("topic", default="")
+@click.option("--province", help="Only reports about this province (any spelling or script).")
+@click.option("--since", callback=_date, help="Only reports dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
+@click.option("--lang", "language", type=click.Choice(["en", "vi", "uk", "fr", "ar"]),
+              default="en", show_default=True, help="Language of headings and labels.")
+@click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (required for docx; default: print).")
+@click.pass_obj
+@_friendly
+def brief(assistant: Assistant, topic: str, province: str | None, since: date | None,
+          until: date | None, language: str, fmt: str, output: Path | None) -> None:
+    """A one-page briefing on TOPIC from every relevant report, every line cited.
+
+    \b
+    Examples:
+      assistant brief "digital transformation"
+      assistant brief "" --province "Lang Son" --lang fr --format docx -o lang-son.docx
+    """
+    from .briefing import BriefRequest
+    from .briefing_export import export
+
+    if fmt == "docx" and output is None:
+        raise click.UsageError("--format docx needs -o FILE.docx")
+    briefing = assistant.brief(BriefRequest(topic, province, since, until, language))
+    result = export(briefing, fmt, output)  # type: ignore[arg-type]
+    if output is None:
+        click.echo(result)
+    else:
+        click.echo(f"Wrote {output} ({len(briefing.citations)} source(s), "
+                   f"{len(briefing.figures)} figure(s)).")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @_friendly

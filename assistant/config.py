@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10)
     max_file_mb: float = Field(50.0, gt=0)
 
+    brief_min_relevance: float = Field(
+        0.78, ge=0.0, le=1.5, description="Briefings: documents scoring below this are left out.")
+    brief_relevance_margin: float = Field(
+        0.04, ge=0.0, le=1.0, description="Briefings: keep documents this close to the best one.")
+    brief_max_figures: int = Field(20, ge=1, le=200, description="Rows in a key-figures table.")
+    brief_max_items: int = Field(8, ge=1, le=50, description="Directives or problems listed.")
+
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answering import Answer, ExtractiveAnswerer
 from .config import Settings
@@ -12,6 +13,11 @@ from .embedding import LocalEmbeddings, make_embedder
 from .indexing import Indexer, IngestReport
 from .retrieval import Filters, HybridRetriever, Searcher
 from .store import ChromaStore, DocRecord
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from .briefing import Briefing, BriefRequest
 
 
 class Assistant:
@@ -57,6 +63,12 @@ class Assistant:
         answer = self.ask(question, filters, k, history)
         yield answer.answer
         yield answer
+
+    def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:
+        """A cited briefing on a topic, province and period from every relevant document."""
+        from .briefing import Briefer
+
+        return Briefer(self.settings, self.store, self.embedder, chat_model).brief(request)
 
     def sources(self) -> list[DocRecord]:
         return self.store.documents()

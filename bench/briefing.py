@@ -1,0 +1,126 @@
+"""Briefing time on the bundled corpus and how it grows with the number of documents.
+
+Sizes: the bundled corpus (5 reports) and synthetic corpora of 50 and 500 documents made
+from it: copies of the reports, each assigned another province (metadata) and date, with
+every figure perturbed, so that no two documents share text. Each corpus is indexed with
+the real embedder into a cache folder (``$TMPDIR/assistant-bench-briefing``) that later runs
+reuse (ingestion is incremental: unchanged files are skipped), and indexing time is reported
+apart from briefing time. Briefs are timed warm (model loaded), on three requests: a topic
+brief, a province brief and a narrow topic; each is run ``--repeat`` times, median reported.
+
+    python -m bench.briefing                 # 5, 50 and 500 documents
+    python -m bench.briefing --sizes 5,50
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from assistant.briefing import BriefRequest
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.service import Assistant
+
+from ._results import write_section
+
+CORPUS = PROJECT_ROOT / "corpus"
+CACHE = Path(tempfile.gettempdir()) / "assistant-bench-briefing"
+REQUESTS = [
+    ("topic: digital transformation", BriefRequest("digital transformation")),
+    ("province: Lang Son", BriefRequest("", province="Lang Son")),
+    ("narrow topic: vaccination (fr)", BriefRequest("vaccination des enfants", language="fr")),
+]
+
+
+def _provinces() -> list[str]:
+    data = yaml.safe_load((PROJECT_ROOT / "assistant/data/provinces.yaml").read_text("utf-8"))
+    return [name for name in data if not name.startswith("_")]
+
+
+def make_corpus(n: int) -> Path:
+    """The bundled corpus (n == 5) or n perturbed copies of its reports."""
+    if n <= 5:
+        return CORPUS
+    target = CACHE / f"corpus-{n}"
+    if (target / "metadata.yaml").exists() and len(list(target.glob("*.txt"))) == n:
+        return target  # already made: its index is reused too
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    meta = yaml.safe_load((CORPUS / "metadata.yaml").read_text("utf-8"))
+    originals = sorted(CORPUS.glob("*.txt"))
+    provinces = _provinces()
+    rng = random.Random(n)
+    out_meta = {}
+    for i in range(n):
+        original = originals[i % len(originals)]
+        text = original.read_text("utf-8")
+        # Perturb every figure (digits only, separators kept) so no two copies share text.
+        text = re.sub(r"\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)).zfill(
+            len(m.group())), text)
+        name = f"{i:04d}_{original.stem}.txt"
+        (target / name).write_text(text, "utf-8")
+        entry = dict(meta[original.name])
+        entry["provinces"] = [provinces[i % len(provinces)]]
+        entry["date"] = f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        entry["title"] = f"{entry['title']} (copy {i})"
+        out_meta[name] = entry
+    (target / "metadata.yaml").write_text(yaml.safe_dump(out_meta, allow_unicode=True), "utf-8")
+    return target
+
+
+def run(sizes: list[int], repeat: int) -> str:
+    rows = []
+    for n in sizes:
+        corpus = make_corpus(n)
+        settings = Settings(index_dir=CACHE / f"index-{n}", corpus_dir=corpus)
+        assistant = Assistant(settings)
+        started = time.perf_counter()
+        report = assistant.ingest([corpus], progress=False)
+        indexing = time.perf_counter() - started
+        chunks = sum(len(r.chunk_ids) for r in assistant.sources())
+        assistant.embedder.embed_query_vector("warm up")  # model load is not briefing time
+        for label, request in REQUESTS:
+            times, briefing = [], None
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                briefing = assistant.brief(request)
+                times.append(time.perf_counter() - t0)
+            assert briefing is not None
+            rows.append(f"| {n} | {chunks} | {indexing:.1f} ({report.summary().split(';')[0]}) "
+                        f"| {label} | {len(briefing.citations)} | {len(briefing.figures)} "
+                        f"| {statistics.median(times) * 1000:.0f} | {max(times) * 1000:.0f} |")
+            print(rows[-1], flush=True)
+    return "\n".join([
+        "## Briefings (`python -m bench.briefing`)",
+        "",
+        "Warm briefing time (model loaded) by corpus size. 5 = the bundled corpus; 50 and 500 "
+        "are perturbed copies of its reports with other provinces and dates. Indexing time is "
+        "the `ingest` call of this run (a reused index only checks for changes).",
+        "",
+        "| documents | chunks | indexing s (this run) | request | sources cited | figures "
+        f"| median ms (n={repeat}) | max ms |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="5,50,500")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    body = run([int(s) for s in args.sizes.split(",")], args.repeat)
+    write_section("briefing", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
