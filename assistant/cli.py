@@ -212,15 +212,82 @@ def reset(assistant: Assistant, yes: bool) -> None:
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 7860).")
 @click.option("--no-ingest", is_flag=True, help="Serve the index as it is.")
+@click.option("--root-path", help="URL prefix behind a reverse proxy, e.g. /assistant.")
 @click.pass_obj
 @_friendly
-def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: bool) -> None:
-    """Start the web chat (ingests the corpus folder first unless --no-ingest)."""
+def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: bool,
+          root_path: str | None) -> None:
+    """Start the web chat (ingests the corpus folder first unless --no-ingest).
+
+    Sign-in is on when ASSISTANT_USERS_FILE names a users file (see `assistant users add`).
+    """
     from .web import serve as serve_web
 
+    if root_path is not None:
+        assistant.settings.root_path = root_path
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
     serve_web(assistant, host=host, port=port)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
+                                                                  path_type=Path))
+@click.pass_obj
+@_friendly
+def add(assistant: Assistant, files: tuple[Path, ...]) -> None:
+    """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
+    ones into the uploads folder and index them."""
+    from .uploads import add_files
+
+    report = add_files(assistant, [(f, f.name) for f in files])
+    click.echo(report.summary())
+    if report.refused or (report.ingest and report.ingest.failed):
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.group()
+def feedback() -> None:
+    """Feedback staff gave on answers in the web chat."""
+
+
+@feedback.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="File to write (default: standard output).")
+@click.pass_obj
+@_friendly
+def feedback_export(assistant: Assistant, fmt: str, output: Any) -> None:
+    """Write every feedback row (rating, comment, question, answer, sources, backend,
+    latency) as CSV or JSONL, e.g. to turn into evaluation cases."""
+    from .feedback import FeedbackStore
+
+    count = FeedbackStore(assistant.settings.data_dir).export(output, fmt)  # type: ignore[arg-type]
+    click.echo(f"{count} feedback row(s) exported.", err=True)
+
+
+@cli.group()
+def users() -> None:
+    """Web sign-in accounts, kept in ASSISTANT_USERS_FILE with bcrypt-hashed passwords."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff",
+              show_default=True, help="Admins may upload and delete documents.")
+@click.password_option(help="Asked for when not given.")
+@click.pass_obj
+@_friendly
+def users_add(assistant: Assistant, name: str, role: str, password: str) -> None:
+    """Create NAME, or replace its password and role."""
+    from .auth import add_user
+
+    path = assistant.settings.users_file
+    if path is None:
+        raise click.UsageError("Set ASSISTANT_USERS_FILE to the users file to write.")
+    add_user(path, name, password, role)  # type: ignore[arg-type]
+    click.echo(f"Saved {name} ({role}) in {path}.")
 
 
 cli.add_command(eval_group)

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
 
+    # Web app (issue 6): data folder, sign-in, reverse proxy, uploads.
+    data_dir: Path = Field(PROJECT_ROOT / "data",
+                           description="Feedback database and uploaded documents.")
+    users_file: Path | None = Field(
+        None, description="YAML file of users (bcrypt hashes, roles); unset: no sign-in.")
+    root_path: str = Field("", description="URL prefix when served behind a reverse proxy.")
+    max_unzipped_mb: float = Field(
+        200.0, gt=0, description="Largest uncompressed size a .docx (a zip) may expand to.")
+
     @field_validator("languages", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:

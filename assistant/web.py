@@ -1,16 +1,28 @@
-"""Web chat: a thin Gradio Blocks adapter over an ``Assistant`` built elsewhere."""
+"""Web chat: a thin Gradio Blocks adapter over an ``Assistant`` built elsewhere.
+
+Tabs: Chat (streaming answers, clickable citations, filters, feedback), Documents (for
+administrators, see ``web_admin``), and any extra tabs the caller mounts. Sign-in comes
+from ``auth``; sources are rendered by ``web_sources``; feedback is stored by ``feedback``.
+"""
 
 from __future__ import annotations
 
 import html
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 
+import gradio as gr  # event hints (gr.Request) must resolve at module level
+
 from .answering import Answer
-from .errors import AssistantError
+from .auth import Users
+from .errors import AssistantError, InputError
+from .feedback import FeedbackStore, Turn, turn_dict
 from .retrieval import Filters
 from .service import Assistant
+from .web_sources import render_answer, render_documents
 
 EXAMPLES = [
     "How many hospital beds does Lang Son province have in total?",
@@ -20,95 +32,192 @@ EXAMPLES = [
     "ما هي نسبة الدفع الإلكتروني لرسوم المستشفيات في لانغ سون؟",
 ]
 ANY = "(any)"
+# An extra tab: its label and a function that lays out its content inside the tab.
+ExtraTab = tuple[str, Callable[[], None]]
+
+CSS = """
+.answer div { margin: 0.15em 0; }
+a.cite { font-weight: 600; text-decoration: none; }
+details.source { border-left: 3px solid var(--color-accent); padding: 0.2em 0.6em;
+  margin: 0.4em 0; background: var(--background-fill-secondary); border-radius: 4px; }
+details.source summary { cursor: pointer; }
+details.source mark { background: #fde68a; color: inherit; padding: 0 2px; }
+details.source mark:target { outline: 2px solid var(--color-accent); }
+.passage { font-size: 0.92em; margin-top: 0.3em; }
+"""
+_TAGS = re.compile(r"<[^>]+>")
 
 
-def _dir_auto(text: str) -> str:
-    # dir="auto" lets the browser lay Arabic out right to left, line by line.
-    return f'<div dir="auto">{html.escape(text)}</div>'
+def _text(content: Any) -> str:
+    """A chat message's text, whichever shape the client sent it in."""
+    if isinstance(content, list):
+        return " ".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", content.get("content", "")))
+    return str(content)
 
 
-def render_answer(answer: Answer) -> str:
-    # One block per cited sentence, so an Arabic quote and a French one each read right.
-    claims = re.split(r"(?<=\])\s+", answer.answer.strip())
-    return "".join(_dir_auto(claim) for claim in claims)
+def _date(value: str | None, label: str) -> date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise InputError(f"{label} '{value}' is not a date like 2025-07-10.") from None
 
 
-def render_sources(answer: Answer) -> str:
-    if answer.abstained or not answer.citations:
-        return "_No sources: the documents don't answer this question._"
-    blocks = []
-    for c in answer.citations:
-        passage = html.escape(c.text)
-        for sentence in c.sentences:  # the cited sentences stand out in their passage
-            quoted = html.escape(sentence)
-            passage = passage.replace(quoted, f"<mark>{quoted}</mark>")
-        meta = " · ".join(x for x in [c.language, c.date or "", ", ".join(c.provinces)] if x)
-        link = f' — <a href="{html.escape(c.url)}" target="_blank">original</a>' if c.url else ""
-        blocks.append(
-            f'<details open><summary><b>[{c.n}] {html.escape(c.title)}</b> '
-            f"<code>{html.escape(c.source)}</code> {meta}{link}</summary>"
-            f'<div dir="auto">{passage}</div></details>'
-        )
-    return "\n".join(blocks)
+def make_filters(province: str | None, language: str | None, since: str | None = None,
+                 until: str | None = None) -> Filters:
+    return Filters(
+        languages=(language,) if language and language != ANY else (),
+        provinces=(province,) if province and province != ANY else (),
+        since=_date(since, "From"), until=_date(until, "To"),
+    )
 
 
-def build_app(assistant: Assistant) -> Any:
-    import gradio as gr
+def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
+                   ) -> list[tuple[str, str]]:
+    """Earlier (question, answer) turns as plain text, for the answer backend."""
+    pairs: list[tuple[str, str]] = []
+    question = None
+    for i, message in enumerate(history):
+        if message.get("role") == "user":
+            question = _text(message.get("content"))
+        elif question is not None:
+            turn = turns.get(str(i))
+            answer = turn["answer"] if turn else html.unescape(
+                _TAGS.sub(" ", _text(message.get("content"))))
+            pairs.append((question, answer.strip()))
+            question = None
+    return pairs
 
+
+def build_app(assistant: Assistant, users: Users | None = None,
+              extra_tabs: Sequence[ExtraTab] = ()) -> Any:
+    from .web_admin import documents_tab
+
+    users = users or Users({})
+    feedback = FeedbackStore(assistant.settings.data_dir)
     provinces = sorted({p for r in assistant.sources() for p in r.provinces})
     languages = sorted({r.language for r in assistant.sources()})
+    backend = assistant.settings.answer_backend
 
-    def chat(message: str, history: list[dict[str, Any]], province: str, language: str
-             ) -> tuple[list[dict[str, Any]], str, str]:
+    def chat(message: str, history: list[dict[str, Any]], province: str, language: str,
+             since: str, until: str, turns: dict[str, Any] | None
+             ) -> Iterator[tuple[list[dict[str, Any]], str, str, dict[str, Any]]]:
+        turns = dict(turns or {})
         history = list(history or [])
-        filters = Filters(
-            languages=(language,) if language and language != ANY else (),
-            provinces=(province,) if province and province != ANY else (),
-        )
+        pairs = _history_pairs(history, turns)
         history.append({"role": "user", "content": message})
+        turn_no = sum(1 for m in history if m.get("role") == "assistant") + 1
         try:
-            answer = assistant.ask(message, filters)
+            filters = make_filters(province, language, since, until)
+            streamed = ""
+            final: Answer | None = None
+            for part in assistant.ask_stream(message, filters, None, pairs):
+                if isinstance(part, Answer):
+                    final = part
+                    break
+                streamed += part
+                yield [*history, {"role": "assistant", "content": html.escape(streamed)}], \
+                    "", "", turns
         except AssistantError as exc:
-            history.append({"role": "assistant", "content": f"⚠️ {exc}"})
-            return history, "", ""
-        history.append({"role": "assistant", "content": render_answer(answer)})
-        return history, render_sources(answer), ""
+            history.append({"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"})
+            yield history, "", "", turns
+            return
+        if final is None:  # the stream contract promises a final Answer; say so if broken
+            history.append({"role": "assistant", "content": "⚠️ The answer was interrupted."})
+            yield history, "", "", turns
+            return
+        # The final Answer is authoritative: it replaces whatever was streamed.
+        history.append({"role": "assistant", "content": render_answer(final, turn_no)})
+        turns[str(len(history) - 1)] = turn_dict(Turn.from_answer(final))
+        texts = {c.source: assistant.store.document_text(c.source) or "" for c in final.citations}
+        yield history, render_documents(final, texts), "", turns
+
+    def on_like(turns: dict[str, Any] | None, comment: str, data: gr.LikeData,
+                request: gr.Request) -> tuple[str, str]:
+        index = data.index[0] if isinstance(data.index, tuple | list) else data.index
+        turn = (turns or {}).get(str(index))
+        if turn is None:
+            return "Feedback is for answers only.", comment
+        feedback.record(Turn(**turn), 1 if data.liked else -1, comment or "",
+                        getattr(request, "username", None))
+        return "Thank you: feedback saved" + (" with your comment." if comment else "."), ""
+
+    def whoami(request: gr.Request) -> tuple[str, Any]:
+        name = getattr(request, "username", None)
+        role = users.role(name)
+        who = (f"Signed in as **{name}** ({role}) · [sign out](logout)" if users.enabled
+               else "Local mode (no sign-in configured)")
+        return who, gr.Tab(visible=role == "admin")
 
     with gr.Blocks(title="Health reports assistant") as app:
-        gr.Markdown(
-            "## Health reports assistant\n"
-            "Ask in English, Tiếng Việt, Українська, Français or العربية. Every answer quotes "
-            f"the reports and cites them. Answer backend: **{assistant.settings.answer_backend}**."
-        )
         with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=460)
-                box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
-                                 lines=1, max_length=assistant.settings.max_question_chars)
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary")
-                    clear = gr.Button("New conversation")
-                gr.Examples(EXAMPLES, inputs=box)
-            with gr.Column(scale=2):
-                province = gr.Dropdown([ANY, *provinces], value=ANY, label="Province")
-                language = gr.Dropdown([ANY, *languages], value=ANY, label="Document language")
-                sources = gr.HTML(label="Sources")
-        inputs = [box, chatbot, province, language]
-        outputs = [chatbot, sources, box]
+            gr.Markdown(
+                "## Health reports assistant\n"
+                "Ask in English, Tiếng Việt, Українська, Français or العربية. Every answer "
+                "quotes the reports; click a [n] to see the sentence it came from. "
+                f"Answer backend: **{backend}**.")
+            who = gr.Markdown(elem_id="whoami")
+        turns = gr.State({})
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=560, elem_id="chat",
+                                         buttons=["copy", "copy_all"],
+                                         feedback_options=("Like", "Dislike"))
+                    box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
+                                     lines=1, elem_id="question",
+                                     max_length=assistant.settings.max_question_chars)
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("New conversation", elem_id="new")
+                    comment = gr.Textbox(
+                        label="Comment (optional): type it, then click 👍 or 👎 under "
+                              "the answer", lines=1, elem_id="comment")
+                    thanks = gr.Markdown(elem_id="feedback-status")
+                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                with gr.Column(scale=2):
+                    province = gr.Dropdown([ANY, *provinces], value=ANY, label="Province")
+                    language = gr.Dropdown([ANY, *languages], value=ANY,
+                                           label="Document language")
+                    with gr.Row():
+                        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD")
+                        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD")
+                    gr.Markdown("**Cited documents** (click to read in full)")
+                    documents = gr.HTML(elem_id="documents")
+            with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
+                documents_tab(assistant, users)
+            # Further tabs (e.g. a briefing builder) are mounted here by the caller.
+            for label, build in extra_tabs:
+                with gr.Tab(label):
+                    build()
+
+        inputs = [box, chatbot, province, language, since, until, turns]
+        outputs = [chatbot, documents, box, turns]
         send.click(chat, inputs, outputs, api_name="chat")
         box.submit(chat, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], "", ""), None, outputs, api_visibility="private")
+        clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
+        chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
+        app.load(whoami, None, [who, admin], api_visibility="private")
     return app
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
-          block: bool = True) -> Any:
+          block: bool = True, extra_tabs: Sequence[ExtraTab] = ()) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    app = build_app(assistant)
+    settings = assistant.settings
+    users = Users.load(settings.users_file)
+    app = build_app(assistant, users, extra_tabs)
     app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host or assistant.settings.host,
-               server_port=port or assistant.settings.port, share=False,
-               prevent_thread_lock=not block, show_error=True)
+    app.launch(server_name=host or settings.host, server_port=port or settings.port,
+               share=False,  # public share links: never from here
+               auth=users.check if users.enabled else None,
+               auth_message="Sign in with the account your administrator gave you.",
+               root_path=settings.root_path or None,
+               max_file_size=f"{settings.max_file_mb:g}mb",
+               prevent_thread_lock=not block, show_error=True, css=CSS)
     return app

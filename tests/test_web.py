@@ -1,24 +1,43 @@
-"""The web chat: a real Gradio server, driven through gradio_client."""
+"""The web chat: a real Gradio server with sign-in, driven through gradio_client."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant import Assistant
+from assistant import Assistant, Settings
+from assistant.auth import add_user
 from assistant.web import serve
 
 from .conftest import free_port
 
+STAFF = ("sam", "staff-password")
+ADMIN = ("ann", "admin-password")
+
 
 @pytest.fixture(scope="module")
-def url(indexed: Assistant) -> Iterator[str]:
+def url(indexed: Assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("web")
+    users = home / "users.yaml"
+    add_user(users, *STAFF, "staff")
+    add_user(users, *ADMIN, "admin")
+    # The session index, read-only here: nothing these tests send may change it.
+    assistant = Assistant(Settings(index_dir=indexed.settings.index_dir,
+                                   corpus_dir=indexed.settings.corpus_dir,
+                                   data_dir=home / "data", users_file=users))
     port = free_port()
-    app = serve(indexed, host="127.0.0.1", port=port, block=False)
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
     app.close()
+
+
+def _client(url: str, auth: tuple[str, str] = STAFF) -> Any:
+    from gradio_client import Client
+
+    return Client(url, auth=auth, verbose=False)
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -28,36 +47,88 @@ def _text(message: dict[str, Any]) -> str:
     return str(content)
 
 
+def _ask(url: str, question: str, province: str = "(any)", language: str = "(any)",
+         since: str = "", until: str = "") -> tuple[list[dict[str, Any]], str, str]:
+    return _client(url).predict(question, [], province, language, since, until,
+                                api_name="/chat")  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(("question", "expected", "source"), [
     ("How many hospital beds does Lang Son province have in total?", "2862",
      "004_3160aee91d886ff2.txt"),
     ("Combien de médecins pour 10 000 habitants la province de Tra Vinh compte-t-elle ?", "9.6",
      "001_233030e2ea93ce29.txt"),
 ])
-def test_chat_answers_with_sources(url: str, question: str, expected: str, source: str) -> None:
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
-    history, sources_html, box = client.predict(question, [], "(any)", "(any)", api_name="/chat")
+def test_chat_answers_with_clickable_citations(url: str, question: str, expected: str,
+                                               source: str) -> None:
+    history, documents, box = _ask(url, question)
     assert box == ""
     assert _text(history[0]) == question
-    assert expected in _text(history[-1]) and "[1]" in _text(history[-1])
-    assert source in sources_html and "<mark>" in sources_html
+    answer = _text(history[-1])
+    assert expected in answer
+    # [1] links to the highlighted sentence in source card 1, under the same answer.
+    assert 'href="#t1-src1">[1]</a>' in answer and '<mark id="t1-src1">' in answer
+    assert source in answer
+    # The side panel holds the cited documents in full, folded.
+    assert source in documents and '<details class="document">' in documents
+
+
+def test_arabic_sources_read_right_to_left(url: str) -> None:
+    history, _, _ = _ask(url, "ما هي نسبة الدفع الإلكتروني لرسوم المستشفيات في لانغ سون؟")
+    answer = _text(history[-1])
+    assert '<div class="passage" dir="rtl">' in answer
+    assert 'href="https://baolangson.vn/' in answer and "original</a>" in answer
 
 
 def test_chat_shows_errors_as_messages(url: str) -> None:
-    from gradio_client import Client
-
-    history, sources_html, _ = Client(url, verbose=False).predict(
-        "   ", [], "(any)", "(any)", api_name="/chat")
-    assert "empty" in _text(history[-1])
-    assert sources_html == ""
+    history, documents, _ = _ask(url, "   ")
+    assert "empty" in _text(history[-1]) and documents == ""
+    history, _, _ = _ask(url, "How many beds?", since="last week")
+    assert "not a date" in _text(history[-1])
 
 
-def test_chat_filters_by_province(url: str) -> None:
-    from gradio_client import Client
+@pytest.mark.parametrize(("province", "since", "until", "present", "absent"), [
+    ("Tra Vinh", "", "", "001_233030e2ea93ce29.txt", "003_e434e3938b5c5e7a.txt"),
+    ("(any)", "2025-11-01", "2025-12-31", "003_e434e3938b5c5e7a.txt",
+     "004_3160aee91d886ff2.txt"),
+])
+def test_chat_filters(url: str, province: str, since: str, until: str, present: str,
+                      absent: str) -> None:
+    history, _, _ = _ask(url, "How many doctors per 10,000 people?", province,
+                         since=since, until=until)
+    answer = _text(history[-1])
+    assert present in answer and absent not in answer
 
-    _, sources_html, _ = Client(url, verbose=False).predict(
-        "How many doctors per 10,000 people?", [], "Tra Vinh", "(any)", api_name="/chat")
-    assert "001_233030e2ea93ce29.txt" in sources_html
-    assert "003_e434e3938b5c5e7a.txt" not in sources_html
+
+def test_nobody_gets_in_without_signing_in(url: str) -> None:
+    import httpx
+
+    assert httpx.get(f"{url}config").status_code == 401
+    with pytest.raises(ValueError, match="Could not login"):
+        _client(url, ("sam", "wrong"))
+
+
+def test_staff_cannot_change_documents_even_through_the_api(url: str, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    doc = tmp_path / "note.txt"
+    doc.write_text("Ninh Binh opened 37 malaria clinics in 2025.", encoding="utf-8")
+    staff = _client(url)
+    status, table, _ = staff.predict([handle_file(str(doc))], api_name="/upload")
+    assert "Only administrators" in status
+    status, table, _ = staff.predict("004_3160aee91d886ff2.txt", api_name="/delete")
+    assert "Only administrators" in status
+    status, table, _ = staff.predict(api_name="/rebuild")
+    assert "Only administrators" in status
+    assert len(table["data"]) == 5  # every document still there
+
+
+def test_admin_upload_of_a_program_is_refused(url: str, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    program = tmp_path / "minutes.txt"
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
+    status, table, _ = _client(url, ADMIN).predict([handle_file(str(program))],
+                                                   api_name="/upload")
+    assert "Refused: minutes.txt: file is a program" in status
+    assert len(table["data"]) == 5

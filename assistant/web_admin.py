@@ -1,0 +1,101 @@
+"""The Documents tab: upload several files, watch them being indexed, list, delete, rebuild.
+
+Only administrators may change the documents. The tab is hidden from staff, but hiding is
+not protection: every handler checks the signed-in user's role on the server too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr  # event hints (gr.Request) must resolve at module level
+
+from .auth import Users
+from .errors import AssistantError
+from .service import Assistant
+from .uploads import add_files, rebuild, remove_document
+
+COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
+NOT_ALLOWED = "Only administrators can change the documents."
+
+
+def document_rows(assistant: Assistant) -> list[list[Any]]:
+    return [[r.source, r.title, r.language, len(r.chunk_ids), r.date or "",
+             ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
+
+
+def documents_tab(assistant: Assistant, users: Users) -> None:
+    """Lay out the tab's content; call inside a ``gr.Tab``."""
+    # Module-level-style defaults: Gradio injects a live tracker in place of these.
+    file_progress = gr.Progress()
+    tqdm_progress = gr.Progress(track_tqdm=True)
+
+    def allowed(request: gr.Request | None) -> bool:
+        return users.is_admin(getattr(request, "username", None))
+
+    def refreshed(message: str) -> tuple[str, list[list[Any]], Any]:
+        rows = document_rows(assistant)
+        return message, rows, gr.Dropdown(choices=[r[0] for r in rows], value=None)
+
+    def upload(files: list[str] | None, request: gr.Request,
+               progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(NOT_ALLOWED)
+        if not files:
+            return refreshed("Choose one or more files first.")
+
+        def step(done: int, total: int, name: str) -> None:
+            progress((done, total), desc=f"Indexing {name}", unit="files")
+
+        try:
+            report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed(report.summary())
+
+    def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(NOT_ALLOWED)
+        if not source:
+            return refreshed("Choose a document to delete.")
+        try:
+            gone = remove_document(assistant, source)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed(f"Deleted {source}." if gone else f"{source} is not in the index.")
+
+    def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
+                      ) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(NOT_ALLOWED)
+        try:
+            report = rebuild(assistant)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed(f"Index rebuilt: {report.summary()}")
+
+    def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        return refreshed("" if allowed(request) else NOT_ALLOWED)
+
+    gr.Markdown("Add reports (.txt .md .html .pdf .docx, up to "
+                f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
+                "index from the corpus folder and the uploaded files.")
+    files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
+                    elem_id="upload")
+    with gr.Row():
+        add = gr.Button("Add to index", variant="primary", elem_id="add-docs")
+        refresh = gr.Button("Refresh list")
+        rebuild_btn = gr.Button("Rebuild index", variant="stop")
+    status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="docs-status")
+    table = gr.Dataframe(headers=COLUMNS, value=document_rows(assistant),
+                         interactive=False, wrap=True, elem_id="doc-table")
+    with gr.Row():
+        choice = gr.Dropdown([r[0] for r in document_rows(assistant)], label="Document",
+                             elem_id="doc-choice")
+        remove = gr.Button("Delete document", variant="stop", elem_id="delete-doc")
+    outputs = [status, table, choice]
+    add.click(upload, files, outputs, api_name="upload")
+    remove.click(delete, choice, outputs, api_name="delete")
+    rebuild_btn.click(rebuild_index, None, outputs, api_name="rebuild")
+    refresh.click(listing, None, outputs, api_visibility="private")
