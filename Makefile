@@ -35,3 +35,10 @@ lock:  ## refresh requirements.lock from the current environment
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: eval-baseline
+eval-baseline: setup  ## run the bundled evaluation afresh and make it the committed baseline
+	rm -rf .runs/eval-baseline
+	$(BIN)/assistant eval --qa eval/cases.jsonl --corpus corpus --out .runs/eval-baseline
+	mkdir -p eval/baseline
+	cp .runs/eval-baseline/metrics.json eval/baseline/metrics.json

@@ -112,6 +112,7 @@ class Evaluation:
     def __init__(self, settings: Settings, qa: Path, corpus: Path, out: Path,
                  k: int = 10) -> None:
         self.qa, self.corpus, self.out, self.k = qa, corpus.resolve(), out, k
+        self.corpus_name = str(corpus)  # as given: a committed baseline names no home folder
         if not self.corpus.is_dir():
             raise InputError(f"The corpus folder {corpus} does not exist.")
         # Own embedded index inside OUT: the user's index and Chroma server stay untouched.
@@ -177,7 +178,7 @@ class Evaluation:
         rows = [self._row(c, languages) for c in cases]
         metrics = evaluate(rows, predictions)
         metrics["run"] = {
-            "qa": str(self.qa), "corpus": str(self.corpus), "backend": self.settings.answer_backend,
+            "qa": str(self.qa), "corpus": self.corpus_name, "backend": self.settings.answer_backend,
             "fusion": self.settings.fusion, "k": self.k, "cases": len(cases),
             "cross_lingual": sum(r["doc_lang"] not in (NO_DOC, r["question_lang"]) for r in rows),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
