@@ -121,6 +121,7 @@ class Searcher:
         self.fusion = fusion or settings.fusion
         self._lexicon: _Lexicon | None = None
         self._centered: CenteredIndex | None = None
+        self._last_language = ("", UNKNOWN)
 
     def lexicon(self) -> _Lexicon:
         if self._lexicon is None or self._lexicon.revision != self.store.revision():
@@ -158,7 +159,7 @@ class Searcher:
             return None if centered is None else centered.score(chunk_id, cq)
 
         if centered is not None:
-            cq = centered.centering.query(qvec, detect(query, self.settings.languages))
+            cq = centered.centering.query(qvec, self._language(query))
             self._centered_candidates(centered, qvec, cq,
                                       (n + 10) * (_ANCHOR_DEPTH if anchors else 1), where,
                                       lexicon.visible, hits)
@@ -192,6 +193,12 @@ class Searcher:
             ranked.sort(key=lambda h: not wanted.intersection(h.metadata.get("provinces", [])))
         return ranked[:k]
 
+    def _language(self, query: str) -> str:
+        # Centering and fusion both need it: detect once per question.
+        if self._last_language[0] != query:
+            self._last_language = (query, detect(query, self.settings.languages))
+        return self._last_language[1]
+
     def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
                              depth: int, where: dict[str, Any] | None, visible: set[str],
                              hits: dict[str, Hit]) -> None:
@@ -216,7 +223,7 @@ class Searcher:
             return sorted((h for h in hits if h.bm25 > 0), key=lambda h: -h.bm25)
         if self.fusion == "rrf":
             return _rrf(by_dense)
-        qlang = detect(query, self.settings.languages)
+        qlang = self._language(query)
         if qlang == UNKNOWN:
             return by_dense
         # Work on documents, not chunks: reordering chunks alone would let more distinct
