@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     province_anchor: bool = Field(
         True, description="Rank passages about a province the question names first."
     )
+    crosslingual: Literal["centering", "none"] = Field(
+        "centering", description="Cross-lingual scoring: subtract each language's mean "
+        "embedding before comparing (docs/crosslingual.md), or compare raw vectors."
+    )
+    centering_prior: float = Field(
+        16.0, ge=0.0, description="Weight, in chunks, of the shipped per-language means "
+        "against the corpus's own chunks when the two are combined."
+    )
 
     answer_backend: Literal["extractive"] = "extractive"
     answer_pool_k: int = Field(8, ge=1, le=50, description="Chunks the answer is picked from.")

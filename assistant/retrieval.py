@@ -21,6 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .anchors import find_provinces
+from .centering import CenteredIndex, LanguageMeans
 from .config import Settings
 from .embedding import LocalEmbeddings
 from .languages import UNKNOWN, detect, tokenize
@@ -66,6 +67,12 @@ class Hit:
     bm25: float = 0.0
     doc_bm25: float = 0.0  # best BM25 score among the document's candidate chunks
     vector: np.ndarray | None = field(default=None, repr=False)
+    centred: float | None = None  # similarity after language centering, when it is on
+
+    @property
+    def similarity(self) -> float:
+        """What dense ranking sorts by: the centred similarity when there is one."""
+        return self.dense if self.centred is None else self.centred
 
     @property
     def language(self) -> str:
@@ -113,12 +120,25 @@ class Searcher:
         self.embedder = embedder
         self.fusion = fusion or settings.fusion
         self._lexicon: _Lexicon | None = None
+        self._centered: CenteredIndex | None = None
+        self._last_language = ("", UNKNOWN)
 
     def lexicon(self) -> _Lexicon:
         if self._lexicon is None or self._lexicon.revision != self.store.revision():
             self.store.verify_embedder(self.embedder.model_id)
             self._lexicon = _Lexicon(self.store)
         return self._lexicon
+
+    def centered(self) -> CenteredIndex | None:
+        """Centred chunk vectors of the current revision (None: centering switched off)."""
+        if self.settings.crosslingual != "centering":
+            return None
+        lexicon = self.lexicon()
+        if self._centered is None or self._centered.revision != lexicon.revision:
+            shipped = LanguageMeans.shipped(self.embedder.model_id)
+            self._centered = CenteredIndex(self.store, lexicon.visible, shipped,
+                                           self.settings.centering_prior)
+        return self._centered
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                query_vector: np.ndarray | None = None) -> list[Hit]:
@@ -132,7 +152,18 @@ class Searcher:
         # Province names are anchors that hold across languages: passages from reports
         # about the province a question names are fetched too, and ranked first.
         anchors = find_provinces(query) if self.settings.province_anchor else []
-        if self.fusion != "bm25":
+        centered = self.centered() if self.fusion != "bm25" else None
+        cq = qvec
+
+        def centred_of(chunk_id: str) -> float | None:
+            return None if centered is None else centered.score(chunk_id, cq)
+
+        if centered is not None:
+            cq = centered.centering.query(qvec, self._language(query))
+            self._centered_candidates(centered, qvec, cq,
+                                      (n + 10) * (_ANCHOR_DEPTH if anchors else 1), where,
+                                      lexicon.visible, hits)
+        if self.fusion != "bm25" and (centered is None or where):
             # With an anchor, look deeper rather than run a filtered query: Chroma's
             # array filters scan the whole collection (300 ms at 100,000 chunks).
             depth = (n + 10) * (_ANCHOR_DEPTH if anchors else 1)
@@ -140,8 +171,9 @@ class Searcher:
             for cid, meta, text, dist in zip(got["ids"][0], got["metadatas"][0],
                                              got["documents"][0], got["distances"][0],
                                              strict=True):
-                if cid in lexicon.visible:
-                    hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist))
+                if cid in lexicon.visible and cid not in hits:
+                    hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
+                                    centred=centred_of(cid))
         if self.fusion != "dense":
             lexical = dict(lexicon.top(query, n))
             missing = [cid for cid in lexical if cid not in hits]
@@ -150,8 +182,8 @@ class Searcher:
                 for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
                                                 got["embeddings"], strict=True):
                     vector = np.asarray(vec, dtype=np.float32)
-                    hits[cid] = Hit(cid, meta["source"], text, meta,
-                                    dense=float(vector @ qvec), vector=vector)
+                    hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
+                                    vector=vector, centred=centred_of(cid))
             for cid, score in lexical.items():
                 if cid in hits:
                     hits[cid].bm25 = score
@@ -161,15 +193,37 @@ class Searcher:
             ranked.sort(key=lambda h: not wanted.intersection(h.metadata.get("provinces", [])))
         return ranked[:k]
 
+    def _language(self, query: str) -> str:
+        # Centering and fusion both need it: detect once per question.
+        if self._last_language[0] != query:
+            self._last_language = (query, detect(query, self.settings.languages))
+        return self._last_language[1]
+
+    def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
+                             depth: int, where: dict[str, Any] | None, visible: set[str],
+                             hits: dict[str, Hit]) -> None:
+        # Exact search over centred vectors; with a filter, the raw filtered Chroma query
+        # still runs too (rescored), in case the filter removes every centred candidate.
+        scores = dict(centered.top(cq, depth))
+        if not scores:
+            return
+        got = self.store.get_chunks(list(scores), where, embeddings=True)
+        for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
+                                        got["embeddings"], strict=True):
+            if cid in visible:
+                vector = np.asarray(vec, dtype=np.float32)
+                hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
+                                vector=vector, centred=scores[cid])
+
     def _fuse(self, hits: list[Hit], query: str) -> list[Hit]:
-        by_dense = sorted(hits, key=lambda h: -h.dense)
+        by_dense = sorted(hits, key=lambda h: -h.similarity)
         if self.fusion == "dense":
             return by_dense
         if self.fusion == "bm25":
             return sorted((h for h in hits if h.bm25 > 0), key=lambda h: -h.bm25)
         if self.fusion == "rrf":
             return _rrf(by_dense)
-        qlang = detect(query, self.settings.languages)
+        qlang = self._language(query)
         if qlang == UNKNOWN:
             return by_dense
         # Work on documents, not chunks: reordering chunks alone would let more distinct
@@ -210,6 +264,7 @@ class HybridRetriever(BaseRetriever):
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [
             Document(page_content=h.text, id=h.id,
-                     metadata={**h.metadata, "score": h.dense, "bm25": h.bm25})
+                     metadata={**h.metadata, "score": h.dense, "bm25": h.bm25,
+                               **({"centred": h.centred} if h.centred is not None else {})})
             for h in self.searcher.search(query, self.k, self.filters)
         ]

@@ -42,8 +42,12 @@ def test_filters(indexed: Assistant, filters: Filters, allowed: set[str]) -> Non
 @pytest.mark.parametrize("fusion", ["dense", "bm25", "rrf", "language-aware"])
 def test_every_fusion_mode_finds_a_same_language_answer(indexed: Assistant, fusion: str) -> None:
     searcher = Searcher(indexed.settings, indexed.store, indexed.embedder, fusion=fusion)
-    hits = searcher.search("Combien de lits d'hôpitaux pour 10 000 habitants à Lang Son ?", k=3)
-    assert hits[0].source == "003_e434e3938b5c5e7a.txt"
+    hits = searcher.search("Combien de lits d'hôpitaux pour 10 000 habitants à Lang Son ?", k=10)
+    # Both Lang Son reports give the figure (34): the Arabic one may come first now that
+    # centering lets other languages compete, but the French one stays among the first two.
+    first = list(dict.fromkeys(h.source for h in hits))[:2]
+    assert first[0] in {"003_e434e3938b5c5e7a.txt", "004_3160aee91d886ff2.txt"}
+    assert "003_e434e3938b5c5e7a.txt" in first
 
 
 def test_language_aware_fusion_never_moves_other_languages(indexed: Assistant) -> None:
