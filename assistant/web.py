@@ -41,6 +41,8 @@ a.cite { font-weight: 600; text-decoration: none; }
 details.source { border-left: 3px solid var(--color-accent); padding: 0.2em 0.6em;
   margin: 0.4em 0; background: var(--background-fill-secondary); border-radius: 4px; }
 details.source summary { cursor: pointer; }
+details.source summary b { font-size: 0.95em; }
+details.document summary { cursor: pointer; }
 details.source mark { background: #fde68a; color: inherit; padding: 0 2px; }
 details.source mark:target { outline: 2px solid var(--color-accent); }
 .passage { font-size: 0.92em; margin-top: 0.3em; }
@@ -98,8 +100,6 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
     users = users or Users({})
     feedback = FeedbackStore(assistant.settings.data_dir)
-    provinces = sorted({p for r in assistant.sources() for p in r.provinces})
-    languages = sorted({r.language for r in assistant.sources()})
     backend = assistant.settings.answer_backend
 
     def chat(message: str, history: list[dict[str, Any]], province: str, language: str,
@@ -145,12 +145,18 @@ def build_app(assistant: Assistant, users: Users | None = None,
                         getattr(request, "username", None))
         return "Thank you: feedback saved" + (" with your comment." if comment else "."), ""
 
-    def whoami(request: gr.Request) -> tuple[str, Any]:
+    def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
+        # Filled in after sign-in: the page served to the login form carries no names.
         name = getattr(request, "username", None)
         role = users.role(name)
         who = (f"Signed in as **{name}** ({role}) · [sign out](logout)" if users.enabled
                else "Local mode (no sign-in configured)")
-        return who, gr.Tab(visible=role == "admin")
+        records = assistant.sources()
+        provinces = sorted({p for r in records for p in r.provinces})
+        languages = sorted({r.language for r in records})
+        return (who, gr.Tab(visible=role == "admin"),
+                gr.Dropdown(choices=[ANY, *provinces], value=ANY),
+                gr.Dropdown(choices=[ANY, *languages], value=ANY))
 
     with gr.Blocks(title="Health reports assistant") as app:
         with gr.Row():
@@ -174,21 +180,22 @@ def build_app(assistant: Assistant, users: Users | None = None,
                         send = gr.Button("Ask", variant="primary", elem_id="ask")
                         clear = gr.Button("New conversation", elem_id="new")
                     comment = gr.Textbox(
-                        label="Comment (optional): type it, then click 👍 or 👎 under "
-                              "the answer", lines=1, elem_id="comment")
+                        label="Comment (optional): type it, then click thumbs up or down "
+                              "under the answer", lines=1, elem_id="comment")
                     thanks = gr.Markdown(elem_id="feedback-status")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Column(scale=2):
-                    province = gr.Dropdown([ANY, *provinces], value=ANY, label="Province")
-                    language = gr.Dropdown([ANY, *languages], value=ANY,
-                                           label="Document language")
+                    province = gr.Dropdown([ANY], value=ANY, label="Province",
+                                           allow_custom_value=True)
+                    language = gr.Dropdown([ANY], value=ANY, label="Document language",
+                                           allow_custom_value=True)
                     with gr.Row():
                         since = gr.Textbox(label="From", placeholder="YYYY-MM-DD")
                         until = gr.Textbox(label="To", placeholder="YYYY-MM-DD")
                     gr.Markdown("**Cited documents** (click to read in full)")
                     documents = gr.HTML(elem_id="documents")
             with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
-                documents_tab(assistant, users)
+                list_documents, document_outputs = documents_tab(assistant, users)
             # Further tabs (e.g. a briefing builder) are mounted here by the caller.
             for label, build in extra_tabs:
                 with gr.Tab(label):
@@ -200,7 +207,8 @@ def build_app(assistant: Assistant, users: Users | None = None,
         box.submit(chat, inputs, outputs, api_visibility="private")
         clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
         chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
-        app.load(whoami, None, [who, admin], api_visibility="private")
+        app.load(whoami, None, [who, admin, province, language], api_visibility="private")
+        app.load(list_documents, None, document_outputs, api_visibility="private")
     return app
 
 

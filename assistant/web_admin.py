@@ -6,6 +6,7 @@ not protection: every handler checks the signed-in user's role on the server too
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ def document_rows(assistant: Assistant) -> list[list[Any]]:
              ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
 
 
-def documents_tab(assistant: Assistant, users: Users) -> None:
-    """Lay out the tab's content; call inside a ``gr.Tab``."""
+def documents_tab(assistant: Assistant, users: Users
+                  ) -> tuple[Callable[..., Any], list[Any]]:
+    """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the
+    outputs that fill the list once a user has signed in (the page served before sign-in
+    must not carry document names)."""
     # Module-level-style defaults: Gradio injects a live tracker in place of these.
     file_progress = gr.Progress()
     tqdm_progress = gr.Progress(track_tqdm=True)
@@ -88,14 +92,15 @@ def documents_tab(assistant: Assistant, users: Users) -> None:
         refresh = gr.Button("Refresh list")
         rebuild_btn = gr.Button("Rebuild index", variant="stop")
     status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="docs-status")
-    table = gr.Dataframe(headers=COLUMNS, value=document_rows(assistant),
-                         interactive=False, wrap=True, elem_id="doc-table")
+    table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True,
+                         elem_id="doc-table")
     with gr.Row():
-        choice = gr.Dropdown([r[0] for r in document_rows(assistant)], label="Document",
-                             elem_id="doc-choice")
+        choice = gr.Dropdown([], label="Document", elem_id="doc-choice",
+                             allow_custom_value=True)  # API callers name any source
         remove = gr.Button("Delete document", variant="stop", elem_id="delete-doc")
     outputs = [status, table, choice]
     add.click(upload, files, outputs, api_name="upload")
     remove.click(delete, choice, outputs, api_name="delete")
     rebuild_btn.click(rebuild_index, None, outputs, api_name="rebuild")
     refresh.click(listing, None, outputs, api_visibility="private")
+    return listing, outputs

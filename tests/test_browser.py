@@ -1,0 +1,145 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright, against a real
+server with sign-in, a real index and real uploads. Saves the README screenshot."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.auth import add_user
+from assistant.feedback import FeedbackStore
+from assistant.web import serve
+
+from .conftest import CORPUS, ROOT, free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+SCREENSHOT = ROOT / "docs" / "chat.png"
+ADMIN = ("ann", "admin-password")
+WAIT = 120_000  # ms: answers take seconds on a busy 2-core machine; never a timing assert
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="chromium not installed (`make browser` installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Assistant]]:
+    home = tmp_path_factory.mktemp("browser")
+    add_user(home / "users.yaml", *ADMIN, "admin")
+    # Its own index: this test adds and deletes a document.
+    assistant = Assistant(Settings(index_dir=home / "index", corpus_dir=CORPUS,
+                                   data_dir=home / "data", users_file=home / "users.yaml"))
+    assert not assistant.ingest().failed
+    port = free_port()
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", assistant
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(site: tuple[str, Assistant]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 940})
+        page.set_default_timeout(WAIT)
+        page.goto(site[0])
+        yield page
+        browser.close()
+
+
+def _ask(page: Any, question: str, turn: int) -> Any:
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    # The final answer (not a streamed draft) carries the citation links of this turn.
+    page.locator(f'#chat a.cite[href="#t{turn}-src1"]').first.wait_for()
+    return page.locator("#chat .message-row").last
+
+
+def _docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Ninh Binh malaria programme, 2025", 1)
+    document.add_paragraph("In 2025 the Ninh Binh Department of Health opened 37 new malaria "
+                           "clinics in mountain communes.")
+    document.add_paragraph("Each clinic serves about 4,000 residents.")
+    document.save(str(path))
+    return path
+
+
+def test_staff_workflow_in_a_real_browser(page: Any, site: tuple[str, Assistant],
+                                          tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    _, assistant = site
+    # Sign in: nothing else is reachable before.
+    page.get_by_label("username").fill(ADMIN[0])
+    page.get_by_label("password").fill(ADMIN[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.locator("#whoami")).to_contain_text("Signed in as ann (admin)")
+
+    # An English question gets a cited answer; [1] jumps to the highlighted sentence.
+    answer = _ask(page, "How many hospital beds does Lang Son province have in total?", 1)
+    expect(answer).to_contain_text("2862")
+    expect(answer.locator("details.source")).to_have_count(2)
+    page.locator('#chat a.cite[href="#t1-src1"]').first.click()
+    expect(page.locator("#chat mark#t1-src1")).to_be_in_viewport()
+    # The README picture: the question and its cited answer, from the top.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator("#chat").evaluate(
+        "chat => chat.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    # The cited document in full, on demand.
+    document = page.locator("#documents details.document").first
+    expect(document.locator("div")).to_be_hidden()
+    document.locator("summary").click()
+    expect(document.locator("div")).to_contain_text("2862")
+
+    # An Arabic question: the Arabic passage reads right to left.
+    answer = _ask(page, "ما هي نسبة الدفع الإلكتروني لرسوم المستشفيات في لانغ سون؟", 2)
+    expect(answer.locator(".passage[dir=rtl]").first).to_be_visible()
+
+    # Feedback on that answer, with a comment, lands in the feedback database.
+    page.locator("#comment textarea").fill("right report, clear")
+    page.locator("#chat").get_by_label("Like", exact=True).last.click()  # the latest answer
+    expect(page.locator("#feedback-status")).to_contain_text("feedback saved")
+    rows = FeedbackStore(assistant.settings.data_dir).rows()
+    assert [(r["rating"], r["comment"], r["user"]) for r in rows] == [
+        (1, "right report, clear", "ann")]
+    assert rows[0]["question"].startswith("ما هي") and rows[0]["sources"]
+
+    # An administrator uploads a .docx and gets an answer from it.
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(
+        str(_docx(tmp_path / "ninh_binh_malaria.docx")))
+    page.locator("#add-docs").click()
+    expect(page.locator("#docs-status textarea")).to_have_value(
+        re.compile("Accepted: ninh_binh_malaria.docx"))
+    expect(page.locator("#doc-table")).to_contain_text("ninh_binh_malaria.docx")
+    page.get_by_role("tab", name="Chat").click()
+    answer = _ask(page, "How many malaria clinics did Ninh Binh open in 2025?", 3)
+    expect(answer).to_contain_text("37")
+    expect(answer.locator("details.source").first).to_contain_text("ninh_binh_malaria.docx")
+
+    # ... and deletes it.
+    page.get_by_role("tab", name="Documents").click()
+    choice = page.locator("#doc-choice input")
+    choice.fill("ninh_binh_malaria.docx")
+    choice.press("Enter")
+    page.locator("#delete-doc").click()
+    expect(page.locator("#docs-status textarea")).to_have_value(
+        "Deleted ninh_binh_malaria.docx.")
+    assert "ninh_binh_malaria.docx" not in {r.source for r in assistant.sources()}
