@@ -53,7 +53,8 @@ def eval_group(ctx: click.Context, qa: Path | None, corpus: Path | None, backend
 
     Cases are JSON Lines: {"id", "question", "question_lang", "answers": [...],
     "gold_docs": [paths relative to CORPUS] (or one "gold_doc"), "unanswerable", "tags"};
-    other fields are kept and copied into the predictions. An interrupted run resumes
+    optional "answers_doc_lang" (the references as the document writes them) and
+    "doc_lang"; other fields are kept and copied into the predictions. An interrupted run resumes
     where it stopped when given the same --out.
     """
     if ctx.invoked_subcommand is not None:

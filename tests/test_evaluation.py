@@ -11,11 +11,13 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.errors import InputError
 from assistant.eval_compare import compare, load_metrics
+from assistant.evaluation import Case, Evaluation
 from assistant.evaluation import load_cases as parse_cases
 from assistant.metrics import CUTOFFS
 
@@ -177,6 +179,22 @@ def test_gold_doc_and_extra_fields(tmp_path: Path) -> None:
                     '"gold_doc": "a.txt", "split": "mono", "meta": {"n": 1}}\n', encoding="utf-8")
     (case,) = parse_cases(path)
     assert case.gold_docs == ["a.txt"] and case.extra == {"split": "mono", "meta": {"n": 1}}
+
+
+@pytest.mark.parametrize(("fields", "doc_lang", "answers"), [
+    ({"gold_docs": ["a.txt"]}, "ar", ["1"]),
+    ({"gold_docs": ["a.txt", "b.txt"]}, "multi", ["1"]),
+    ({"gold_docs": ["a.txt", "c.txt"]}, "ar", ["1"]),
+    ({"gold_docs": ["a.txt"], "doc_lang": "vi"}, "vi", ["1"]),  # the case's own wins
+    ({"gold_docs": []}, "none", ["1"]),
+    ({"gold_doc": "b.txt", "answers_doc_lang": ["١"]}, "en", ["1", "١"]),
+])
+def test_document_language_and_references(fields: dict[str, Any], doc_lang: str,
+                                          answers: list[str]) -> None:
+    case = Case.model_validate({"id": "x", "question": "q?", "question_lang": "fr",
+                                "answers": ["1"], **fields})
+    row = Evaluation._row(case, {"a.txt": "ar", "b.txt": "en", "c.txt": "ar"})
+    assert row["doc_lang"] == doc_lang and row["answers"] == answers
 
 
 def test_resume_after_interruption_with_gold_doc_and_extra_fields(
