@@ -178,9 +178,15 @@ class Searcher:
             lexical = dict(lexicon.top(query, n))
             missing = [cid for cid in lexical if cid not in hits]
             if missing:
-                got = self.store.get_chunks(missing, where, embeddings=True)
+                got = self.store.get_chunks(missing, where, embeddings=centered is None)
+                vectors = got["embeddings"] if centered is None else [None] * len(got["ids"])
                 for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
-                                                got["embeddings"], strict=True):
+                                                vectors, strict=True):
+                    if centered is not None:  # the raw cosine comes from the centred copy
+                        hits[cid] = Hit(cid, meta["source"], text, meta,
+                                        dense=centered.raw_similarity(cid, qvec),
+                                        centred=centred_of(cid))
+                        continue
                     vector = np.asarray(vec, dtype=np.float32)
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
                                     vector=vector, centred=centred_of(cid))
@@ -207,13 +213,11 @@ class Searcher:
         scores = dict(centered.top(cq, depth))
         if not scores:
             return
-        got = self.store.get_chunks(list(scores), where, embeddings=True)
-        for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
-                                        got["embeddings"], strict=True):
+        got = self.store.get_chunks(list(scores), where)
+        for cid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
             if cid in visible:
-                vector = np.asarray(vec, dtype=np.float32)
-                hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
-                                vector=vector, centred=scores[cid])
+                hits[cid] = Hit(cid, meta["source"], text, meta,
+                                dense=centered.raw_similarity(cid, qvec), centred=scores[cid])
 
     def _fuse(self, hits: list[Hit], query: str) -> list[Hit]:
         by_dense = sorted(hits, key=lambda h: -h.similarity)

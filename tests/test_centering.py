@@ -163,3 +163,19 @@ def test_statistics_follow_ingest_and_removal(make_settings: Callable[..., Setti
     third = assistant.searcher.centered()
     assert third is not None and third.corpus_counts == {"en": 1, "vi": 2}
     assert len(third.ids) == len(second.ids) - 1
+
+
+@pytest.mark.parametrize("fusion", ["dense", "language-aware"])
+def test_centred_hits_keep_the_raw_cosine(small_index: Assistant, embedder: E5Embeddings,
+                                          fusion: str) -> None:
+    # Ranking uses the centred similarity; `dense` stays the cosine of the stored vectors.
+    searcher = Searcher(small_index.settings, small_index.store, small_index.embedder,
+                        fusion=fusion)
+    question = QUESTIONS[4][0]
+    qvec = embedder.embed_query_vector(question)
+    hits = searcher.search(question, k=8, query_vector=qvec)
+    stored = small_index.store.get_chunks([h.id for h in hits], None, embeddings=True)
+    raw = dict(zip(stored["ids"], np.asarray(stored["embeddings"]) @ qvec, strict=True))
+    assert len(hits) == 8 and all(h.centred is not None for h in hits)
+    assert [h.dense for h in hits] == pytest.approx([raw[h.id] for h in hits], abs=1e-4)
+    assert [h.centred for h in hits[:2]] == sorted((h.centred for h in hits[:2]), reverse=True)
