@@ -33,7 +33,7 @@ from .citations import Citation, CitationBuilder, markers
 from .config import Settings
 from .embedding import LocalEmbeddings
 from .errors import AssistantError, InputError
-from .figures import Figure, deadline, extract_figures, is_directive, is_problem, related_concepts
+from .figures import Analysis, analyse, related_concepts
 from .languages import UNKNOWN, detect, number_tokens, tokenize
 from .prompts import LANGUAGES
 from .store import ChromaStore, DocRecord
@@ -164,7 +164,8 @@ class _Sentence:
     metadata: dict[str, Any]
     score: float
     on_topic: bool  # names the topic's indicators
-    figures: list[Figure]
+    facts: Analysis
+    period: str | None  # the report's year, for figures whose sentence names none
 
     @property
     def language(self) -> str:
@@ -259,14 +260,14 @@ class Briefer:
                     if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
                         continue
                     seen.add((record.source, sentence))
-                    terms = find_terms(sentence)
-                    on_topic = bool(topic_terms & terms)
+                    facts = analyse(sentence)
+                    on_topic = bool(topic_terms & facts.terms)
                     overlap = len(q_tokens & set(tokenize(sentence))) / max(1, len(q_tokens))
                     score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
                              + _OVERLAP_BONUS * overlap)
                     period = record.date[:4] if record.date else None
                     sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
-                                               extract_figures(sentence, period)))
+                                               facts, period))
                     doc_best[record.source] = max(doc_best.get(record.source, -1.0), score)
         if not has_subject:
             return sentences  # a province or period brief: every document in scope
@@ -291,7 +292,7 @@ class Briefer:
 
         # Summary: the best sentence of each document, best documents first, 3 to 5 lines.
         per_doc: dict[str, _Sentence] = {}
-        for s in sorted(ranked, key=lambda s: (-s.on_topic, -bool(s.figures), -s.score)):
+        for s in sorted(ranked, key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score)):
             per_doc.setdefault(s.record.source, s)
         chosen = list(per_doc.values())[:5]
         for s in ranked:
@@ -303,11 +304,11 @@ class Briefer:
         # Figures: from sentences naming the topic's indicators when there are enough of
         # them; a topic without indicators (or a province brief) takes every figure.
         focused = [s for s in ranked if s.on_topic]
-        if not any(s.figures for s in focused):
+        if not any(s.facts.figures for s in focused):
             focused = ranked
         used: set[tuple[str, str]] = set()
         for s in focused:
-            for f in s.figures:
+            for f in s.facts.figures:
                 if len(briefing.figures) >= self.settings.brief_max_figures:
                     break
                 if (s.record.source, f.value) in used:
@@ -317,16 +318,17 @@ class Briefer:
                 indicator = f"{label}: {f.indicator}" if label else f.indicator
                 briefing.figures.append(FigureRow(
                     indicator, f.value, f.unit, f.target, ", ".join(s.record.provinces),
-                    f.period, line(s).cite, f.concept, s.text, s.record.source))
-        briefing.directives = [line(s, deadline(s.text)) for s in ranked
-                               if is_directive(s.text)][:cap]
-        briefing.problems = [line(s) for s in ranked if is_problem(s.text)
-                             and not is_directive(s.text)][:cap]
+                    f.period or s.period, line(s).cite, f.concept, s.text, s.record.source))
+        # Slice before citing: a source is numbered only when a line shown cites it.
+        directives = [s for s in ranked if s.facts.directive][:cap]
+        problems = [s for s in ranked if s.facts.problem and not s.facts.directive][:cap]
+        briefing.directives = [line(s, s.facts.due) for s in directives]
+        briefing.problems = [line(s) for s in problems]
         provinces = sorted({p for s in sentences for p in s.record.provinces})
         if len(provinces) > 1:
             for province in provinces:
                 mine = [s for s in ranked if province in s.record.provinces]
-                mine.sort(key=lambda s: (-s.on_topic, -bool(s.figures), -s.score))
+                mine.sort(key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score))
                 briefing.by_province[province] = [line(s) for s in mine[:3]]
         briefing.citations = builder.citations
         if self.chat_model is not None:

@@ -216,6 +216,27 @@ def deadline(sentence: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What a briefing needs to know about one sentence, computed once per sentence."""
+
+    terms: frozenset[str]
+    figures: tuple[Figure, ...]  # periods only from the sentence itself; do not mutate
+    directive: bool
+    problem: bool
+    due: str | None
+
+
+@lru_cache(maxsize=100_000)
+def analyse(sentence: str) -> Analysis:
+    # Folding is the costly part: fold once, match every cue list on the folded text.
+    folded = fold(_URL.sub(" ", sentence))
+    directive = bool(_cue_pattern("directive").search(folded))
+    return Analysis(frozenset(find_terms(sentence)), tuple(extract_figures(sentence)),
+                    directive, bool(_cue_pattern("problem").search(folded)),
+                    deadline(sentence) if directive else None)
+
+
 def related_concepts(concepts: set[str]) -> set[str]:
     out = set(concepts)
     for concept in concepts:
