@@ -15,6 +15,7 @@ brief, a province brief and a narrow topic; each is run ``--repeat`` times, medi
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
@@ -153,8 +154,8 @@ def run(sizes: list[int], repeat: int) -> str:
                 briefing = assistant.brief(request)
                 times.append(time.perf_counter() - t0)
             assert briefing is not None
-            rows.append(f"| {n} | {chunks} | {indexing:.1f} ({report.summary().split(';')[0]}"
-                        f"{reused}) "
+            done = report.summary().split(";")[0].rstrip(".")
+            rows.append(f"| {n} | {chunks} | {indexing:.1f} ({done}{reused}) "
                         f"| {label} | {len(briefing.citations)} | {len(briefing.figures)} "
                         f"| {times[0] * 1000:.0f} | {statistics.median(times[1:]) * 1000:.0f} |")
             print(rows[-1], flush=True)
@@ -174,6 +175,9 @@ def run(sizes: list[int], repeat: int) -> str:
         f"| cold ms | warm median ms (n={repeat}) |",
         "|---|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        f"Load average when the run ended: {os.getloadavg()[0]:.1f} (the machine is shared: "
+        "other jobs' load lengthens these times).",
     ])
 
 
