@@ -202,8 +202,8 @@ class Briefer:
         records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)]
         if records:
             self.store.verify_embedder(self.embedder.model_id)
-            sentences = self._relevant(records, topic, provinces)
-            self._compose(briefing, sentences, topic)
+            sentences, focused = self._relevant(records, topic, provinces)
+            self._compose(briefing, sentences, topic, focused)
         briefing.latency_ms = (time.perf_counter() - started) * 1000
         return briefing
 
@@ -229,8 +229,9 @@ class Briefer:
         return True
 
     def _relevant(self, records: list[DocRecord], topic: str,
-                  provinces: list[str]) -> list[_Sentence]:
-        """Every sentence of the relevant documents, scored against the topic."""
+                  provinces: list[str]) -> tuple[list[_Sentence], bool]:
+        """Every sentence of the relevant documents, scored against the topic; and whether
+        the brief has a subject (False: a province or period brief, everything counts)."""
         by_source = {r.source: r for r in records}
         ids = [cid for r in records for cid in r.chunk_ids]
         # The topic without the province names: what the brief is about.
@@ -270,19 +271,25 @@ class Briefer:
                                                facts, period))
                     doc_best[record.source] = max(doc_best.get(record.source, -1.0), score)
         if not has_subject:
-            return sentences  # a province or period brief: every document in scope
+            return sentences, False  # a province or period brief: every document in scope
         best = max(doc_best.values(), default=0.0)
         keep = {s for s, v in doc_best.items()
                 if v >= max(best - self.settings.brief_relevance_margin,
                             self.settings.brief_min_relevance)}
         keep |= {s.record.source for s in sentences if s.on_topic}
-        return [s for s in sentences if s.record.source in keep]
+        return [s for s in sentences if s.record.source in keep], True
 
     # -- reduce -----------------------------------------------------------------------------
-    def _compose(self, briefing: Briefing, sentences: list[_Sentence], topic: str) -> None:
+    def _compose(self, briefing: Briefing, sentences: list[_Sentence], topic: str,
+                 focused: bool) -> None:
         if not sentences:
             return
         ranked = sorted(sentences, key=lambda s: (-s.on_topic, -s.score))
+        # On a subject, lists hold what is about it: sentences naming its indicators, or
+        # as close to it as the best one; a province brief lists everything.
+        best = ranked[0].score
+        pool = [s for s in ranked if s.on_topic
+                or s.score >= best - self.settings.brief_relevance_margin] if focused else ranked
         builder = CitationBuilder()
         cap = self.settings.brief_max_items
 
@@ -303,11 +310,11 @@ class Briefer:
         briefing.summary = [line(s) for s in chosen]
         # Figures: from sentences naming the topic's indicators when there are enough of
         # them; a topic without indicators (or a province brief) takes every figure.
-        focused = [s for s in ranked if s.on_topic]
-        if not any(s.facts.figures for s in focused):
-            focused = ranked
+        with_figures = [s for s in ranked if s.on_topic]
+        if not any(s.facts.figures for s in with_figures):
+            with_figures = pool
         used: set[tuple[str, str]] = set()
-        for s in focused:
+        for s in with_figures:
             for f in s.facts.figures:
                 if len(briefing.figures) >= self.settings.brief_max_figures:
                     break
@@ -320,16 +327,22 @@ class Briefer:
                     indicator, f.value, f.unit, f.target, ", ".join(s.record.provinces),
                     f.period or s.period, line(s).cite, f.concept, s.text, s.record.source))
         # Slice before citing: a source is numbered only when a line shown cites it.
-        directives = [s for s in ranked if s.facts.directive][:cap]
-        problems = [s for s in ranked if s.facts.problem and not s.facts.directive][:cap]
+        directives = [s for s in pool if s.facts.directive][:cap]
+        problems = [s for s in pool if s.facts.problem and not s.facts.directive][:cap]
         briefing.directives = [line(s, s.facts.due) for s in directives]
         briefing.problems = [line(s) for s in problems]
-        provinces = sorted({p for s in sentences for p in s.record.provinces})
-        if len(provinces) > 1:
-            for province in provinces:
-                mine = [s for s in ranked if province in s.record.provinces]
+        # A section per province; provinces covered by exactly the same reports (one joint
+        # report) share one section instead of repeating it.
+        groups: dict[frozenset[str], list[str]] = {}
+        for province in sorted({p for s in sentences for p in s.record.provinces}):
+            sources = frozenset(s.record.source for s in pool if province in s.record.provinces)
+            if sources:
+                groups.setdefault(sources, []).append(province)
+        if len(groups) > 1:
+            for sources, names in groups.items():
+                mine = [s for s in pool if s.record.source in sources]
                 mine.sort(key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score))
-                briefing.by_province[province] = [line(s) for s in mine[:3]]
+                briefing.by_province[", ".join(names)] = [line(s) for s in mine[:3]]
         briefing.citations = builder.citations
         if self.chat_model is not None:
             self._model_summary(briefing, topic or briefing.title)
