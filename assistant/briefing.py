@@ -263,7 +263,7 @@ class Briefer:
                     seen.add((record.source, sentence))
                     facts = analyse(sentence)
                     on_topic = bool(topic_terms & facts.terms)
-                    overlap = len(q_tokens & set(tokenize(sentence))) / max(1, len(q_tokens))
+                    overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
                     score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
                              + _OVERLAP_BONUS * overlap)
                     period = record.date[:4] if record.date else None

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from .anchors import find_terms, fold
 from .errors import AssistantError
-from .languages import normalize
+from .languages import normalize, tokenize
 from .prompts import LANGUAGES
 
 # A fraction ("12/13"), or a number with optional thousands groups (",", ".", thin and
@@ -221,6 +221,7 @@ class Analysis:
     """What a briefing needs to know about one sentence, computed once per sentence."""
 
     terms: frozenset[str]
+    tokens: frozenset[str]  # for lexical overlap with a topic
     figures: tuple[Figure, ...]  # periods only from the sentence itself; do not mutate
     directive: bool
     problem: bool
@@ -232,7 +233,8 @@ def analyse(sentence: str) -> Analysis:
     # Folding is the costly part: fold once, match every cue list on the folded text.
     folded = fold(_URL.sub(" ", sentence))
     directive = bool(_cue_pattern("directive").search(folded))
-    return Analysis(frozenset(find_terms(sentence)), tuple(extract_figures(sentence)),
+    return Analysis(frozenset(find_terms(sentence)), frozenset(tokenize(sentence)),
+                    tuple(extract_figures(sentence)),
                     directive, bool(_cue_pattern("problem").search(folded)),
                     deadline(sentence) if directive else None)
 
