@@ -33,7 +33,7 @@ from .citations import Citation, CitationBuilder, markers
 from .config import Settings
 from .embedding import LocalEmbeddings
 from .errors import AssistantError, InputError
-from .figures import Figure, deadline, extract_figures, is_directive, is_problem, related_concepts
+from .figures import Analysis, analyse, related_concepts
 from .languages import UNKNOWN, detect, number_tokens, tokenize
 from .prompts import LANGUAGES
 from .store import ChromaStore, DocRecord
@@ -164,7 +164,8 @@ class _Sentence:
     metadata: dict[str, Any]
     score: float
     on_topic: bool  # names the topic's indicators
-    figures: list[Figure]
+    facts: Analysis
+    period: str | None  # the report's year, for figures whose sentence names none
 
     @property
     def language(self) -> str:
@@ -201,8 +202,8 @@ class Briefer:
         records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)]
         if records:
             self.store.verify_embedder(self.embedder.model_id)
-            sentences = self._relevant(records, topic, provinces)
-            self._compose(briefing, sentences, topic)
+            sentences, focused = self._relevant(records, topic, provinces)
+            self._compose(briefing, sentences, topic, focused)
         briefing.latency_ms = (time.perf_counter() - started) * 1000
         return briefing
 
@@ -228,8 +229,9 @@ class Briefer:
         return True
 
     def _relevant(self, records: list[DocRecord], topic: str,
-                  provinces: list[str]) -> list[_Sentence]:
-        """Every sentence of the relevant documents, scored against the topic."""
+                  provinces: list[str]) -> tuple[list[_Sentence], bool]:
+        """Every sentence of the relevant documents, scored against the topic; and whether
+        the brief has a subject (False: a province or period brief, everything counts)."""
         by_source = {r.source: r for r in records}
         ids = [cid for r in records for cid in r.chunk_ids]
         # The topic without the province names: what the brief is about.
@@ -259,29 +261,35 @@ class Briefer:
                     if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
                         continue
                     seen.add((record.source, sentence))
-                    terms = find_terms(sentence)
-                    on_topic = bool(topic_terms & terms)
-                    overlap = len(q_tokens & set(tokenize(sentence))) / max(1, len(q_tokens))
+                    facts = analyse(sentence)
+                    on_topic = bool(topic_terms & facts.terms)
+                    overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
                     score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
                              + _OVERLAP_BONUS * overlap)
                     period = record.date[:4] if record.date else None
                     sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
-                                               extract_figures(sentence, period)))
+                                               facts, period))
                     doc_best[record.source] = max(doc_best.get(record.source, -1.0), score)
         if not has_subject:
-            return sentences  # a province or period brief: every document in scope
+            return sentences, False  # a province or period brief: every document in scope
         best = max(doc_best.values(), default=0.0)
         keep = {s for s, v in doc_best.items()
                 if v >= max(best - self.settings.brief_relevance_margin,
                             self.settings.brief_min_relevance)}
         keep |= {s.record.source for s in sentences if s.on_topic}
-        return [s for s in sentences if s.record.source in keep]
+        return [s for s in sentences if s.record.source in keep], True
 
     # -- reduce -----------------------------------------------------------------------------
-    def _compose(self, briefing: Briefing, sentences: list[_Sentence], topic: str) -> None:
+    def _compose(self, briefing: Briefing, sentences: list[_Sentence], topic: str,
+                 focused: bool) -> None:
         if not sentences:
             return
         ranked = sorted(sentences, key=lambda s: (-s.on_topic, -s.score))
+        # On a subject, lists hold what is about it: sentences naming its indicators, or
+        # as close to it as the best one; a province brief lists everything.
+        best = ranked[0].score
+        pool = [s for s in ranked if s.on_topic
+                or s.score >= best - self.settings.brief_relevance_margin] if focused else ranked
         builder = CitationBuilder()
         cap = self.settings.brief_max_items
 
@@ -291,7 +299,7 @@ class Briefer:
 
         # Summary: the best sentence of each document, best documents first, 3 to 5 lines.
         per_doc: dict[str, _Sentence] = {}
-        for s in sorted(ranked, key=lambda s: (-s.on_topic, -bool(s.figures), -s.score)):
+        for s in sorted(ranked, key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score)):
             per_doc.setdefault(s.record.source, s)
         chosen = list(per_doc.values())[:5]
         for s in ranked:
@@ -302,12 +310,12 @@ class Briefer:
         briefing.summary = [line(s) for s in chosen]
         # Figures: from sentences naming the topic's indicators when there are enough of
         # them; a topic without indicators (or a province brief) takes every figure.
-        focused = [s for s in ranked if s.on_topic]
-        if not any(s.figures for s in focused):
-            focused = ranked
+        with_figures = [s for s in ranked if s.on_topic]
+        if not any(s.facts.figures for s in with_figures):
+            with_figures = pool
         used: set[tuple[str, str]] = set()
-        for s in focused:
-            for f in s.figures:
+        for s in with_figures:
+            for f in s.facts.figures:
                 if len(briefing.figures) >= self.settings.brief_max_figures:
                     break
                 if (s.record.source, f.value) in used:
@@ -317,17 +325,24 @@ class Briefer:
                 indicator = f"{label}: {f.indicator}" if label else f.indicator
                 briefing.figures.append(FigureRow(
                     indicator, f.value, f.unit, f.target, ", ".join(s.record.provinces),
-                    f.period, line(s).cite, f.concept, s.text, s.record.source))
-        briefing.directives = [line(s, deadline(s.text)) for s in ranked
-                               if is_directive(s.text)][:cap]
-        briefing.problems = [line(s) for s in ranked if is_problem(s.text)
-                             and not is_directive(s.text)][:cap]
-        provinces = sorted({p for s in sentences for p in s.record.provinces})
-        if len(provinces) > 1:
-            for province in provinces:
-                mine = [s for s in ranked if province in s.record.provinces]
-                mine.sort(key=lambda s: (-s.on_topic, -bool(s.figures), -s.score))
-                briefing.by_province[province] = [line(s) for s in mine[:3]]
+                    f.period or s.period, line(s).cite, f.concept, s.text, s.record.source))
+        # Slice before citing: a source is numbered only when a line shown cites it.
+        directives = [s for s in pool if s.facts.directive][:cap]
+        problems = [s for s in pool if s.facts.problem and not s.facts.directive][:cap]
+        briefing.directives = [line(s, s.facts.due) for s in directives]
+        briefing.problems = [line(s) for s in problems]
+        # A section per province; provinces covered by exactly the same reports (one joint
+        # report) share one section instead of repeating it.
+        groups: dict[frozenset[str], list[str]] = {}
+        for province in sorted({p for s in sentences for p in s.record.provinces}):
+            sources = frozenset(s.record.source for s in pool if province in s.record.provinces)
+            if sources:
+                groups.setdefault(sources, []).append(province)
+        if len(groups) > 1:
+            for sources, names in groups.items():
+                mine = [s for s in pool if s.record.source in sources]
+                mine.sort(key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score))
+                briefing.by_province[", ".join(names)] = [line(s) for s in mine[:3]]
         briefing.citations = builder.citations
         if self.chat_model is not None:
             self._model_summary(briefing, topic or briefing.title)

@@ -28,7 +28,8 @@ def _scope(briefing: Briefing) -> list[str]:
             f"{d['date'] or labels['undated']})" for d in briefing.documents]
     dates = sorted(d["date"] for d in briefing.documents if d["date"])
     cites = "".join(f"[{d['n']}]" for d in briefing.documents)
-    span = f"{dates[0]} – {dates[-1]}" if dates else labels["undated"]
+    span = (dates[0] if dates[0] == dates[-1] else f"{dates[0]} – {dates[-1]}") if dates \
+        else labels["undated"]
     if dates and len(dates) < len(briefing.documents):
         span += f"; {labels['undated']}: {len(briefing.documents) - len(dates)}"
     languages = ", ".join(sorted({d["language"] for d in briefing.documents}))

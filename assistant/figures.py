@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from .anchors import find_terms, fold
 from .errors import AssistantError
-from .languages import normalize
+from .languages import normalize, tokenize
 from .prompts import LANGUAGES
 
 # A fraction ("12/13"), or a number with optional thousands groups (",", ".", thin and
@@ -214,6 +214,29 @@ def deadline(sentence: str) -> str | None:
         if year:
             return f"{match.group()} {year.group(1)}"
     return None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a briefing needs to know about one sentence, computed once per sentence."""
+
+    terms: frozenset[str]
+    tokens: frozenset[str]  # for lexical overlap with a topic
+    figures: tuple[Figure, ...]  # periods only from the sentence itself; do not mutate
+    directive: bool
+    problem: bool
+    due: str | None
+
+
+@lru_cache(maxsize=100_000)
+def analyse(sentence: str) -> Analysis:
+    # Folding is the costly part: fold once, match every cue list on the folded text.
+    folded = fold(_URL.sub(" ", sentence))
+    directive = bool(_cue_pattern("directive").search(folded))
+    return Analysis(frozenset(find_terms(sentence)), frozenset(tokenize(sentence)),
+                    tuple(extract_figures(sentence)),
+                    directive, bool(_cue_pattern("problem").search(folded)),
+                    deadline(sentence) if directive else None)
 
 
 def related_concepts(concepts: set[str]) -> set[str]:

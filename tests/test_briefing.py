@@ -54,6 +54,20 @@ def test_digital_transformation_brief(indexed: Assistant) -> None:
     assert 3 <= len(briefing.summary) <= 5
 
 
+@pytest.mark.parametrize(("topic", "concept"), [
+    ("vaccination", "vaccination"), ("couverture d'assurance maladie", "health_insurance")])
+def test_a_subject_brief_lists_only_what_is_about_it(indexed: Assistant, topic: str,
+                                                     concept: str) -> None:
+    from assistant.anchors import find_terms
+
+    briefing = indexed.brief(BriefRequest(topic))
+    assert briefing.figures
+    for row in briefing.figures:
+        assert concept in find_terms(row.sentence), row
+    for line in [*briefing.summary[:1], *briefing.directives]:
+        assert concept in find_terms(line.text), line
+
+
 @pytest.mark.parametrize("request_", [
     BriefRequest("", province="Lang Son"),
     BriefRequest("Where does Lang Son stand this year?"),
