@@ -169,3 +169,31 @@ def test_chat_streams_then_shows_the_final_answer(indexed: Assistant,
     assert "2862" in _text(final[0][-1]) and "Draft" not in _text(final[0][-1])
     assert len(final[0]) == 2  # question and one answer: the draft did not stay behind
     assert root.endswith("/assistant")
+
+
+def test_a_200_mb_upload_is_refused_by_the_server(url: str) -> None:
+    import httpx
+
+    def zeros() -> Iterator[bytes]:
+        block = b"\0" * (1 << 20)
+        for _ in range(200):
+            yield block
+
+    with httpx.Client(base_url=url, timeout=120) as http:
+        assert http.post("login", data={"username": ADMIN[0],
+                                        "password": ADMIN[1]}).status_code == 200
+        # Not through gradio_client, which refuses it before sending: the server must too.
+        boundary = "b0undary"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="huge.txt"\r\nContent-Type: text/plain\r\n\r\n').encode()
+
+        def body() -> Iterator[bytes]:
+            yield head
+            yield from zeros()
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        reply = http.post("gradio_api/upload", content=body(),
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert reply.status_code == 413
+    status, table, _ = _client(url, ADMIN).predict(None, api_name="/upload")
+    assert "Choose one or more files" in status and len(table["data"]) == 5
