@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup chat test lint bench lock clean
+.PHONY: setup chat test lint bench lock clean browser
 
 setup: $(STAMP)
 
@@ -23,12 +23,19 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint  ## lint, type-check, then the whole test suite
+# The browser test drives Debian's chromium (Playwright's own download does not work
+# offline); on a clean CI machine, running as root, install it from the distribution.
+browser:  ## make sure /usr/bin/chromium exists for the Playwright test
+	@test -x /usr/bin/chromium || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: lint browser  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
 
 bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
 	$(BIN)/python -m bench.devsets
+	$(BIN)/python -m bench.web_load
 
 lock:  ## refresh requirements.lock from the current environment
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' > requirements.lock

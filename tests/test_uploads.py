@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -129,3 +131,19 @@ def test_upload_indexes_answers_and_deletes(tmp_path: Path,
     assert remove_document(assistant, "ninh_binh.txt")
     assert assistant.sources() == []
     assert not (uploads_dir(assistant.settings) / "ninh_binh.txt").exists()
+
+
+def test_cli_add_checks_like_the_web_upload(
+        tmp_path: Path, run_cli: Callable[..., CompletedProcess[str]]) -> None:
+    env = {"ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+    good = tmp_path / "ninh_binh.txt"
+    good.write_text(FACT, encoding="utf-8")
+    bad, _ = _exe(tmp_path / "setup.exe")
+    result = run_cli("add", str(good), str(bad), env=env)
+    assert result.returncode == 1, result.stderr
+    assert "Accepted: ninh_binh.txt" in result.stdout
+    assert "Refused: setup.exe: unsupported file type '.exe'" in result.stdout
+    again = run_cli("add", str(good), env=env, check=True)
+    assert "Duplicate: ninh_binh.txt is already indexed as ninh_binh.txt" in again.stdout
+    listed = json.loads(run_cli("sources", "--json", env=env, check=True).stdout)
+    assert [d["source"] for d in listed] == ["ninh_binh.txt"]

@@ -132,3 +132,68 @@ def test_admin_upload_of_a_program_is_refused(url: str, tmp_path: Path) -> None:
                                                    api_name="/upload")
     assert "Refused: minutes.txt: file is a program" in status
     assert len(table["data"]) == 5
+
+
+class _Drafting(Assistant):
+    """A backend that streams a draft before its final Answer, as generative ones do."""
+
+    def ask_stream(self, question: str, filters: Any = None, k: int | None = None,
+                   history: list[tuple[str, str]] | None = None) -> Iterator[Any]:
+        yield "Draft "
+        yield "being written"
+        yield self.ask(question, filters, k, history)
+
+
+def test_chat_streams_then_shows_the_final_answer(indexed: Assistant,
+                                                  tmp_path: Path) -> None:
+    import httpx
+    from gradio_client import Client
+
+    assistant = _Drafting(Settings(index_dir=indexed.settings.index_dir,
+                                   corpus_dir=indexed.settings.corpus_dir,
+                                   data_dir=tmp_path / "data", root_path="/assistant"))
+    port = free_port()
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        job = client.submit("How many hospital beds does Lang Son province have in total?",
+                            [], "(any)", "(any)", "", "", api_name="/chat")
+        final = job.result()
+        drafts = [_text(out[0][-1]) for out in job.outputs()]
+        # Behind a reverse proxy, the pages link to the proxy's prefix.
+        root = httpx.get(f"http://127.0.0.1:{port}/config").json()["root"]
+    finally:
+        app.close()
+    # Each delta was shown as it came, then replaced by the authoritative answer.
+    assert drafts[:2] == ["Draft ", "Draft being written"]
+    assert "2862" in _text(final[0][-1]) and "Draft" not in _text(final[0][-1])
+    assert len(final[0]) == 2  # question and one answer: the draft did not stay behind
+    assert root.endswith("/assistant")
+
+
+def test_a_200_mb_upload_is_refused_by_the_server(url: str) -> None:
+    import httpx
+
+    def zeros() -> Iterator[bytes]:
+        block = b"\0" * (1 << 20)
+        for _ in range(200):
+            yield block
+
+    with httpx.Client(base_url=url, timeout=120) as http:
+        assert http.post("login", data={"username": ADMIN[0],
+                                        "password": ADMIN[1]}).status_code == 200
+        # Not through gradio_client, which refuses it before sending: the server must too.
+        boundary = "b0undary"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+                f'filename="huge.txt"\r\nContent-Type: text/plain\r\n\r\n').encode()
+
+        def body() -> Iterator[bytes]:
+            yield head
+            yield from zeros()
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        reply = http.post("gradio_api/upload", content=body(),
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert reply.status_code == 413
+    status, table, _ = _client(url, ADMIN).predict(None, api_name="/upload")
+    assert "Choose one or more files" in status and len(table["data"]) == 5
