@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,10 @@ from .citations import Citation, CitationBuilder
 from .config import Settings
 from .embedding import LocalEmbeddings
 from .errors import InputError
+from .followup import History, standalone_question
+from .injection import is_instruction
 from .languages import UNKNOWN, detect, normalize, number_tokens, tokenize
-from .prompts import ExtractiveMessages, load_extractive
+from .prompts import ExtractiveMessages, load_extractive, load_generative
 from .retrieval import Filters, Hit, Searcher
 
 # A sentence within this much of the best one is part of the answer too.
@@ -96,16 +99,31 @@ class ExtractiveAnswerer:
         self._cache: dict[str, np.ndarray] = {}
 
     def answer(self, question: str, filters: Filters | None = None,
-               k: int | None = None) -> Answer:
+               k: int | None = None, history: History | None = None) -> Answer:
         started = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
         language = detect(question, self.settings.languages)
+        # "and in Tra Vinh?" after a question about Lang Son: answer the standalone question.
+        asked = question
+        if history:
+            cues = load_generative(self.settings.prompts_dir).followup_cues
+            question = standalone_question(question, history, cues)
         qvec = self.embedder.embed_query_vector(question)
         hits = self.searcher.search(question, k or self.settings.answer_pool_k, filters,
                                     query_vector=qvec)
         result = self._compose(question, language, qvec, hits)
+        if question != asked:
+            result.question = asked
+            result.extra["standalone_question"] = question
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
+               history: History | None = None) -> Iterator[str | Answer]:
+        """The answer is quoted whole, so it streams as one delta, then the ``Answer``."""
+        answer = self.answer(question, filters, k, history)
+        yield answer.answer
+        yield answer
 
     def _abstain(self, question: str, language: str, hits: list[Hit], reason: str,
                  message: str | None = None, evidence: float = 0.0) -> Answer:
@@ -156,6 +174,9 @@ class ExtractiveAnswerer:
                 for option in options:
                     option = option.lstrip("-*•– ").strip()  # list bullets are not content
                     key = normalize(option)
+                    # Instructions planted in a document are not facts: never quote them.
+                    if is_instruction(option, self.settings.prompts_dir):
+                        continue
                     if key not in seen and len(option) > 15:
                         seen.add(key)
                         pairs.append((option, hit))

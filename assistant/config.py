@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,10 @@ class Settings(BaseSettings):
         "against the corpus's own chunks when the two are combined."
     )
 
-    answer_backend: Literal["extractive"] = "extractive"
+    answer_backend: Literal["extractive", "openai", "local"] = Field(
+        "extractive", description="extractive (no model), openai (any OpenAI-compatible "
+        "endpoint) or local (a GGUF file through llama.cpp's server)."
+    )
     answer_pool_k: int = Field(8, ge=1, le=50, description="Chunks the answer is picked from.")
     answer_sentences: int = Field(3, ge=1, le=10)
     min_evidence: float = Field(
@@ -68,6 +71,35 @@ class Settings(BaseSettings):
         0.04, ge=0.0, le=1.0, description="Briefings: keep documents this close to the best one.")
     brief_max_figures: int = Field(20, ge=1, le=200, description="Rows in a key-figures table.")
     brief_max_items: int = Field(8, ge=1, le=50, description="Directives or problems listed.")
+
+    # Generative backends (openai, local); see README "Generative answers".
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM); "
+        "unset: api.openai.com."
+    )
+    openai_api_key: SecretStr | None = Field(None, description="API key; never logged.")
+    openai_model: str = Field("gpt-4o-mini", description="Model (or Azure deployment) name.")
+    azure_api_version: str | None = Field(
+        None, description="Set for Azure OpenAI's deployment API (base URL = resource endpoint)."
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds per model request.")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) on 429/5xx.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    context_tokens: int = Field(8192, ge=512, description="The model's context window.")
+    max_answer_tokens: int = Field(512, ge=16, description="Tokens reserved for the answer.")
+    generation_k: int = Field(6, ge=1, le=30, description="Passages shown to the model.")
+    rewrite_followups: bool = Field(
+        True, description="Rewrite follow-up questions ('and in Tra Vinh?') into standalone ones."
+    )
+    llm_fallback: bool = Field(
+        True, description="On model failure, answer extractively (marked as a fallback)."
+    )
+    local_model_path: Path | None = Field(
+        None, description="GGUF file for the local backend; unset: the packaged Gemma 3 270M."
+    )
+    local_chat_format: str = Field("gemma", description="llama.cpp chat format of the GGUF.")
+    local_threads: int = Field(2, ge=1, le=256)
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="Where packaged GGUFs go.")
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)

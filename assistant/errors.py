@@ -42,3 +42,29 @@ class EmbedderMismatchError(IndexStoreError):
 
 class StoreUnavailableError(IndexStoreError):
     """The Chroma store (local folder or server) cannot be reached."""
+
+
+class GenerationError(AssistantError):
+    """The language model could not produce an answer; messages never carry the API key."""
+
+    exit_code = 4
+
+
+class ModelUnavailableError(GenerationError):
+    """The endpoint cannot be reached, or failed (5xx) on every retry."""
+
+
+class ModelTimeoutError(GenerationError):
+    """The model took longer than the configured timeout."""
+
+
+class ModelAuthError(GenerationError):
+    """The endpoint refused the API key (401/403)."""
+
+
+class ModelRateLimitError(GenerationError):
+    """Still rate-limited (429) after the retries."""
+
+
+class ContextTooLongError(GenerationError):
+    """The prompt does not fit the model's context window."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,4 +42,53 @@ def load_extractive(prompts_dir: Path) -> ExtractiveMessages:
     except FileNotFoundError:
         raise AssistantError(f"Prompt file missing: {path}") from None
     except (yaml.YAMLError, ValidationError) as exc:
+        raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None
+
+
+class GenerativeMessages(BaseModel):
+    """``prompts/generative.yaml``: the system prompt, the fenced source block, follow-ups."""
+
+    system: str
+    source: str
+    user: str
+    rewrite_system: str
+    rewrite_user: str
+    language_names: dict[str, str]
+    fallback_notice: str
+    followup_cues: dict[str, list[str]]
+    injection_patterns: list[str]
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> GenerativeMessages:
+        required = {
+            "system": ("{language_name}", "{no_answer}"),
+            "source": ("{n}", "{text}", "{title}", "{date}"),
+            "user": ("{sources}", "{question}"),
+            "rewrite_user": ("{history}", "{question}"),
+            "fallback_notice": ("{reason}",),
+        }
+        for name, fields in required.items():
+            missing = [f for f in fields if f not in getattr(self, name)]
+            if missing:
+                raise ValueError(f"{name} must contain {', '.join(missing)}")
+        for name in ("language_names", "followup_cues"):
+            lacking = set(LANGUAGES) - set(getattr(self, name))
+            if lacking:
+                raise ValueError(f"{name} lacks {', '.join(sorted(lacking))}")
+        if not self.source.lstrip().startswith("<source") or "</source>" not in self.source:
+            raise ValueError("source must fence the text between <source ...> and </source>")
+        for pattern in self.injection_patterns:
+            re.compile(pattern)
+        return self
+
+
+@lru_cache(maxsize=8)
+def load_generative(prompts_dir: Path) -> GenerativeMessages:
+    path = prompts_dir / "generative.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return GenerativeMessages.model_validate(data)
+    except FileNotFoundError:
+        raise AssistantError(f"Prompt file missing: {path}") from None
+    except (yaml.YAMLError, ValidationError, re.error) as exc:
         raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None

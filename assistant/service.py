@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answering import Answer, ExtractiveAnswerer
+from .backends import AnswerBackend, make_backend
 from .config import Settings
 from .embedding import LocalEmbeddings, make_embedder
 from .indexing import Indexer, IngestReport
@@ -41,6 +42,24 @@ class Assistant:
     def answerer(self) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(self.settings, self.searcher, self.embedder)
 
+    @cached_property
+    def backend(self) -> AnswerBackend:
+        """The answer backend ``Settings.answer_backend`` names (extractive by default)."""
+        backend, self._local_server = make_backend(self)
+        return backend
+
+    def use_backend(self, name: str) -> None:
+        """Switch the answer backend (``extractive``, ``openai``, ``local``) before asking."""
+        self.close()
+        self.settings = self.settings.model_copy(update={"answer_backend": name})
+        self.__dict__.pop("backend", None)
+
+    def close(self) -> None:
+        """Stop the local model server, if this assistant started one."""
+        server = self.__dict__.pop("_local_server", None)
+        if server is not None:
+            server.stop()
+
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
         return HybridRetriever(searcher=self.searcher, k=k or self.settings.retrieval_k,
                                filters=filters or Filters())
@@ -51,7 +70,7 @@ class Assistant:
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None,
             history: list[tuple[str, str]] | None = None) -> Answer:
         """Answer one question; ``history`` is earlier (question, answer) turns, oldest first."""
-        return self.answerer.answer(question, filters, k)
+        return self.backend.answer(question, filters, k, history)
 
     def ask_stream(self, question: str, filters: Filters | None = None, k: int | None = None,
                    history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
@@ -60,9 +79,7 @@ class Assistant:
         The final ``Answer`` is authoritative (citations checked and renumbered); the web chat
         and ``assistant ask --stream`` show the deltas, then replace them with it.
         """
-        answer = self.ask(question, filters, k, history)
-        yield answer.answer
-        yield answer
+        yield from self.backend.stream(question, filters, k, history)
 
     def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:
         """A cited briefing on a topic, province and period from every relevant document."""
