@@ -77,7 +77,8 @@ def eval_group(ctx: click.Context, qa: Path | None, corpus: Path | None, backend
         return
     overall = result.metrics["overall"]
     click.echo(f"{result.cases} cases ({result.ran} run now, {result.cases - result.ran} "
-               f"resumed); index {result.index_s:.1f} s, cases {result.cases_s:.1f} s")
+               f"resumed); index {result.index_s:.1f} s, cases {result.cases_s:.1f} s "
+               f"({result.metrics['run']['cases_cpu_s']:.1f} s CPU)")
     click.echo("  ".join(f"{key} {overall[key]:.3f}" for key in
                          ("recall@1", "recall@5", "mrr@10", "containment", "token_f1",
                           "citation_precision", "abstention_recall")

@@ -112,8 +112,7 @@ def write_chart(metrics: dict[str, Any], path: Path) -> None:
     bars.set_title(f"Headline ({overall['cases']} cases)")
     for y, (_, value) in enumerate(shown[::-1]):
         bars.text(min(value + 0.01, 0.88), y, f"{value:.2f}", va="center", fontsize=8)
-    cmap = matplotlib.colormaps["RdYlGn"].copy()
-    cmap.set_bad("#dddddd")  # no case for this pair
+    cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")  # grey: no case
     for ax, (key, title) in zip(axes[1:], HEATMAPS, strict=True):
         rows, cols, values, counts = _grid(metrics, key)
         image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1,

@@ -7,6 +7,7 @@ then starts from a copy of that index, so its case time is the evaluation alone.
 
     python -m bench.eval_scaling                      # xquad_mixed_dev, 200/400/800 cases
     python -m bench.eval_scaling --sizes 100 200 --set ntrex_mixed_dev
+    python -m bench.eval_scaling --sizes 50 100 200 --reuse /tmp/earlier-run
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 400, 800])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="print, leave results.md")
+    parser.add_argument("--reuse", type=Path, metavar="RUN",
+                        help="an earlier `assistant eval` run folder on the same set: copy its "
+                             "index (and report its index time) instead of indexing again")
     args = parser.parse_args(argv)
     corpus = DEVSETS / args.set
     lines = (DEVSETS / f"{args.set}.jsonl").read_text(encoding="utf-8").splitlines()
@@ -53,9 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="eval-scaling-") as tmp_dir:
         tmp = Path(tmp_dir)
-        (tmp / "one.jsonl").write_text(lines[0] + "\n", encoding="utf-8")
-        indexed = _eval(tmp / "one.jsonl", corpus, tmp / "indexed")
-        index_s = indexed["run"]["index_s"]
+        if args.reuse:
+            shutil.copytree(args.reuse / "index", tmp / "indexed" / "index")
+            index_s = json.loads((args.reuse / "metrics.json").read_text())["run"]["index_s"]
+        else:
+            (tmp / "one.jsonl").write_text(lines[0] + "\n", encoding="utf-8")
+            index_s = _eval(tmp / "one.jsonl", corpus, tmp / "indexed")["run"]["index_s"]
         print(f"index of {args.set}: {index_s:.1f} s", flush=True)
         for n in args.sizes:
             qa = tmp / f"cases-{n}.jsonl"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assistant.eval_report import weak_pairs, write_chart, write_report
 from assistant.metrics import (
     aggregate,
     contains,
@@ -148,3 +150,18 @@ def test_breakdowns_by_language_pair_and_tag() -> None:
 def test_only_predicted_cases_count() -> None:
     metrics = evaluate(CASES, {"a": PREDS["a"]})
     assert metrics["overall"]["cases"] == 1 and list(metrics["per_case"]) == ["a"]
+
+
+def test_report_names_weak_pairs_and_chart_is_written(tmp_path: Path) -> None:
+    metrics = evaluate(CASES, PREDS)
+    metrics["run"] = {"cases": 5, "cross_lingual": 2, "backend": "extractive",
+                      "fusion": "dense", "k": 10, "corpus": "c", "finished": "now"}
+    # fr→ar found its report first (recall@1 0.5 of two) and contained the figure: still
+    # weak on recall@1; ar→ar abstained wrongly; en→ar was perfect.
+    assert [pair for pair, _ in weak_pairs(metrics)] == ["ar→ar", "fr→ar"]
+    write_report(metrics, tmp_path / "report.md", chart="chart.png")
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "- **ar→ar** (n=1): recall@1 0.000, containment 0.000" in report
+    assert "| en→none | 2 |" in report
+    write_chart(metrics, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
