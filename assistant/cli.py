@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from .answering import Answer
 from .config import Settings
 from .errors import AssistantError
 from .eval_cli import eval_group
@@ -107,23 +108,55 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
 @click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="Passages to read the answer from.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--backend", type=click.Choice(["extractive", "openai", "local"]),
+              help="Answer backend (default: ASSISTANT_ANSWER_BACKEND, else extractive).")
+@click.option("--stream", is_flag=True,
+              help="Print the answer as it is generated, then the checked answer's sources.")
 @click.pass_obj
 @_friendly
 def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         provinces: tuple[str, ...], sources: tuple[str, ...], since: date | None,
-        until: date | None, k: int | None, as_json: bool) -> None:
-    """Answer QUESTION from the indexed documents, with numbered citations."""
+        until: date | None, k: int | None, as_json: bool, backend: str | None,
+        stream: bool) -> None:
+    """Answer QUESTION from the indexed documents, with numbered citations.
+
+    With a language model (--backend openai or local; see README) the answer is written in
+    the question's language; if the model fails, the extractive answer is shown instead.
+    """
     filters = Filters(languages, provinces, sources, since, until)
-    answer = assistant.ask(question, filters, k)
+    if backend:
+        assistant.use_backend(backend)
+    if stream and not as_json:
+        answer = _print_stream(assistant.ask_stream(question, filters, k))
+    else:
+        answer = assistant.ask(question, filters, k)
+    assistant.close()
+    if answer.extra.get("fallback"):
+        click.secho(f"Note: {answer.extra['notice']}", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(answer.answer)
+    if not stream:
+        click.echo(answer.answer)
     if answer.citations:
         click.echo()
         for c in answer.citations:
             url = f"\n      {c.url}" if c.url else ""
             click.echo(f"  [{c.n}] {c.title} ({c.source}){url}")
+
+
+def _print_stream(items: Iterator[str | Answer]) -> Answer:
+    """Deltas as they come; the final answer again if checking changed it (or a fallback)."""
+    shown: list[str] = []
+    for item in items:
+        if isinstance(item, Answer):
+            click.echo()
+            if item.answer != "".join(shown).strip():
+                click.echo(item.answer)
+            return item
+        shown.append(item)
+        click.echo(item, nl=False)
+    raise AssertionError("the answer stream ended without an Answer")
 
 
 @cli.command()

@@ -120,7 +120,7 @@ class ContextBudget:
                 budget.texts.append(text)
                 budget.prompt_tokens += len(tokens) + per_passage
             elif room >= _MIN_TRIMMED_TOKENS and not budget.trimmed:
-                cut = _cut(self.encoding.decode(tokens[:room]))
+                cut = _cut(self.encoding.decode(tokens[: room - 4]))  # room for " …"
                 budget.texts.append(cut)
                 budget.trimmed.append(i)
                 budget.prompt_tokens += self.count(cut) + per_passage

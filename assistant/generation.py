@@ -74,9 +74,9 @@ def make_chat_model(settings: Settings, base_url: str | None = None) -> BaseChat
     return ChatOpenAI(model=settings.openai_model, base_url=url, **common)
 
 
-def translate_error(exc: BaseException, endpoint: str, retries: int) -> GenerationError:
-    """A user-facing error for a model failure; the server's own text is left out (it may
-    echo the key)."""
+def translate_error(exc: BaseException, endpoint: str, retries: int) -> GenerationError | None:
+    """A user-facing error for a model failure (None: not a model failure, a bug to raise);
+    the server's own text is left out, as it may echo the key."""
     import httpx
     import openai
     from langchain_core.exceptions import ContextOverflowError
@@ -105,7 +105,9 @@ def translate_error(exc: BaseException, endpoint: str, retries: int) -> Generati
     if isinstance(exc, openai.APIStatusError):
         return ModelUnavailableError(f"The model endpoint {endpoint} failed "
                                      f"(HTTP {exc.status_code}).")
-    return GenerationError(f"The model at {endpoint} failed ({type(exc).__name__}).")
+    if isinstance(exc, openai.OpenAIError | httpx.HTTPError):
+        return GenerationError(f"The model at {endpoint} failed ({type(exc).__name__}).")
+    return None
 
 
 def _fence_safe(text: str) -> str:
@@ -176,7 +178,9 @@ class GenerativeAnswerer:
                 yield tail
         except Exception as exc:
             error = translate_error(exc, self.endpoint, self.settings.llm_max_retries)
-            if not self.settings.llm_fallback or isinstance(exc, AssertionError):
+            if error is None:
+                raise
+            if not self.settings.llm_fallback:
                 raise error from None
             log.warning("answer backend %s failed: %s", self.backend, error)
             yield self._fallback(question, filters, k, history, error, started)
