@@ -48,6 +48,26 @@ details.source mark:target { outline: 2px solid var(--color-accent); }
 .passage { font-size: 0.92em; margin-top: 0.3em; }
 """
 _TAGS = re.compile(r"<[^>]+>")
+# Copy the latest answer as plain text (the chatbot's own copy button would copy our HTML):
+# the answer, then one line per source. execCommand is the fallback where the page is not
+# a secure context (plain http on an intranet), where navigator.clipboard is missing.
+COPY_JS = """() => {
+  const rows = [...document.querySelectorAll('#chat .message-row')]
+    .filter(r => r.querySelector('.answer'));
+  const last = rows.pop();
+  if (!last) return;
+  const answer = [...last.querySelectorAll('.answer > div')].map(d => d.innerText.trim());
+  const sources = [...last.querySelectorAll('details.source > summary')]
+    .map(s => s.innerText.replace(/\\s+/g, ' ').trim());
+  const text = answer.join('\\n') + (sources.length ? '\\n\\n' + sources.join('\\n') : '');
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand('copy'); area.remove();
+  }
+}"""
 
 
 def _text(content: Any) -> str:
@@ -171,13 +191,14 @@ def build_app(assistant: Assistant, users: Users | None = None,
             with gr.Tab("Chat", id="chat"), gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Chat", height=560, elem_id="chat",
-                                         buttons=["copy", "copy_all"],
+                                         buttons=[],
                                          feedback_options=("Like", "Dislike"))
                     box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
                                      lines=1, elem_id="question",
                                      max_length=assistant.settings.max_question_chars)
                     with gr.Row():
                         send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        copy = gr.Button("Copy answer", elem_id="copy-answer")
                         clear = gr.Button("New conversation", elem_id="new")
                     comment = gr.Textbox(
                         label="Comment (optional): type it, then click thumbs up or down "
@@ -206,6 +227,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
         send.click(chat, inputs, outputs, api_name="chat")
         box.submit(chat, inputs, outputs, api_visibility="private")
         clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
+        copy.click(None, None, None, js=COPY_JS, api_visibility="private")
         chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
         app.load(whoami, None, [who, admin, province, language], api_visibility="private")
         app.load(list_documents, None, document_outputs, api_visibility="private")

@@ -53,6 +53,7 @@ def page(site: tuple[str, Assistant]) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 940})
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page.set_default_timeout(WAIT)
         page.goto(site[0])
         yield page
@@ -96,6 +97,11 @@ def test_staff_workflow_in_a_real_browser(page: Any, site: tuple[str, Assistant]
     expect(answer.locator("details.source")).to_have_count(2)
     page.locator('#chat a.cite[href="#t1-src1"]').first.click()
     expect(page.locator("#chat mark#t1-src1")).to_be_in_viewport()
+    # Copy answer: plain text with its sources, not the page's HTML.
+    page.locator("#copy-answer").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "2862" in copied and "[1]" in copied and "<" not in copied
+    assert "[1] Lang Son Department of Health" in copied
     # The README picture: the question and its cited answer, from the top.
     page.evaluate("window.scrollTo(0, 0)")
     page.locator("#chat").evaluate(
