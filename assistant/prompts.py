@@ -42,3 +42,43 @@ def load_extractive(prompts_dir: Path) -> ExtractiveMessages:
         raise AssistantError(f"Prompt file missing: {path}") from None
     except (yaml.YAMLError, ValidationError) as exc:
         raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None
+
+
+class WebMessages(BaseModel):
+    """What the web app says to people (``prompts/web.yaml``)."""
+
+    intro: str
+    sign_in: str
+    signed_in: str
+    local_mode: str
+    no_sources: str
+    interrupted: str
+    feedback_saved: str
+    feedback_saved_with_comment: str
+    feedback_not_an_answer: str
+    not_allowed: str
+    choose_files: str
+    choose_document: str
+    deleted: str
+    not_indexed: str
+    rebuilt: str
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> WebMessages:
+        needed = {"intro": "{backend}", "signed_in": "{user}", "deleted": "{source}",
+                  "not_indexed": "{source}", "rebuilt": "{summary}"}
+        for name, placeholder in needed.items():
+            if placeholder not in getattr(self, name):
+                raise ValueError(f"{name} must contain {placeholder}")
+        return self
+
+
+@lru_cache(maxsize=8)
+def load_web(prompts_dir: Path) -> WebMessages:
+    path = prompts_dir / "web.yaml"
+    try:
+        return WebMessages.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise AssistantError(f"Prompt file missing: {path}") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None

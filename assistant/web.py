@@ -20,6 +20,7 @@ from .answering import Answer
 from .auth import Users
 from .errors import AssistantError, InputError
 from .feedback import FeedbackStore, Turn, turn_dict
+from .prompts import load_web
 from .retrieval import Filters
 from .service import Assistant
 from .web_sources import render_answer, render_documents
@@ -119,6 +120,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
     from .web_admin import documents_tab
 
     users = users or Users({})
+    text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
     backend = assistant.settings.answer_backend
 
@@ -146,11 +148,12 @@ def build_app(assistant: Assistant, users: Users | None = None,
             yield history, "", "", turns
             return
         if final is None:  # the stream contract promises a final Answer; say so if broken
-            history.append({"role": "assistant", "content": "⚠️ The answer was interrupted."})
+            history.append({"role": "assistant", "content": f"⚠️ {text.interrupted}"})
             yield history, "", "", turns
             return
         # The final Answer is authoritative: it replaces whatever was streamed.
-        history.append({"role": "assistant", "content": render_answer(final, turn_no)})
+        history.append({"role": "assistant",
+                        "content": render_answer(final, turn_no, text.no_sources)})
         turns[str(len(history) - 1)] = turn_dict(Turn.from_answer(final))
         texts = {c.source: assistant.store.document_text(c.source) or "" for c in final.citations}
         yield history, render_documents(final, texts), "", turns
@@ -160,17 +163,17 @@ def build_app(assistant: Assistant, users: Users | None = None,
         index = data.index[0] if isinstance(data.index, tuple | list) else data.index
         turn = (turns or {}).get(str(index))
         if turn is None:
-            return "Feedback is for answers only.", comment
+            return text.feedback_not_an_answer, comment
         feedback.record(Turn(**turn), 1 if data.liked else -1, comment or "",
                         getattr(request, "username", None))
-        return "Thank you: feedback saved" + (" with your comment." if comment else "."), ""
+        return (text.feedback_saved_with_comment if comment else text.feedback_saved), ""
 
     def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
         # Filled in after sign-in: the page served to the login form carries no names.
         name = getattr(request, "username", None)
         role = users.role(name)
-        who = (f"Signed in as **{name}** ({role}) · [sign out](logout)" if users.enabled
-               else "Local mode (no sign-in configured)")
+        who = (text.signed_in.format(user=name, role=role) if users.enabled
+               else text.local_mode)
         records = assistant.sources()
         provinces = sorted({p for r in records for p in r.provinces})
         languages = sorted({r.language for r in records})
@@ -180,11 +183,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
     with gr.Blocks(title="Health reports assistant") as app:
         with gr.Row():
-            gr.Markdown(
-                "## Health reports assistant\n"
-                "Ask in English, Tiếng Việt, Українська, Français or العربية. Every answer "
-                "quotes the reports; click a [n] to see the sentence it came from. "
-                f"Answer backend: **{backend}**.")
+            gr.Markdown("## Health reports assistant\n" + text.intro.format(backend=backend))
             who = gr.Markdown(elem_id="whoami")
         turns = gr.State({})
         with gr.Tabs():
@@ -216,7 +215,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
                     gr.Markdown("**Cited documents** (click to read in full)")
                     documents = gr.HTML(elem_id="documents")
             with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
-                list_documents, document_outputs = documents_tab(assistant, users)
+                list_documents, document_outputs = documents_tab(assistant, users, text)
             # Further tabs (e.g. a briefing builder) are mounted here by the caller.
             for label, build in extra_tabs:
                 with gr.Tab(label):
@@ -246,7 +245,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     app.launch(server_name=host or settings.host, server_port=port or settings.port,
                share=False,  # public share links: never from here
                auth=users.check if users.enabled else None,
-               auth_message="Sign in with the account your administrator gave you.",
+               auth_message=load_web(settings.prompts_dir).sign_in,
                root_path=settings.root_path or None,
                max_file_size=f"{settings.max_file_mb:g}mb",
                prevent_thread_lock=not block, show_error=True, css=CSS)
