@@ -6,6 +6,7 @@ not protection: every handler checks the signed-in user's role on the server too
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
     outputs that fill the list once a user has signed in (the page served before sign-in
     must not carry document names)."""
     # Module-level-style defaults: Gradio injects a live tracker in place of these.
+    # One change to the index at a time: two administrators uploading at once would
+    # otherwise race on the same documents (the chat keeps reading meanwhile).
+    writing = threading.Lock()
     file_progress = gr.Progress()
     tqdm_progress = gr.Progress(track_tqdm=True)
 
@@ -53,7 +57,8 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
         try:
-            report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
+            with writing:
+                report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(report.summary())
@@ -64,7 +69,8 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
         if not source:
             return refreshed(text.choose_document)
         try:
-            gone = remove_document(assistant, source)
+            with writing:
+                gone = remove_document(assistant, source)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed((text.deleted if gone else text.not_indexed).format(source=source))
@@ -74,7 +80,8 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
         if not allowed(request):
             return refreshed(text.not_allowed)
         try:
-            report = rebuild(assistant)
+            with writing:
+                report = rebuild(assistant)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(text.rebuilt.format(summary=report.summary()))
