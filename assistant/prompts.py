@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError, model_validator
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from .errors import AssistantError
 
 LANGUAGES = ("en", "vi", "uk", "fr", "ar")
+M = TypeVar("M", bound=BaseModel)
 
 
 class ExtractiveMessages(BaseModel):
@@ -36,13 +38,7 @@ class ExtractiveMessages(BaseModel):
 
 @lru_cache(maxsize=8)
 def load_extractive(prompts_dir: Path) -> ExtractiveMessages:
-    path = prompts_dir / "extractive.yaml"
-    try:
-        return ExtractiveMessages.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise AssistantError(f"Prompt file missing: {path}") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None
+    return _load(ExtractiveMessages, prompts_dir / "extractive.yaml")
 
 
 class GenerativeMessages(BaseModel):
@@ -82,13 +78,49 @@ class GenerativeMessages(BaseModel):
         return self
 
 
-@lru_cache(maxsize=8)
-def load_generative(prompts_dir: Path) -> GenerativeMessages:
-    path = prompts_dir / "generative.yaml"
+class WebMessages(BaseModel):
+    """What the web app says to people (``prompts/web.yaml``)."""
+
+    intro: str
+    sign_in: str
+    signed_in: str
+    local_mode: str
+    no_sources: str
+    interrupted: str
+    feedback_saved: str
+    feedback_saved_with_comment: str
+    feedback_not_an_answer: str
+    not_allowed: str
+    choose_files: str
+    choose_document: str
+    deleted: str
+    not_indexed: str
+    rebuilt: str
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> WebMessages:
+        needed = {"intro": "{backend}", "signed_in": "{user}", "deleted": "{source}",
+                  "not_indexed": "{source}", "rebuilt": "{summary}"}
+        for name, placeholder in needed.items():
+            if placeholder not in getattr(self, name):
+                raise ValueError(f"{name} must contain {placeholder}")
+        return self
+
+
+def _load(model: type[M], path: Path) -> M:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return GenerativeMessages.model_validate(data)
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise AssistantError(f"Prompt file missing: {path}") from None
     except (yaml.YAMLError, ValidationError, re.error) as exc:
         raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def load_generative(prompts_dir: Path) -> GenerativeMessages:
+    return _load(GenerativeMessages, prompts_dir / "generative.yaml")
+
+
+@lru_cache(maxsize=8)
+def load_web(prompts_dir: Path) -> WebMessages:
+    return _load(WebMessages, prompts_dir / "web.yaml")

@@ -194,8 +194,7 @@ def remove_document(assistant: Assistant, source: str) -> bool:
 
 def rebuild(assistant: Assistant) -> IngestReport:
     """Start the index over from the corpus folder and the uploaded files."""
+    targets = [d for d in (assistant.settings.corpus_dir, uploads_dir(assistant.settings))
+               if d.is_dir()]
     assistant.reset()
-    targets = [assistant.settings.corpus_dir]
-    if uploads_dir(assistant.settings).is_dir():
-        targets.append(uploads_dir(assistant.settings))
     return assistant.ingest(targets, progress=True)  # the web tab follows the tqdm bar

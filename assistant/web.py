@@ -20,6 +20,7 @@ from .answering import Answer
 from .auth import Users
 from .errors import AssistantError, InputError
 from .feedback import FeedbackStore, Turn, turn_dict
+from .prompts import load_web
 from .retrieval import Filters
 from .service import Assistant
 from .web_sources import render_answer, render_documents
@@ -48,6 +49,26 @@ details.source mark:target { outline: 2px solid var(--color-accent); }
 .passage { font-size: 0.92em; margin-top: 0.3em; }
 """
 _TAGS = re.compile(r"<[^>]+>")
+# Copy the latest answer as plain text (the chatbot's own copy button would copy our HTML):
+# the answer, then one line per source. execCommand is the fallback where the page is not
+# a secure context (plain http on an intranet), where navigator.clipboard is missing.
+COPY_JS = """() => {
+  const rows = [...document.querySelectorAll('#chat .message-row')]
+    .filter(r => r.querySelector('.answer'));
+  const last = rows.pop();
+  if (!last) return;
+  const answer = [...last.querySelectorAll('.answer > div')].map(d => d.innerText.trim());
+  const sources = [...last.querySelectorAll('details.source > summary')]
+    .map(s => s.innerText.replace(/\\s+/g, ' ').trim());
+  const text = answer.join('\\n') + (sources.length ? '\\n\\n' + sources.join('\\n') : '');
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand('copy'); area.remove();
+  }
+}"""
 
 
 def _text(content: Any) -> str:
@@ -99,6 +120,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
     from .web_admin import documents_tab
 
     users = users or Users({})
+    text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
     backend = assistant.settings.answer_backend
 
@@ -126,11 +148,12 @@ def build_app(assistant: Assistant, users: Users | None = None,
             yield history, "", "", turns
             return
         if final is None:  # the stream contract promises a final Answer; say so if broken
-            history.append({"role": "assistant", "content": "⚠️ The answer was interrupted."})
+            history.append({"role": "assistant", "content": f"⚠️ {text.interrupted}"})
             yield history, "", "", turns
             return
         # The final Answer is authoritative: it replaces whatever was streamed.
-        history.append({"role": "assistant", "content": render_answer(final, turn_no)})
+        history.append({"role": "assistant",
+                        "content": render_answer(final, turn_no, text.no_sources)})
         turns[str(len(history) - 1)] = turn_dict(Turn.from_answer(final))
         texts = {c.source: assistant.store.document_text(c.source) or "" for c in final.citations}
         yield history, render_documents(final, texts), "", turns
@@ -140,17 +163,17 @@ def build_app(assistant: Assistant, users: Users | None = None,
         index = data.index[0] if isinstance(data.index, tuple | list) else data.index
         turn = (turns or {}).get(str(index))
         if turn is None:
-            return "Feedback is for answers only.", comment
+            return text.feedback_not_an_answer, comment
         feedback.record(Turn(**turn), 1 if data.liked else -1, comment or "",
                         getattr(request, "username", None))
-        return "Thank you: feedback saved" + (" with your comment." if comment else "."), ""
+        return (text.feedback_saved_with_comment if comment else text.feedback_saved), ""
 
     def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
         # Filled in after sign-in: the page served to the login form carries no names.
         name = getattr(request, "username", None)
         role = users.role(name)
-        who = (f"Signed in as **{name}** ({role}) · [sign out](logout)" if users.enabled
-               else "Local mode (no sign-in configured)")
+        who = (text.signed_in.format(user=name, role=role) if users.enabled
+               else text.local_mode)
         records = assistant.sources()
         provinces = sorted({p for r in records for p in r.provinces})
         languages = sorted({r.language for r in records})
@@ -160,24 +183,21 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
     with gr.Blocks(title="Health reports assistant") as app:
         with gr.Row():
-            gr.Markdown(
-                "## Health reports assistant\n"
-                "Ask in English, Tiếng Việt, Українська, Français or العربية. Every answer "
-                "quotes the reports; click a [n] to see the sentence it came from. "
-                f"Answer backend: **{backend}**.")
+            gr.Markdown("## Health reports assistant\n" + text.intro.format(backend=backend))
             who = gr.Markdown(elem_id="whoami")
         turns = gr.State({})
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Chat", height=560, elem_id="chat",
-                                         buttons=["copy", "copy_all"],
+                                         buttons=[],
                                          feedback_options=("Like", "Dislike"))
                     box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
                                      lines=1, elem_id="question",
                                      max_length=assistant.settings.max_question_chars)
                     with gr.Row():
                         send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        copy = gr.Button("Copy answer", elem_id="copy-answer")
                         clear = gr.Button("New conversation", elem_id="new")
                     comment = gr.Textbox(
                         label="Comment (optional): type it, then click thumbs up or down "
@@ -195,7 +215,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
                     gr.Markdown("**Cited documents** (click to read in full)")
                     documents = gr.HTML(elem_id="documents")
             with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
-                list_documents, document_outputs = documents_tab(assistant, users)
+                list_documents, document_outputs = documents_tab(assistant, users, text)
             # Further tabs (e.g. a briefing builder) are mounted here by the caller.
             for label, build in extra_tabs:
                 with gr.Tab(label):
@@ -206,6 +226,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
         send.click(chat, inputs, outputs, api_name="chat")
         box.submit(chat, inputs, outputs, api_visibility="private")
         clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
+        copy.click(None, None, None, js=COPY_JS, api_visibility="private")
         chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
         app.load(whoami, None, [who, admin, province, language], api_visibility="private")
         app.load(list_documents, None, document_outputs, api_visibility="private")
@@ -224,7 +245,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     app.launch(server_name=host or settings.host, server_port=port or settings.port,
                share=False,  # public share links: never from here
                auth=users.check if users.enabled else None,
-               auth_message="Sign in with the account your administrator gave you.",
+               auth_message=load_web(settings.prompts_dir).sign_in,
                root_path=settings.root_path or None,
                max_file_size=f"{settings.max_file_mb:g}mb",
                prevent_thread_lock=not block, show_error=True, css=CSS)

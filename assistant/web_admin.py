@@ -6,6 +6,7 @@ not protection: every handler checks the signed-in user's role on the server too
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,11 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from .auth import Users
 from .errors import AssistantError
+from .prompts import WebMessages
 from .service import Assistant
 from .uploads import add_files, rebuild, remove_document
 
 COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
-NOT_ALLOWED = "Only administrators can change the documents."
 
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
@@ -26,12 +27,15 @@ def document_rows(assistant: Assistant) -> list[list[Any]]:
              ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
 
 
-def documents_tab(assistant: Assistant, users: Users
+def documents_tab(assistant: Assistant, users: Users, text: WebMessages
                   ) -> tuple[Callable[..., Any], list[Any]]:
     """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the
     outputs that fill the list once a user has signed in (the page served before sign-in
     must not carry document names)."""
     # Module-level-style defaults: Gradio injects a live tracker in place of these.
+    # One change to the index at a time: two administrators uploading at once would
+    # otherwise race on the same documents (the chat keeps reading meanwhile).
+    writing = threading.Lock()
     file_progress = gr.Progress()
     tqdm_progress = gr.Progress(track_tqdm=True)
 
@@ -45,42 +49,45 @@ def documents_tab(assistant: Assistant, users: Users
     def upload(files: list[str] | None, request: gr.Request,
                progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(NOT_ALLOWED)
+            return refreshed(text.not_allowed)
         if not files:
-            return refreshed("Choose one or more files first.")
+            return refreshed(text.choose_files)
 
         def step(done: int, total: int, name: str) -> None:
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
         try:
-            report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
+            with writing:
+                report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(report.summary())
 
     def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(NOT_ALLOWED)
+            return refreshed(text.not_allowed)
         if not source:
-            return refreshed("Choose a document to delete.")
+            return refreshed(text.choose_document)
         try:
-            gone = remove_document(assistant, source)
+            with writing:
+                gone = remove_document(assistant, source)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
-        return refreshed(f"Deleted {source}." if gone else f"{source} is not in the index.")
+        return refreshed((text.deleted if gone else text.not_indexed).format(source=source))
 
     def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
                       ) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(NOT_ALLOWED)
+            return refreshed(text.not_allowed)
         try:
-            report = rebuild(assistant)
+            with writing:
+                report = rebuild(assistant)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
-        return refreshed(f"Index rebuilt: {report.summary()}")
+        return refreshed(text.rebuilt.format(summary=report.summary()))
 
     def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
-        return refreshed("" if allowed(request) else NOT_ALLOWED)
+        return refreshed("" if allowed(request) else text.not_allowed)
 
     gr.Markdown("Add reports (.txt .md .html .pdf .docx, up to "
                 f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "

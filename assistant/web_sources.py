@@ -16,7 +16,6 @@ from .citations import MARKER, Citation
 
 RTL_LANGUAGES = {"ar"}
 FULL_TEXT_CHARS = 20_000
-NO_SOURCES = "No sources: the documents don't answer this question."
 _CLAIM = re.compile(r"(?<=\])\s+")
 
 
@@ -29,7 +28,7 @@ def anchor(turn: int, n: int) -> str:
     return f"t{turn}-src{n}"
 
 
-def render_answer(answer: Answer, turn: int) -> str:
+def render_answer(answer: Answer, turn: int, no_sources: str) -> str:
     """The answer, one block per cited claim, ``[n]`` linking to the cited sentence."""
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
@@ -39,7 +38,7 @@ def render_answer(answer: Answer, turn: int) -> str:
     # dir="auto" per claim: one answer can quote Arabic and French sentences side by side.
     body = "".join(f'<div dir="auto">'
                    f"{MARKER.sub(link, html.escape(claim))}</div>" for claim in claims)
-    return f'<div class="answer">{body}</div>{render_cards(answer, turn)}'
+    return f'<div class="answer">{body}</div>{render_cards(answer, turn, no_sources)}'
 
 
 def _passage(c: Citation, turn: int) -> str:
@@ -63,9 +62,9 @@ def card(c: Citation, turn: int) -> str:
             f"{_passage(c, turn)}</div></details>")
 
 
-def render_cards(answer: Answer, turn: int) -> str:
+def render_cards(answer: Answer, turn: int, no_sources: str) -> str:
     if answer.abstained or not answer.citations:
-        return f'<p class="no-sources"><i>{NO_SOURCES}</i></p>'
+        return f'<p class="no-sources"><i>{html.escape(no_sources)}</i></p>'
     return "".join(card(c, turn) for c in answer.citations)
 
 

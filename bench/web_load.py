@@ -125,8 +125,8 @@ def main() -> None:
         "|---|---|---|---|---|---|---|\n"
         f"| {args.users} | {r['requests']:.0f} | 0 | {r['p50']:.2f} | {r['p95']:.2f} | "
         f"{r['max']:.2f} | {r['rps']:.2f} |\n\n"
-        f"Load average at the end of the run: {r['load']:.1f} (other jobs shared the "
-        "machine; figures on an idle machine are lower).\n")
+        f"Load average at the end of the run: {r['load']:.1f} (other jobs were running on "
+        "the same cores during the run).\n")
     write_section("web_load", body)
     print(body)
 

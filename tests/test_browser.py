@@ -23,6 +23,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run"]
 SCREENSHOT = ROOT / "docs" / "chat.png"
 ADMIN = ("ann", "admin-password")
+STAFF = ("sam", "staff-password")
 WAIT = 120_000  # ms: answers take seconds on a busy 2-core machine; never a timing assert
 
 pytestmark = [
@@ -36,6 +37,7 @@ pytestmark = [
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Assistant]]:
     home = tmp_path_factory.mktemp("browser")
     add_user(home / "users.yaml", *ADMIN, "admin")
+    add_user(home / "users.yaml", *STAFF, "staff")
     # Its own index: this test adds and deletes a document.
     assistant = Assistant(Settings(index_dir=home / "index", corpus_dir=CORPUS,
                                    data_dir=home / "data", users_file=home / "users.yaml"))
@@ -47,16 +49,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Assist
 
 
 @pytest.fixture(scope="module")
-def page(site: tuple[str, Assistant]) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 940})
-        page.set_default_timeout(WAIT)
-        page.goto(site[0])
-        yield page
+        yield browser
         browser.close()
+
+
+def _open(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1360, "height": 940})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_default_timeout(WAIT)
+    page.goto(url)
+    return page
+
+
+def _sign_in(page: Any, user: tuple[str, str]) -> None:
+    page.get_by_label("username").fill(user[0])
+    page.get_by_label("password").fill(user[1])
+    page.get_by_role("button", name="Login").click()
 
 
 def _ask(page: Any, question: str, turn: int) -> Any:
@@ -79,15 +92,27 @@ def _docx(path: Path) -> Path:
     return path
 
 
-def test_staff_workflow_in_a_real_browser(page: Any, site: tuple[str, Assistant],
-                                          tmp_path: Path) -> None:
+def test_staff_see_no_documents_tab(browser: Any, site: tuple[str, Assistant]) -> None:
     from playwright.sync_api import expect
 
-    _, assistant = site
+    page = _open(browser, site[0])
+    _sign_in(page, ("wrong", "password"))
+    expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
+    _sign_in(page, STAFF)
+    expect(page.locator("#whoami")).to_contain_text("Signed in as sam (staff)")
+    expect(page.get_by_role("tab", name="Chat")).to_be_visible()
+    expect(page.get_by_role("tab", name="Documents")).to_have_count(0)
+    page.close()
+
+
+def test_workflow_in_a_real_browser(browser: Any, site: tuple[str, Assistant],
+                                    tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    url, assistant = site
+    page = _open(browser, url)
     # Sign in: nothing else is reachable before.
-    page.get_by_label("username").fill(ADMIN[0])
-    page.get_by_label("password").fill(ADMIN[1])
-    page.get_by_role("button", name="Login").click()
+    _sign_in(page, ADMIN)
     expect(page.locator("#whoami")).to_contain_text("Signed in as ann (admin)")
 
     # An English question gets a cited answer; [1] jumps to the highlighted sentence.
@@ -96,6 +121,11 @@ def test_staff_workflow_in_a_real_browser(page: Any, site: tuple[str, Assistant]
     expect(answer.locator("details.source")).to_have_count(2)
     page.locator('#chat a.cite[href="#t1-src1"]').first.click()
     expect(page.locator("#chat mark#t1-src1")).to_be_in_viewport()
+    # Copy answer: plain text with its sources, not the page's HTML.
+    page.locator("#copy-answer").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "2862" in copied and "[1]" in copied and "<" not in copied
+    assert "[1] Lang Son Department of Health" in copied
     # The README picture: the question and its cited answer, from the top.
     page.evaluate("window.scrollTo(0, 0)")
     page.locator("#chat").evaluate(

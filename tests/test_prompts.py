@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.prompts import load_extractive
+from assistant.prompts import load_extractive, load_web
 
 from .conftest import ROOT
 
@@ -29,3 +29,23 @@ def test_broken_prompt_files_are_refused(tmp_path: Path, old: str, new: str, err
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(AssistantError, match=error):
         load_extractive(tmp_path / "prompts")
+
+
+@pytest.mark.parametrize(("old", "new", "error"), [
+    (None, None, None),
+    ("**{backend}**", "**x**", "intro must contain {backend}"),
+    ('not_allowed: "Only administrators can change the documents."\n', "",
+     "not_allowed"),
+])
+def test_web_messages_are_validated(tmp_path: Path, old: str | None, new: str | None,
+                                    error: str | None) -> None:
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    path = tmp_path / "prompts" / "web.yaml"
+    if old is None:  # the bundled file as shipped
+        assert "{source}" in load_web(path.parent).deleted
+        return
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new or "", 1), encoding="utf-8")
+    with pytest.raises(AssistantError, match=error):
+        load_web(tmp_path / "prompts")

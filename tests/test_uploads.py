@@ -11,7 +11,14 @@ from subprocess import CompletedProcess
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.uploads import add_files, remove_document, safe_name, stage, uploads_dir
+from assistant.uploads import (
+    add_files,
+    rebuild,
+    remove_document,
+    safe_name,
+    stage,
+    uploads_dir,
+)
 
 from .conftest import CORPUS
 
@@ -126,6 +133,10 @@ def test_upload_indexes_answers_and_deletes(tmp_path: Path,
 
     again = add_files(assistant, [(src, "copy.txt")])  # same bytes, another name
     assert again.duplicates == [("copy.txt", "ninh_binh.txt")] and again.ingest is None
+    assert [r.source for r in assistant.sources()] == ["ninh_binh.txt"]
+
+    # A rebuild starts over from the corpus folder (absent here) and the uploads.
+    assert rebuild(assistant).added == ["ninh_binh.txt"]
     assert [r.source for r in assistant.sources()] == ["ninh_binh.txt"]
 
     assert remove_document(assistant, "ninh_binh.txt")

@@ -12,7 +12,7 @@ from assistant import Assistant, Settings
 from assistant.auth import add_user
 from assistant.web import serve
 
-from .conftest import free_port
+from .conftest import CORPUS, free_port
 
 STAFF = ("sam", "staff-password")
 ADMIN = ("ann", "admin-password")
@@ -123,14 +123,39 @@ def test_staff_cannot_change_documents_even_through_the_api(url: str, tmp_path: 
     assert len(table["data"]) == 5  # every document still there
 
 
-def test_admin_upload_of_a_program_is_refused(url: str, tmp_path: Path) -> None:
+def _program(path: Path) -> Path:
+    path.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
+    return path
+
+
+def _zip_bomb(path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, \
+            z.open("word/document.xml", "w", force_zip64=True) as member:
+        for _ in range(300):
+            member.write(b"\x00" * (1 << 20))
+    return path
+
+
+def _indexed_copy(path: Path) -> Path:
+    path.write_bytes((CORPUS / "004_3160aee91d886ff2.txt").read_bytes())
+    return path
+
+
+@pytest.mark.parametrize(("name", "make", "message"), [
+    ("minutes.txt", _program, "Refused: minutes.txt: file is a program"),
+    ("budget.docx", _zip_bomb, "Refused: budget.docx: document would expand to more than"),
+    ("copy.txt", _indexed_copy,
+     "Duplicate: copy.txt is already indexed as 004_3160aee91d886ff2.txt"),
+])
+def test_admin_bad_uploads_are_refused(url: str, tmp_path: Path, name: str,
+                                       make: Any, message: str) -> None:
     from gradio_client import handle_file
 
-    program = tmp_path / "minutes.txt"
-    program.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
-    status, table, _ = _client(url, ADMIN).predict([handle_file(str(program))],
+    status, table, _ = _client(url, ADMIN).predict([handle_file(str(make(tmp_path / name)))],
                                                    api_name="/upload")
-    assert "Refused: minutes.txt: file is a program" in status
+    assert message in status
     assert len(table["data"]) == 5
 
 
