@@ -174,8 +174,11 @@ def run(sizes: list[int], repeat: int, fresh: bool = False) -> str:
         "",
         "Briefing time by corpus size, embedding model loaded. 5 = the bundled corpus; 50 and "
         "500 are perturbed copies of its reports with other provinces and dates. Indexing time "
-        "is the `ingest` call of this run (the bundled corpus is embedded afresh; a reused "
-        "synthetic index only checks for changes). Cold: the first brief, every sentence "
+        "is the `ingest` call of this run: the bundled corpus is embedded afresh; "
+        + ("the synthetic corpora were indexed from scratch (`--fresh`), each copied chunk "
+           "taking the real vector of the bundled chunk it copies, the rest embedded. "
+           if fresh else "a reused synthetic index only checks for changes. ")
+        + "Cold: the first brief, every sentence "
         "analysed (figures, cues, anchors); warm: the same brief again, sentence analyses "
         "cached in the process (as in a running web app).",
         "",
