@@ -222,7 +222,10 @@ class Briefer:
         if request.since or request.until:
             if not record.date:
                 return False  # an undated report cannot be placed in a period
-            when = date.fromisoformat(record.date[:10])
+            try:
+                when = date.fromisoformat(record.date[:10])
+            except ValueError:
+                return False
             if (request.since and when < request.since) or (request.until and
                                                              when > request.until):
                 return False

@@ -179,7 +179,7 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
     \b
     Examples:
       assistant brief "digital transformation"
-      assistant brief "" --province "Lang Son" --lang fr --format docx -o lang-son.docx
+      assistant brief --province "Lang Son" --lang fr --format docx -o lang-son.docx
     """
     from .briefing import BriefRequest
     from .briefing_export import export
