@@ -115,9 +115,22 @@ def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
     return pairs
 
 
+def default_tabs(assistant: Assistant) -> list[ExtraTab]:
+    """Tabs mounted after Chat and Documents unless the caller chooses others."""
+    from .web_briefing import build_briefing_tab
+
+    def briefing() -> None:
+        build_briefing_tab(assistant)
+
+    return [("Briefing", briefing)]
+
+
 def build_app(assistant: Assistant, users: Users | None = None,
-              extra_tabs: Sequence[ExtraTab] = ()) -> Any:
+              extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
     from .web_admin import documents_tab
+
+    if extra_tabs is None:
+        extra_tabs = default_tabs(assistant)
 
     users = users or Users({})
     text = load_web(assistant.settings.prompts_dir)
@@ -234,7 +247,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
-          block: bool = True, extra_tabs: Sequence[ExtraTab] = ()) -> Any:
+          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -222,3 +222,11 @@ def test_a_200_mb_upload_is_refused_by_the_server(url: str) -> None:
     assert reply.status_code == 413
     status, table, _ = _client(url, ADMIN).predict(None, api_name="/upload")
     assert "Choose one or more files" in status and len(table["data"]) == 5
+
+
+def test_briefing_tab_is_served_and_cites(url: str) -> None:
+    # The Briefing tab is mounted by default; its button is the /brief endpoint.
+    markdown, download = _client(url).predict(
+        "digital transformation", "(any)", "", "", "en", "md", api_name="/brief")
+    assert "[1]" in markdown and "Lang Son" in markdown
+    assert "[1]" in Path(download).read_text(encoding="utf-8")
