@@ -301,11 +301,19 @@ class Briefer:
             return Line(s.text, n, s.record.source, s.language, list(s.record.provinces), due)
 
         # Summary: the best sentence of each document, best documents first, 3 to 5 lines.
+        # A fragment of a cut sentence reads badly; a province brief leads with the
+        # sentences richest in figures and indicators.
+        def lead(s: _Sentence) -> tuple[bool, bool, int, float]:
+            rich = (bool(s.facts.figures) if focused
+                    else min(len(s.facts.figures), 4) + len(s.facts.terms))
+            return (s.text[:1].islower(), not s.on_topic, -rich, -s.score)
+
+        leading = sorted(ranked, key=lead)
         per_doc: dict[str, _Sentence] = {}
-        for s in sorted(ranked, key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score)):
+        for s in leading:
             per_doc.setdefault(s.record.source, s)
         chosen = list(per_doc.values())[:5]
-        for s in ranked:
+        for s in leading:
             if len(chosen) >= 3:
                 break
             if s not in chosen:
