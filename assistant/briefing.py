@@ -24,18 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, model_validator
 
 from .anchors import find_provinces, find_terms
 from .chunking import split_sentences
 from .citations import Citation, CitationBuilder, markers
 from .config import Settings
 from .embedding import LocalEmbeddings
-from .errors import AssistantError, InputError
+from .errors import InputError
 from .figures import Analysis, analyse, related_concepts
 from .languages import UNKNOWN, detect, number_tokens, tokenize
-from .prompts import LANGUAGES
+from .prompts import LANGUAGES, load_model
 from .store import ChromaStore, DocRecord
 
 if TYPE_CHECKING:
@@ -74,13 +73,7 @@ class BriefingMessages(BaseModel):
 
 @lru_cache(maxsize=8)
 def load_briefing_messages(prompts_dir: Path) -> BriefingMessages:
-    path = prompts_dir / "briefing.yaml"
-    try:
-        return BriefingMessages.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise AssistantError(f"Prompt file missing: {path}") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise AssistantError(f"Prompt file {path} is invalid: {exc}") from None
+    return load_model(BriefingMessages, prompts_dir / "briefing.yaml")
 
 
 @dataclass(frozen=True)
@@ -133,6 +126,7 @@ class Briefing:
     citations: list[Citation] = field(default_factory=list)
     backend: str = "extractive"
     dropped: list[str] = field(default_factory=list)  # model lines that failed the check
+    model_error: str = ""  # why the model's summary was not used (the extractive one stays)
     latency_ms: float = 0.0
 
     @property
@@ -356,7 +350,10 @@ class Briefer:
                 briefing.by_province[", ".join(names)] = [line(s) for s in mine[:3]]
         briefing.citations = builder.citations
         if self.chat_model is not None:
-            self._model_summary(briefing, topic or briefing.title)
+            try:
+                self._model_summary(briefing, topic or briefing.title)
+            except Exception as exc:
+                briefing.model_error = type(exc).__name__
         records = {s.record.source: s.record for s in sentences}
         for c in briefing.citations:
             record = records[c.source]

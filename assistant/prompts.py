@@ -38,7 +38,7 @@ class ExtractiveMessages(BaseModel):
 
 @lru_cache(maxsize=8)
 def load_extractive(prompts_dir: Path) -> ExtractiveMessages:
-    return _load(ExtractiveMessages, prompts_dir / "extractive.yaml")
+    return load_model(ExtractiveMessages, prompts_dir / "extractive.yaml")
 
 
 class GenerativeMessages(BaseModel):
@@ -107,7 +107,8 @@ class WebMessages(BaseModel):
         return self
 
 
-def _load(model: type[M], path: Path) -> M:
+def load_model(model: type[M], path: Path) -> M:
+    """Read a YAML prompt file into ``model``; a missing or invalid file is a clear error."""
     try:
         return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -118,9 +119,9 @@ def _load(model: type[M], path: Path) -> M:
 
 @lru_cache(maxsize=8)
 def load_generative(prompts_dir: Path) -> GenerativeMessages:
-    return _load(GenerativeMessages, prompts_dir / "generative.yaml")
+    return load_model(GenerativeMessages, prompts_dir / "generative.yaml")
 
 
 @lru_cache(maxsize=8)
 def load_web(prompts_dir: Path) -> WebMessages:
-    return _load(WebMessages, prompts_dir / "web.yaml")
+    return load_model(WebMessages, prompts_dir / "web.yaml")

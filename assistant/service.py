@@ -85,6 +85,9 @@ class Assistant:
         """A cited briefing on a topic, province and period from every relevant document."""
         from .briefing import Briefer
 
+        if chat_model is None and self.settings.answer_backend != "extractive":
+            # A configured language model writes the summary; its figures are still checked.
+            chat_model = getattr(self.backend, "chat", None)
         return Briefer(self.settings, self.store, self.embedder, chat_model).brief(request)
 
     def sources(self) -> list[DocRecord]:
