@@ -174,3 +174,14 @@ def test_model_that_invents_everything_falls_back_to_extractive(indexed: Assista
     briefing = indexed.brief(BriefRequest("vaccination", language="fr"), model)
     assert briefing.backend == "extractive" and briefing.dropped
     assert all(re.search(r"\w", x.text) for x in briefing.summary)
+
+
+def test_model_that_fails_keeps_the_extractive_brief(indexed: Assistant) -> None:
+    class Down(FakeListChatModel):
+        def _call(self, *args: object, **kwargs: object) -> str:
+            raise ConnectionError("endpoint down")
+
+    extractive = indexed.brief(BriefRequest("vaccination"))
+    briefing = indexed.brief(BriefRequest("vaccination"), Down(responses=["unused"]))
+    assert briefing.backend == "extractive" and briefing.model_error == "ConnectionError"
+    assert [x.text for x in briefing.summary] == [x.text for x in extractive.summary]
