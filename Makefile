@@ -47,7 +47,7 @@ bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.web_load
 
 lock:  ## refresh requirements.lock from the current environment
-	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' -e '^llama-cpp-python==' -e '^gemma3-270m' > requirements.lock
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' -e '^llama[-_]cpp[-_]python==' -e '^gemma3-270m' > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
