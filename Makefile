@@ -38,6 +38,7 @@ test: lint local-llm  ## lint, type-check, then the whole test suite
 bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
 	$(BIN)/python -m bench.devsets
+	$(BIN)/python -m bench.generation
 
 lock:  ## refresh requirements.lock from the current environment
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' > requirements.lock
