@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .answering import Answer, ExtractiveAnswerer, validate_question
 from .citation_check import CitationChecker, StreamRenumberer
+from .citations import _iso
 from .config import Settings
 from .context_budget import ContextBudget
 from .embedding import LocalEmbeddings
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _FENCE = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
+_FENCE_TAG = re.compile(r"<\s*/?\s*source\b[^>]*>", re.IGNORECASE)
 
 
 def redact_url(url: str | None) -> str:
@@ -55,8 +57,13 @@ def redact_url(url: str | None) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def make_chat_model(settings: Settings, base_url: str | None = None) -> BaseChatModel:
-    """One chat model for every OpenAI-compatible endpoint (Azure via its API version)."""
+def make_chat_model(settings: Settings, base_url: str | None = None,
+                    legacy_max_tokens: bool = False) -> BaseChatModel:
+    """One chat model for every OpenAI-compatible endpoint (Azure via its API version).
+
+    ``legacy_max_tokens``: also send ``max_tokens``; llama-cpp-python's server ignores the
+    newer ``max_completion_tokens`` and would generate up to its context size.
+    """
     from langchain_openai import AzureChatOpenAI, ChatOpenAI
     from pydantic import SecretStr
 
@@ -67,6 +74,8 @@ def make_chat_model(settings: Settings, base_url: str | None = None) -> BaseChat
         "timeout": settings.llm_timeout, "max_retries": settings.llm_max_retries,
         "api_key": key,
     }
+    if legacy_max_tokens:
+        common["extra_body"] = {"max_tokens": settings.max_answer_tokens}
     url = base_url or settings.openai_base_url
     if settings.azure_api_version:
         return AzureChatOpenAI(azure_endpoint=url, azure_deployment=settings.openai_model,
@@ -135,7 +144,8 @@ class GenerativeAnswerer:
 
     @cached_property
     def chat(self) -> BaseChatModel:
-        return make_chat_model(self.settings, self.base_url)
+        return make_chat_model(self.settings, self.base_url,
+                               legacy_max_tokens=self.backend == "local")
 
     @property
     def endpoint(self) -> str:
@@ -186,7 +196,9 @@ class GenerativeAnswerer:
             yield self._fallback(question, filters, k, history, error, started)
             return
         no_answer = self.fallback.messages.pick(self.fallback.messages.no_answer, language)
-        checked = CitationChecker(shown, self.embedder, no_answer).check("".join(raw), language)
+        # A weak model may echo the prompt's fences: markup, never part of an answer.
+        text = _FENCE_TAG.sub(" ", "".join(raw))
+        checked = CitationChecker(shown, self.embedder, no_answer).check(text, language)
         extra: dict[str, Any] = {"model": self.settings.openai_model, **checked.report(),
                                  "context": context, "raw_answer": "".join(raw)}
         if standalone != question:
@@ -228,7 +240,7 @@ class GenerativeAnswerer:
     def _source(self, n: int, hit: Hit, text: str) -> str:
         title = _fence_safe(str(hit.metadata.get("title") or hit.source)).replace('"', "'")
         date = hit.metadata.get("date")
-        return self.messages.source.format(n=n, title=title, date=date or "unknown",
+        return self.messages.source.format(n=n, title=title, date=_iso(date) if date else "unknown",
                                            text=text).rstrip()
 
     def _rewrite(self, question: str, history: History) -> str:

@@ -94,6 +94,9 @@ def test_markers_map_renumber_and_bad_ones_drop(small: Assistant, server: FakeOp
     assert "2,862" in answer.citations[0].text  # the passage the model was shown
     assert answer.extra["dropped_markers"] == [17]
     assert answer.extra["unverified_figures"] == []
+    request = server.requests[-1]
+    assert request["max_completion_tokens"] == 512 and "max_tokens" not in request
+    assert 'date="2025-07-10"' in request["messages"][1]["content"]
 
 
 def test_sources_renumbered_by_first_use(small: Assistant, server: FakeOpenAI) -> None:
