@@ -118,7 +118,8 @@ def test_workflow_in_a_real_browser(browser: Any, site: tuple[str, Assistant],
     # An English question gets a cited answer; [1] jumps to the highlighted sentence.
     answer = _ask(page, "How many hospital beds does Lang Son province have in total?", 1)
     expect(answer).to_contain_text("2862")
-    expect(answer.locator("details.source")).to_have_count(2)
+    # Shape, not wording: at least one numbered source card under the answer.
+    expect(answer.locator("details.source").first).to_be_visible()
     page.locator('#chat a.cite[href="#t1-src1"]').first.click()
     expect(page.locator("#chat mark#t1-src1")).to_be_in_viewport()
     # Copy answer: plain text with its sources, not the page's HTML.
