@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,9 +14,9 @@ import click
 
 from .answering import Answer
 from .config import Settings
-from .errors import AssistantError
+from .errors import AssistantError, InputError
 from .eval_cli import eval_group
-from .retrieval import Filters
+from .retrieval import Filters, parse_date
 from .service import Assistant
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,12 +39,10 @@ def _friendly(fn: F) -> F:
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date like 2025-07-10") from None
+        return parse_date(value, "date")
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

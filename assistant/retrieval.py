@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -24,11 +24,22 @@ from .anchors import find_provinces
 from .centering import CenteredIndex, LanguageMeans
 from .config import Settings
 from .embedding import LocalEmbeddings
+from .errors import InputError
 from .languages import UNKNOWN, detect, tokenize
 from .store import ChromaStore
 
 RRF_K = 60
 _ANCHOR_DEPTH = 4
+
+
+def parse_date(value: str | None, label: str) -> date | None:
+    """A YYYY-MM-DD filter bound as typed by a person; blank means no bound."""
+    if not value or not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise InputError(f"{label} '{value}' is not a date like 2025-07-10.") from None
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,16 @@ import html
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
 from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from .answering import Answer
 from .auth import Users
-from .errors import AssistantError, InputError
+from .errors import AssistantError
 from .feedback import FeedbackStore, Turn, turn_dict
 from .prompts import load_web
-from .retrieval import Filters
+from .retrieval import Filters, parse_date
 from .service import Assistant
 from .web_sources import render_answer, render_documents
 
@@ -80,21 +79,13 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-def _date(value: str | None, label: str) -> date | None:
-    if not value or not value.strip():
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        raise InputError(f"{label} '{value}' is not a date like 2025-07-10.") from None
-
 
 def make_filters(province: str | None, language: str | None, since: str | None = None,
                  until: str | None = None) -> Filters:
     return Filters(
         languages=(language,) if language and language != ANY else (),
         provinces=(province,) if province and province != ANY else (),
-        since=_date(since, "From"), until=_date(until, "To"),
+        since=parse_date(since, "From"), until=parse_date(until, "To"),
     )
 
 

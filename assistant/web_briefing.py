@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import re
 import tempfile
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from .briefing import BriefRequest
 from .briefing_export import FORMATS, export, to_markdown
-from .errors import AssistantError, InputError
+from .errors import AssistantError
+from .retrieval import parse_date
 from .service import Assistant
 
 ANY = "(any)"
 LANGUAGES = ["en", "vi", "uk", "fr", "ar"]
 
-
-def _date(value: str | None, name: str) -> date | None:
-    if not value or not value.strip():
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        raise InputError(f"{name} '{value}' is not a date like 2025-07-10.") from None
 
 
 def make_brief(assistant: Assistant, topic: str, province: str, since: str, until: str,
@@ -31,7 +23,7 @@ def make_brief(assistant: Assistant, topic: str, province: str, since: str, unti
     """The brief as Markdown to show, and the exported file to download (None on error)."""
     try:
         request = BriefRequest(topic or "", None if province in ("", ANY) else province,
-                               _date(since, "From"), _date(until, "To"), language or "en")
+                               parse_date(since, "From"), parse_date(until, "To"), language or "en")
         briefing = assistant.brief(request)
     except AssistantError as exc:
         return f"⚠️ {exc}", None
