@@ -70,3 +70,23 @@ def test_model_failure_falls_back(env: dict[str, str], server: FakeOpenAI) -> No
     assert "refused the API key (HTTP 401)" in result.stderr
     assert "2,862" in result.stdout and "[1]" in result.stdout  # the extractive answer
     assert KEY not in result.stdout + result.stderr
+
+
+def test_eval_runs_with_the_openai_backend(env: dict[str, str], server: FakeOpenAI,
+                                           tmp_path: Any) -> None:
+    # The evaluation command measures a model's answers through the same backend seam.
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"id": "beds", "question": QUESTION, "question_lang": "en",
+                                 "answers": ["2862"], "gold_doc": "lang_son.txt"}) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / "run"
+    result = cli(model_env(env, server), "eval", "--qa", str(cases), "--corpus", str(DATA),
+                 "--backend", "openai", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    prediction = json.loads((out / "predictions.jsonl").read_text(encoding="utf-8"))
+    assert prediction["answer"].startswith("Lang Son has 2,862 hospital beds [1].")
+    assert prediction["citations"] == ["lang_son.txt"] and not prediction["abstained"]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["overall"]["containment"] == 1.0
+    assert metrics["run"]["backend"] == "openai"
+    assert server.requests and KEY not in result.stdout + result.stderr
