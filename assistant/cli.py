@@ -185,6 +185,9 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
     if fmt == "docx" and output is None:
         raise click.UsageError("--format docx needs -o FILE.docx")
     briefing = assistant.brief(BriefRequest(topic, province, since, until, language))
+    if briefing.model_error:
+        click.echo(f"Note: the language model failed ({briefing.model_error}); "
+                   "the summary quotes the reports instead.", err=True)
     result = export(briefing, fmt, output)  # type: ignore[arg-type]
     if output is None:
         click.echo(result)

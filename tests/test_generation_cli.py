@@ -90,3 +90,15 @@ def test_eval_runs_with_the_openai_backend(env: dict[str, str], server: FakeOpen
     assert metrics["overall"]["containment"] == 1.0
     assert metrics["run"]["backend"] == "openai"
     assert server.requests and KEY not in result.stdout + result.stderr
+
+
+def test_brief_with_the_model_down_quotes_the_reports(env: dict[str, str]) -> None:
+    from .conftest import free_port
+
+    down = {**env, "ASSISTANT_ANSWER_BACKEND": "openai", "ASSISTANT_OPENAI_API_KEY": KEY,
+            "ASSISTANT_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+            "ASSISTANT_LLM_MAX_RETRIES": "0", "ASSISTANT_LLM_TIMEOUT": "5"}
+    result = cli(down, "brief", "--province", "Lang Son")
+    assert result.returncode == 0, result.stderr
+    assert "the language model failed" in result.stderr and KEY not in result.stderr
+    assert "[1]" in result.stdout
