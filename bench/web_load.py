@@ -125,8 +125,8 @@ def main() -> None:
         "|---|---|---|---|---|---|---|\n"
         f"| {args.users} | {r['requests']:.0f} | 0 | {r['p50']:.2f} | {r['p95']:.2f} | "
         f"{r['max']:.2f} | {r['rps']:.2f} |\n\n"
-        f"Load average at the end of the run: {r['load']:.1f} (other jobs were running on "
-        "the same cores during the run).\n")
+        f"Load average at the end of the run: {r['load']:.1f} (the benchmark's own server "
+        "and 20 clients share the 2 cores; above about 3, other jobs were running too).\n")
     write_section("web_load", body)
     print(body)
 
