@@ -61,8 +61,15 @@ def uploads_dir(settings: Settings) -> Path:
 
 
 def safe_name(name: str) -> str:
-    """The last path component, stripped of anything a file system or shell could misread."""
-    base = unicodedata.normalize("NFC", name.replace("\\", "/")).split("/")[-1]
+    """The last path component, stripped of anything a file system or shell could misread.
+
+    A name that climbs out of its folder (``../``) is refused outright: no browser sends
+    one, so it is someone probing, and they should see it did not work.
+    """
+    parts = unicodedata.normalize("NFC", name.replace("\\", "/")).split("/")
+    if ".." in (part.strip() for part in parts):
+        raise UploadRefused(f"'{name}' tries to leave the uploads folder ('../')")
+    base = parts[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
     if not base or base.startswith("."):
         raise UploadRefused(f"'{name}' is not a usable file name")

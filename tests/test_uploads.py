@@ -81,11 +81,10 @@ def test_bad_uploads_are_refused_and_nothing_is_staged(
 
 
 @pytest.mark.parametrize(("name", "safe"), [
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\windows\\win.ini.txt", "win.ini.txt"),
     ("/abs/path/r\u00e9sum\u00e9 2025.md", "r\u00e9sum\u00e9 2025.md"),
+    ("C:\\Users\\ann\\win.ini.txt", "win.ini.txt"),
     ("a;rm -rf $HOME.txt", "a_rm -rf _HOME.txt"),
-    ("../.hidden.txt", "hidden.txt"),
+    ("folder/.hidden.txt", "hidden.txt"),
 ])
 def test_names_cannot_leave_the_uploads_folder(name: str, safe: str, tmp_path: Path,
                                                make_settings: Callable[..., Settings]) -> None:
@@ -98,7 +97,8 @@ def test_names_cannot_leave_the_uploads_folder(name: str, safe: str, tmp_path: P
     assert staged[0].resolve().parent == uploads_dir(settings).resolve()
 
 
-@pytest.mark.parametrize("name", ["..", "../", "   ", ".txt"])
+@pytest.mark.parametrize("name", ["..", "../", "   ", ".txt", "../../etc/passwd.txt",
+                                  "..\\..\\windows\\win.ini.txt", "a/../../b.txt"])
 def test_unusable_names_are_refused(name: str, tmp_path: Path,
                                     make_settings: Callable[..., Settings]) -> None:
     src = tmp_path / "x"
