@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
+PROJECT_ROOT = RESULTS.parent.parent
 
 
 def machine() -> str:
@@ -38,3 +41,20 @@ def write_section(name: str, body: str) -> None:
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else \
         f"{text.rstrip()}\n\n{block}\n"
     RESULTS.write_text(text, encoding="utf-8")
+
+
+def code_version() -> str:
+    """Git HEAD, and a digest of assistant/*.py (the working tree may be ahead of HEAD)."""
+    digest = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "assistant").rglob("*.py")):
+        digest.update(path.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "assistant"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head, dirty = "unknown", ""
+    return (f"{head}{' + uncommitted changes' if dirty else ''}, "
+            f"assistant/*.py digest {digest.hexdigest()[:10]}")
+

@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from assistant.languages import detect
 from assistant.retrieval import Hit, Searcher, find_provinces  # what the Searcher uses
 from assistant.store import ChromaStore
 
-from ._results import write_section
+from ._results import code_version, write_section
 
 DEVSETS = PROJECT_ROOT.parent / "shared" / "devsets"
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -338,17 +337,6 @@ def acceptance(res: SetResult) -> dict[str, tuple[bool, str]]:
         f"({100 * (lat_after / lat_dense - 1):+.0f} %)")
     return out
 
-
-def code_version() -> str:
-    """The commit measured, flagged when assistant/ has uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "assistant"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{' + uncommitted changes in assistant/' if dirty else ''}"
 
 
 def _f(x: float) -> str:

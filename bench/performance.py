@@ -59,7 +59,7 @@ from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
 
-from ._results import write_section
+from ._results import code_version, write_section
 
 LANGS = ("en", "vi", "fr", "uk", "ar")
 LANG_WEIGHTS = (0.30, 0.25, 0.15, 0.15, 0.15)  # synthetic collections' language mix
@@ -385,21 +385,6 @@ class Stopwatch:
         self.calls.clear()
         self.items.clear()
 
-
-def code_version() -> str:
-    """Git HEAD, and a digest of assistant/*.py (the working tree may be ahead of HEAD)."""
-    digest = hashlib.sha256()
-    for path in sorted((PROJECT_ROOT / "assistant").rglob("*.py")):
-        digest.update(path.read_bytes())
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "assistant"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        head, dirty = "unknown", ""
-    return (f"{head}{' + uncommitted changes' if dirty else ''}, "
-            f"assistant/*.py digest {digest.hexdigest()[:10]}")
 
 
 def peak_rss_mib() -> float:
