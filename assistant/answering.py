@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,7 @@ class _Candidate:
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    cleaned = " ".join(question.split())
+    cleaned = " ".join(unicodedata.normalize("NFC", question).split())
     if not cleaned:
         raise InputError("The question is empty: type a question about the documents.")
     if len(cleaned) > max_chars:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -181,7 +182,7 @@ class Briefer:
     def brief(self, request: BriefRequest) -> Briefing:
         started = time.perf_counter()
         language = request.language if request.language in LANGUAGES else "en"
-        topic = " ".join(request.topic.split())
+        topic = " ".join(unicodedata.normalize("NFC", request.topic).split())
         if not topic and not request.province:
             raise InputError("Give a topic or a province to brief on.")
         if len(topic) > self.settings.max_question_chars:

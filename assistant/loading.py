@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -98,6 +99,9 @@ def load(path: Path, source: str, max_mb: float = 50.0,
     except Exception as exc:  # parsers raise many types on damaged files (zlib, lxml, pypdf)
         raise DocumentError(source, f"corrupt or unreadable {suffix.lstrip('.').upper()} "
                                     f"({type(exc).__name__}: {exc})") from None
+    # NFC: Vietnamese typed with combining marks (NFD) must embed, match BM25 and cite the
+    # same as its precomposed form; the embedder does not normalise it.
+    text = unicodedata.normalize("NFC", text)
     lines = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [ln for ln in lines if ln]
     if not lines:

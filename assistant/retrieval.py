@@ -9,6 +9,7 @@ them; a document in another language keeps exactly the rank dense search gave it
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -155,6 +156,7 @@ class Searcher:
                query_vector: np.ndarray | None = None) -> list[Hit]:
         k = k or self.settings.retrieval_k
         n = self.settings.candidate_k
+        query = unicodedata.normalize("NFC", query)  # as documents are (loading.py)
         filters = filters or Filters()
         where = filters.where()
         lexicon = self.lexicon()

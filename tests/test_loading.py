@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import docx
@@ -100,3 +101,11 @@ def test_dates_found_in_text(tmp_path: Path, text: str, iso: str | None) -> None
     path = tmp_path / "d.txt"
     path.write_text(text + "\nMore text about hospital beds in the province.", encoding="utf-8")
     assert load(path, "d.txt").date == iso
+
+
+def test_decomposed_text_is_stored_composed(tmp_path: Path) -> None:
+    composed = "Tỉnh Trà Vinh có 9,6 bác sĩ trên 10.000 dân, tăng so với năm trước."
+    path = tmp_path / "nfd.txt"
+    path.write_text(unicodedata.normalize("NFD", composed), encoding="utf-8")
+    doc = load(path, "nfd.txt")
+    assert doc.text == composed and doc.language == "vi"

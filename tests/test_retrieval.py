@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 import pytest
@@ -70,3 +71,15 @@ def test_langchain_retriever(indexed: Assistant) -> None:
     assert len(docs) == 3
     assert all(d.metadata["source"] == "001_233030e2ea93ce29.txt" for d in docs)
     assert all(0 < d.metadata["score"] <= 1 for d in docs)
+
+
+def test_decomposed_vietnamese_question_finds_what_the_composed_one_does(
+        indexed: Assistant) -> None:
+    # Some keyboards and Mac files write Vietnamese with combining marks (NFD); the embedder
+    # and BM25 see other tokens then, unless the text is normalised first.
+    composed = "Tỉnh Trà Vinh có bao nhiêu bác sĩ trên 10.000 dân?"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    want = [(h.id, round(h.similarity, 5)) for h in indexed.searcher.search(composed, 5)]
+    got = [(h.id, round(h.similarity, 5)) for h in indexed.searcher.search(decomposed, 5)]
+    assert got == want
