@@ -156,17 +156,44 @@ class CenteredIndex:
             shift = self.centering.passage_shift(lang)
             self._shift[lang] = np.zeros(dim, np.float32) if shift is None else shift
         self.langs = langs
+        self._rows: dict[str, np.ndarray] = {}
         self.norms = (np.linalg.norm(raw - np.stack([self._shift[lang] for lang in langs]),
                                      axis=1) if len(ids) else np.zeros(0, np.float32))
 
-    def scores(self, query_vector: np.ndarray) -> np.ndarray:
+    def scores(self, query_vector: np.ndarray,
+               translated: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Centred similarity of every chunk to the (centred) question.
+
+        ``translated``: the question's translation into some languages, centred with that
+        language's query mean; chunks in such a language score the mean of their similarity
+        to the question and to its translation (docs/crosslingual.md, "Question translation").
+        """
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self.matrix @ query_vector, dtype=np.float32)
+        out = np.asarray(self.matrix @ query_vector, dtype=np.float32)
+        for lang, vector in (translated or {}).items():
+            rows = self._rows_of(lang)
+            if len(rows):
+                out[rows] = 0.5 * (out[rows] + self.matrix[rows] @ vector)
+        return out
 
-    def score(self, chunk_id: str, query_vector: np.ndarray) -> float:
+    def score(self, chunk_id: str, query_vector: np.ndarray,
+              translated: Mapping[str, np.ndarray] | None = None) -> float:
         row = self.row.get(chunk_id)
-        return float(self.matrix[row] @ query_vector) if row is not None else -1.0
+        if row is None:
+            return -1.0
+        value = float(self.matrix[row] @ query_vector)
+        vector = (translated or {}).get(self.langs[row])
+        return value if vector is None else 0.5 * (value + float(self.matrix[row] @ vector))
+
+    def languages(self) -> set[str]:
+        """The languages of the indexed chunks (those a question may be translated into)."""
+        return set(self.corpus_counts)
+
+    def _rows_of(self, lang: str) -> np.ndarray:
+        if lang not in self._rows:
+            self._rows[lang] = np.flatnonzero(np.asarray(self.langs) == lang)
+        return self._rows[lang]
 
     def raw_similarity(self, chunk_id: str, raw_query: np.ndarray) -> float:
         """Cosine of the stored (raw) chunk vector and the raw query vector."""
@@ -174,8 +201,9 @@ class CenteredIndex:
         return float(self.norms[row] * (self.matrix[row] @ raw_query)
                      + self._shift[self.langs[row]] @ raw_query)
 
-    def top(self, query_vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        scores = self.scores(query_vector)
+    def top(self, query_vector: np.ndarray, n: int,
+            translated: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, float]]:
+        scores = self.scores(query_vector, translated)
         n = min(n, len(scores))
         if n == 0:
             return []

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     rewrite_followups: bool = Field(
         True, description="Rewrite follow-up questions ('and in Tra Vinh?') into standalone ones."
     )
+    translate_questions: Literal["auto", "on", "off"] = Field(
+        "auto", description="Also search with the question translated by the language model "
+        "into the corpus's other languages (docs/crosslingual.md). auto: with the openai "
+        "backend; on: also with local, or extractive answers from ASSISTANT_OPENAI_BASE_URL."
+    )
+    translation_timeout: float = Field(
+        20.0, gt=0, description="Seconds for the translation request (not retried).")
     llm_fallback: bool = Field(
         True, description="On model failure, answer extractively (marked as a fallback)."
     )

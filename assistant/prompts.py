@@ -78,6 +78,27 @@ class GenerativeMessages(BaseModel):
         return self
 
 
+class TranslationMessages(BaseModel):
+    """``prompts/translation.yaml``: how the model is asked to translate a question."""
+
+    system: str
+    user: str
+    language_names: dict[str, str]
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> TranslationMessages:
+        missing = [f for f in ("{question}", "{source_name}", "{targets}") if f not in self.user]
+        if missing:
+            raise ValueError(f"user must contain {', '.join(missing)}")
+        lacking = set(LANGUAGES) - set(self.language_names)
+        if lacking:
+            raise ValueError(f"language_names lacks {', '.join(sorted(lacking))}")
+        return self
+
+    def name(self, language: str) -> str:
+        return self.language_names.get(language, language)
+
+
 class WebMessages(BaseModel):
     """What the web app says to people (``prompts/web.yaml``)."""
 
@@ -125,3 +146,8 @@ def load_generative(prompts_dir: Path) -> GenerativeMessages:
 @lru_cache(maxsize=8)
 def load_web(prompts_dir: Path) -> WebMessages:
     return load_model(WebMessages, prompts_dir / "web.yaml")
+
+
+@lru_cache(maxsize=8)
+def load_translation(prompts_dir: Path) -> TranslationMessages:
+    return load_model(TranslationMessages, prompts_dir / "translation.yaml")

@@ -29,6 +29,9 @@ from .errors import InputError
 from .languages import UNKNOWN, detect, tokenize
 from .store import ChromaStore
 
+# (question, its language, target languages) -> {language: translated question}
+Translate = Callable[[str, str, list[str]], dict[str, str]]
+
 RRF_K = 60
 _ANCHOR_DEPTH = 4
 
@@ -134,6 +137,9 @@ class Searcher:
         self._lexicon: _Lexicon | None = None
         self._centered: CenteredIndex | None = None
         self._last_language = ("", UNKNOWN)
+        # (question, its language, target languages) -> {language: translation}; set by the
+        # service when a language model may translate questions (``translate_questions``).
+        self.translate: Translate | None = None
 
     def lexicon(self) -> _Lexicon:
         if self._lexicon is None or self._lexicon.revision != self.store.revision():
@@ -167,13 +173,15 @@ class Searcher:
         anchors = find_provinces(query) if self.settings.province_anchor else []
         centered = self.centered() if self.fusion != "bm25" else None
         cq = qvec
+        translated: dict[str, np.ndarray] = {}
 
         def centred_of(chunk_id: str) -> float | None:
-            return None if centered is None else centered.score(chunk_id, cq)
+            return None if centered is None else centered.score(chunk_id, cq, translated)
 
         if centered is not None:
             cq = centered.centering.query(qvec, self._language(query))
-            self._centered_candidates(centered, qvec, cq,
+            translated = self._translations(centered, query)
+            self._centered_candidates(centered, qvec, cq, translated,
                                       (n + 10) * (_ANCHOR_DEPTH if anchors else 1), where,
                                       lexicon.visible, hits)
         if self.fusion != "bm25" and (centered is None or where):
@@ -218,12 +226,24 @@ class Searcher:
             self._last_language = (query, detect(query, self.settings.languages))
         return self._last_language[1]
 
+    def _translations(self, centered: CenteredIndex, query: str) -> dict[str, np.ndarray]:
+        """The question translated into the corpus's other languages, embedded and centred
+        with each language's query mean; empty without a translator (or when it fails)."""
+        language = self._language(query)
+        targets = sorted(centered.languages() - {language, UNKNOWN})
+        if self.translate is None or not targets:
+            return {}
+        texts = self.translate(query, language, targets)
+        return {lang: centered.centering.query(self.embedder.embed_query_vector(text), lang)
+                for lang, text in texts.items() if lang in targets}
+
     def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
-                             depth: int, where: dict[str, Any] | None, visible: set[str],
+                             translated: dict[str, np.ndarray], depth: int,
+                             where: dict[str, Any] | None, visible: set[str],
                              hits: dict[str, Hit]) -> None:
         # Exact search over centred vectors; with a filter, the raw filtered Chroma query
         # still runs too (rescored), in case the filter removes every centred candidate.
-        scores = dict(centered.top(cq, depth))
+        scores = dict(centered.top(cq, depth, translated))
         if not scores:
             return
         got = self.store.get_chunks(list(scores), where)

@@ -12,8 +12,10 @@ from .backends import AnswerBackend, make_backend
 from .config import Settings
 from .embedding import LocalEmbeddings, make_embedder
 from .indexing import Indexer, IngestReport
+from .prompts import load_translation
 from .retrieval import Filters, HybridRetriever, Searcher
 from .store import ChromaStore, DocRecord
+from .translation import QuestionTranslator
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -36,7 +38,34 @@ class Assistant:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.settings, self.store, self.embedder)
+        searcher = Searcher(self.settings, self.store, self.embedder)
+        searcher.translate = self._translate
+        return searcher
+
+    def translating(self) -> bool:
+        """Whether questions are translated for search (``translate_questions``)."""
+        mode = self.settings.translate_questions
+        return mode == "on" or (mode == "auto" and self.settings.answer_backend == "openai")
+
+    def _translate(self, question: str, language: str, targets: list[str]) -> dict[str, str]:
+        # Decided per question: ``use_backend`` may switch the backend after the searcher.
+        if not self.translating():
+            return {}
+        return self._translator(question, language, targets)
+
+    @cached_property
+    def _translator(self) -> QuestionTranslator:
+        def chat() -> BaseChatModel:
+            from .generation import make_chat_model
+
+            quick = self.settings.model_copy(update={
+                "llm_max_retries": 0, "llm_timeout": self.settings.translation_timeout})
+            # The local backend's server (started by the backend) or the configured endpoint.
+            return make_chat_model(quick, getattr(self.backend, "base_url", None),
+                                   legacy_max_tokens=self.settings.answer_backend == "local")
+
+        return QuestionTranslator(chat, load_translation(self.settings.prompts_dir),
+                                  self.settings.languages)
 
     @cached_property
     def answerer(self) -> ExtractiveAnswerer:
@@ -53,6 +82,7 @@ class Assistant:
         self.close()
         self.settings = self.settings.model_copy(update={"answer_backend": name})
         self.__dict__.pop("backend", None)
+        self.__dict__.pop("_translator", None)
 
     def close(self) -> None:
         """Stop the local model server, if this assistant started one."""

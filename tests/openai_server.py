@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from assistant.prompts import load_translation
+
+from .conftest import ROOT
+
+_TRANSLATION_SYSTEM = load_translation(ROOT / "prompts").system
+
 
 @dataclass
 class Reply:
@@ -32,6 +38,10 @@ class FakeOpenAI:
         self.replies: deque[Reply] = deque()
         self.default = default or Reply("The documents don't answer this question.")
         self.requests: list[dict[str, Any]] = []
+        # Question-translation requests (prompts/translation.yaml) are answered apart, so the
+        # scripted replies stay for the answers; default: no usable translation.
+        self.translation_requests: list[dict[str, Any]] = []
+        self.translate: Callable[[dict[str, Any]], Reply] = lambda _body: Reply("{}")
         self.headers: list[dict[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -72,9 +82,13 @@ class FakeOpenAI:
                 if not self.path.split("?")[0].endswith("/chat/completions"):
                     self._json(404, {"error": {"message": "no such route"}})
                     return
-                fake.requests.append(body)
-                fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-                reply = fake._next(body)
+                if _is_translation(body):
+                    fake.translation_requests.append(body)
+                    reply = fake.translate(body)
+                else:
+                    fake.requests.append(body)
+                    fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    reply = fake._next(body)
                 time.sleep(reply.delay)
                 try:
                     if reply.status != 200:
@@ -119,6 +133,11 @@ class FakeOpenAI:
                 self.wfile.flush()
 
         return Handler
+
+
+def _is_translation(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or [{}]
+    return messages[0].get("content") == _TRANSLATION_SYSTEM
 
 
 def _completion(body: dict[str, Any], content: str) -> dict[str, Any]:

@@ -52,6 +52,8 @@ def test_ask_stream_with_a_model(env: dict[str, str], server: FakeOpenAI) -> Non
                      result.stdout, re.MULTILINE)
     assert server.requests[-1]["stream"] is True
     assert KEY not in result.stdout + result.stderr
+    # With a model configured, the question was also translated for the search.
+    assert len(server.translation_requests) == 1
 
 
 def test_backend_from_settings_and_json(env: dict[str, str], server: FakeOpenAI) -> None:
