@@ -525,7 +525,7 @@ def print_console(results: list[SetResult]) -> None:
         print(f"\n== {res.name}: {res.files} files, {res.chunks} chunks, "
               f"ingest {res.ingest_s:.1f} s, {len(res.rows)} questions, "
               f"embed {statistics.fmean(res.embed_ms):.1f} ms/q")
-        print(f"{'mode':<16}{'split':<7}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}"
+        print(f"{'mode':<31}{'split':<7}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}"
               f"{'ms/q':>8}{'files':>7}")
         for mode in MODES:
             reach = statistics.fmean(res.reach[mode])
@@ -533,7 +533,7 @@ def print_console(results: list[SetResult]) -> None:
                 if not summ[mode][split]["n"]:
                     continue
                 m = summ[mode][split]
-                print(f"{mode:<16}{split:<7}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}"
+                print(f"{mode:<31}{split:<7}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}"
                       f"{m['MRR@10']:>8.3f}{statistics.fmean(res.search_ms[mode]):>8.1f}"
                       f"{reach:>7.1f}")
         print(f"{'pair':<10}{'n':>5}{'new R@1':>8}{'old R@1':>8}{'new R@5':>8}{'old R@5':>8}")
