@@ -58,6 +58,17 @@ print(json.dumps({"docs": {r.source: r.chunk_ids for r in store.documents()},
 """
 
 
+# Ctrl-C at a terminal reaches a process whose SIGINT is at its default. A child inherits
+# an ignored or blocked SIGINT from the test process (something in a full run leaves it so),
+# and Python then never raises KeyboardInterrupt: reset both, then exec the command.
+_AS_AT_A_TERMINAL = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
 def _report_text(i: int) -> str:
     """One language per file; every tenth file long enough for several chunks."""
     template = _SENTENCES[_LANGS[i % len(_LANGS)]]
@@ -101,7 +112,8 @@ def _interrupt_ingest(folder: Path, env: dict[str, str], sig: signal.Signals,
     master, slave = pty.openpty()
     # A fresh pty is 0x0, and tqdm draws nothing in zero columns.
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    proc = subprocess.Popen([str(BIN / "assistant"), "ingest", str(folder)],
+    proc = subprocess.Popen([sys.executable, "-c", _AS_AT_A_TERMINAL,
+                             str(BIN / "assistant"), "ingest", str(folder)],
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
     os.close(slave)
     output = b""
