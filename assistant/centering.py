@@ -156,7 +156,7 @@ class CenteredIndex:
             shift = self.centering.passage_shift(lang)
             self._shift[lang] = np.zeros(dim, np.float32) if shift is None else shift
         self.langs = langs
-        self._rows: dict[str, np.ndarray] = {}
+        self.rows_of = {lang: np.flatnonzero(lang_arr == lang) for lang in set(langs)}
         self.norms = (np.linalg.norm(raw - np.stack([self._shift[lang] for lang in langs]),
                                      axis=1) if len(ids) else np.zeros(0, np.float32))
 
@@ -172,8 +172,8 @@ class CenteredIndex:
             return np.zeros(0, dtype=np.float32)
         out = np.asarray(self.matrix @ query_vector, dtype=np.float32)
         for lang, vector in (translated or {}).items():
-            rows = self._rows_of(lang)
-            if len(rows):
+            rows = self.rows_of.get(lang)
+            if rows is not None:
                 out[rows] = 0.5 * (out[rows] + self.matrix[rows] @ vector)
         return out
 
@@ -189,11 +189,6 @@ class CenteredIndex:
     def languages(self) -> set[str]:
         """The languages of the indexed chunks (those a question may be translated into)."""
         return set(self.corpus_counts)
-
-    def _rows_of(self, lang: str) -> np.ndarray:
-        if lang not in self._rows:
-            self._rows[lang] = np.flatnonzero(np.asarray(self.langs) == lang)
-        return self._rows[lang]
 
     def raw_similarity(self, chunk_id: str, raw_query: np.ndarray) -> float:
         """Cosine of the stored (raw) chunk vector and the raw query vector."""

@@ -147,7 +147,7 @@ def test_centred_scores_mix_only_the_translated_language() -> None:
     index.ids = ["a", "b", "c"]
     index.row = {"a": 0, "b": 1, "c": 2}
     index.langs = ["en", "ar", "ar"]
-    index._rows = {}
+    index.rows_of = {"en": np.array([0]), "ar": np.array([1, 2])}
     index.matrix = np.eye(3, dtype=np.float32)
     q = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     t = np.array([0.0, 0.0, 1.0], dtype=np.float32)
