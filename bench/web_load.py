@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from assistant.processes import wait_for_http
 from assistant.web import EXAMPLES
 
 from ._results import write_section
@@ -35,19 +36,11 @@ def _port() -> int:
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes], limit_s: float = 600) -> None:
-    import httpx
-
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}config", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("server did not start")
+    status = wait_for_http(f"{url}config", proc, limit_s)
+    if status == "exited":
+        raise SystemExit(f"server exited with {proc.returncode}")
+    if status == "timeout":
+        raise SystemExit("server did not start")
 
 
 def run(users: int, questions: int) -> dict[str, float]:

@@ -15,7 +15,8 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.answering import Answer
 from assistant.errors import AssistantError
-from assistant.local_llm import GEMMA_SHA256, LocalModelServer, packaged_gguf, sha256_file
+from assistant.indexing import file_sha256
+from assistant.local_llm import GEMMA_SHA256, LocalModelServer, packaged_gguf
 
 from .test_generation import DATA
 
@@ -35,9 +36,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_packaged_model_is_hash_checked(models: Path) -> None:
     path = packaged_gguf(models)
-    assert sha256_file(path) == GEMMA_SHA256
+    assert file_sha256(path) == GEMMA_SHA256
     path.write_bytes(b"not a model")  # a damaged file is assembled again, never used
-    assert sha256_file(packaged_gguf(models)) == GEMMA_SHA256
+    assert file_sha256(packaged_gguf(models)) == GEMMA_SHA256
     assert [p.name for p in models.iterdir()] == [path.name]  # no partial files left
 
 

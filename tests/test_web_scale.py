@@ -4,13 +4,13 @@ answers from (the README's "Several processes" recipe, run for real)."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from assistant.processes import wait_for_http
 
 from .conftest import BIN, CORPUS, clean_env, cli, free_port
 from .test_chroma_server import chroma_url  # noqa: F401 - the real `chroma run` fixture
@@ -19,16 +19,10 @@ pytestmark = pytest.mark.slow
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"assistant serve exited with {proc.returncode}"
-        try:
-            if httpx.get(f"{url}config", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"{url} did not come up")
+    status = wait_for_http(f"{url}config", proc, 300)
+    assert status != "exited", f"assistant serve exited with {proc.returncode}"
+    if status == "timeout":
+        pytest.fail(f"{url} did not come up")
 
 
 @pytest.fixture
