@@ -31,6 +31,7 @@ chat: setup  ## index corpus/ (only what changed) and serve the web chat on 127.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The browser test drives Debian's chromium (Playwright's own download does not work
 # offline); on a clean CI machine, running as root, install it from the distribution.

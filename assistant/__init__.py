@@ -3,12 +3,12 @@
 The public API is small: ``Assistant`` wires every pipeline stage from one ``Settings``.
 """
 
-from .answering import Answer
-from .citations import Citation
-from .config import Settings
-from .errors import AssistantError
-from .retrieval import Filters
-from .service import Assistant
+from assistant.answer.citations import Citation
+from assistant.answer.extractive import Answer
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.search.retrieval import Filters
+from assistant.service import Assistant
 
 __all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Filters", "Settings"]
 __version__ = "0.1.0"

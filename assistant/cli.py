@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .answering import Answer
-from .config import Settings
-from .errors import AssistantError, InputError
-from .eval_cli import eval_group
-from .retrieval import Filters, parse_date
-from .service import Assistant
+from assistant.answer.extractive import Answer
+from assistant.config import Settings
+from assistant.errors import AssistantError, InputError
+from assistant.eval.cli import eval_group
+from assistant.search.retrieval import Filters
+from assistant.service import Assistant
+from assistant.text.dates import parse as parse_date
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -179,8 +180,8 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
       assistant brief "digital transformation"
       assistant brief --province "Lang Son" --lang fr --format docx -o lang-son.docx
     """
-    from .briefing import BriefRequest
-    from .briefing_export import export
+    from assistant.briefing.briefer import BriefRequest
+    from assistant.briefing.export import export
 
     if fmt == "docx" and output is None:
         raise click.UsageError("--format docx needs -o FILE.docx")
@@ -255,7 +256,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
 
     Sign-in is on when ASSISTANT_USERS_FILE names a users file (see `assistant users add`).
     """
-    from .web import serve as serve_web
+    from assistant.web.app import serve as serve_web
 
     if root_path is not None:
         assistant.settings.root_path = root_path
@@ -272,7 +273,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
 def add(assistant: Assistant, files: tuple[Path, ...]) -> None:
     """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
     ones into the uploads folder and index them."""
-    from .uploads import add_files
+    from assistant.index.uploads import add_files
 
     report = add_files(assistant, [(f, f.name) for f in files])
     click.echo(report.summary())
@@ -295,7 +296,7 @@ def feedback() -> None:
 def feedback_export(assistant: Assistant, fmt: str, output: Any) -> None:
     """Write every feedback row (rating, comment, question, answer, sources, backend,
     latency) as CSV or JSONL, e.g. to turn into evaluation cases."""
-    from .feedback import FeedbackStore
+    from assistant.web.feedback import FeedbackStore
 
     count = FeedbackStore(assistant.settings.data_dir).export(output, fmt)  # type: ignore[arg-type]
     click.echo(f"{count} feedback row(s) exported.", err=True)
@@ -315,7 +316,7 @@ def users() -> None:
 @_friendly
 def users_add(assistant: Assistant, name: str, role: str, password: str) -> None:
     """Create NAME, or replace its password and role."""
-    from .auth import add_user
+    from assistant.web.auth import add_user
 
     path = assistant.settings.users_file
     if path is None:

@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def _home() -> Path:
+    """Where corpus/, index/, data/ and models/ live by default: the source checkout the
+    package runs from, or, for an installed package, the current folder."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
 
 
 class Settings(BaseSettings):
@@ -16,9 +23,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
 
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder ingested by default.")
-    index_dir: Path = Field(PROJECT_ROOT / "index", description="On-disk Chroma store.")
-    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Prompt and message files.")
+    corpus_dir: Path = Field(default_factory=lambda: _home() / "corpus",
+                             description="Folder ingested by default.")
+    index_dir: Path = Field(default_factory=lambda: _home() / "index",
+                            description="On-disk Chroma store.")
+    prompts_dir: Path = Field(PACKAGE_DIR / "data" / "prompts",
+                              description="Prompt and message files (shipped in the package).")
     chroma_url: str | None = Field(
         None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of index_dir."
     )
@@ -106,13 +116,14 @@ class Settings(BaseSettings):
     )
     local_chat_format: str = Field("gemma", description="llama.cpp chat format of the GGUF.")
     local_threads: int = Field(2, ge=1, le=256)
-    models_dir: Path = Field(PROJECT_ROOT / "models", description="Where packaged GGUFs go.")
+    models_dir: Path = Field(default_factory=lambda: _home() / "models",
+                            description="Where packaged GGUFs go.")
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=0, le=65535)
 
     # Web app (issue 6): data folder, sign-in, reverse proxy, uploads.
-    data_dir: Path = Field(PROJECT_ROOT / "data",
+    data_dir: Path = Field(default_factory=lambda: _home() / "data",
                            description="Feedback database and uploaded documents.")
     users_file: Path | None = Field(
         None, description="YAML file of users (bcrypt hashes, roles); unset: no sign-in.")

@@ -10,7 +10,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 
-from .errors import AssistantError
+from assistant.errors import AssistantError
 
 LANGUAGES = ("en", "vi", "uk", "fr", "ar")
 M = TypeVar("M", bound=BaseModel)

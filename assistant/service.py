@@ -7,20 +7,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .answering import Answer, ExtractiveAnswerer
-from .backends import AnswerBackend, make_backend
-from .config import Settings
-from .embedding import LocalEmbeddings, make_embedder
-from .indexing import Indexer, IngestReport
-from .prompts import load_translation
-from .retrieval import Filters, HybridRetriever, Searcher
-from .store import ChromaStore, DocRecord
-from .translation import QuestionTranslator
+from assistant.answer.backends import AnswerBackend, make_backend
+from assistant.answer.extractive import Answer, ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.index.embedding import LocalEmbeddings, make_embedder
+from assistant.index.indexing import Indexer, IngestReport
+from assistant.index.store import ChromaStore, DocRecord
+from assistant.prompts import load_translation
+from assistant.search.retrieval import Filters, HybridRetriever, Searcher
+from assistant.search.translation import QuestionTranslator
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from .briefing import Briefing, BriefRequest
+    from assistant.briefing.briefer import Briefing, BriefRequest
 
 
 class Assistant:
@@ -56,7 +56,7 @@ class Assistant:
     @cached_property
     def _translator(self) -> QuestionTranslator:
         def chat() -> BaseChatModel:
-            from .generation import make_chat_model
+            from assistant.answer.generative import make_chat_model
 
             quick = self.settings.model_copy(update={
                 "llm_max_retries": 0, "llm_timeout": self.settings.translation_timeout})
@@ -113,7 +113,7 @@ class Assistant:
 
     def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:
         """A cited briefing on a topic, province and period from every relevant document."""
-        from .briefing import Briefer
+        from assistant.briefing.briefer import Briefer
 
         if chat_model is None and self.settings.answer_backend != "extractive":
             # A configured language model writes the summary; its figures are still checked.

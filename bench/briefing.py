@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from assistant.briefing import BriefRequest
+from assistant.briefing.briefer import BriefRequest
+from assistant.briefing.figures import analyse
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embedding import LocalEmbeddings
-from assistant.figures import analyse
+from assistant.index.embedding import LocalEmbeddings
 from assistant.service import Assistant
 
 from ._results import write_section

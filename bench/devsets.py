@@ -34,11 +34,11 @@ import yaml
 from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.embedding import LocalEmbeddings, make_embedder
-from assistant.indexing import Indexer
-from assistant.languages import detect
-from assistant.retrieval import Hit, Searcher, find_provinces  # what the Searcher uses
-from assistant.store import ChromaStore
+from assistant.index.embedding import LocalEmbeddings, make_embedder
+from assistant.index.indexing import Indexer
+from assistant.index.store import ChromaStore
+from assistant.search.retrieval import Hit, Searcher, find_provinces  # what the Searcher uses
+from assistant.text.languages import detect
 
 from ._results import code_version, write_section
 

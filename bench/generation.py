@@ -18,9 +18,9 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant.answering import Answer
-from assistant.citation_check import CitationChecker
-from assistant.context_budget import ContextBudget, encoding
+from assistant.answer.citation_check import CitationChecker
+from assistant.answer.context_budget import ContextBudget, encoding
+from assistant.answer.extractive import Answer
 
 from ._results import write_section
 

@@ -237,8 +237,8 @@ def vietnamese_sentence(rng: random.Random, province: str) -> str:
 
 def corpus_sentences() -> dict[str, list[str]]:
     """Sentences of the bundled reports by language, split as the chunker splits them."""
-    from assistant.chunking import split_sentences
-    from assistant.loading import load
+    from assistant.ingest.loading import load
+    from assistant.text.sentences import split_sentences
 
     out: dict[str, list[str]] = defaultdict(list)
     for path in sorted((PROJECT_ROOT / "corpus").glob("*.txt")):
@@ -411,13 +411,13 @@ def du_mib(path: Path) -> float:
 # --------------------------------------------------------------------------------------
 
 def bench_ingest(work: Path, corpus: Path, progress: bool, per_file: bool) -> dict[str, Any]:
-    import assistant.chunking as chunking
-    import assistant.indexing as indexing
-    from assistant.chunking import split_sentences
-    from assistant.embedding import make_embedder
-    from assistant.indexing import Indexer
-    from assistant.languages import detect
-    from assistant.store import ChromaStore
+    import assistant.index.indexing as indexing
+    import assistant.ingest.chunking as chunking
+    from assistant.index.embedding import make_embedder
+    from assistant.index.indexing import Indexer
+    from assistant.index.store import ChromaStore
+    from assistant.text.languages import detect
+    from assistant.text.sentences import split_sentences
 
     settings = Settings(index_dir=work / "ingest-index", corpus_dir=corpus, collection="bench")
     store = ChromaStore(settings)
@@ -531,7 +531,7 @@ def synthetic_documents(pool_texts: list[str], pool_langs: list[str], pool_vecs:
     sentences are rewritten to that province, so a province filter selects a realistic
     share of the collection (about one in the number of provinces), not all of it.
     """
-    from assistant.retrieval import find_provinces  # the gazetteer the searcher uses
+    from assistant.search.retrieval import find_provinces  # the gazetteer the searcher uses
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -589,9 +589,9 @@ def commit_many(store: Any, records: list[Any], texts: list[str]) -> None:
 
 
 def child_build(work: Path, size: int, per_doc: int, seed: int) -> dict[str, Any]:
-    from assistant.chunking import chunk_id
-    from assistant.embedding import make_embedder
-    from assistant.store import ChromaStore, DocRecord
+    from assistant.index.embedding import make_embedder
+    from assistant.index.store import ChromaStore, DocRecord
+    from assistant.ingest.chunking import chunk_id
 
     data = json.loads((work / "pool.json").read_text(encoding="utf-8"))
     pool_vecs = np.load(work / "pool.npy")
@@ -674,10 +674,10 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     import bm25s
     from chromadb.api.models.Collection import Collection
 
-    import assistant.retrieval as retrieval
-    from assistant.embedding import make_embedder
-    from assistant.retrieval import Searcher
-    from assistant.store import ChromaStore
+    import assistant.search.retrieval as retrieval
+    from assistant.index.embedding import make_embedder
+    from assistant.index.store import ChromaStore
+    from assistant.search.retrieval import Searcher
 
     queries = json.loads((work / "queries.json").read_text(encoding="utf-8"))
     qvecs = np.load(work / "queries.npy")
@@ -782,7 +782,7 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
 def chroma_micro(store: Any, queries: list[tuple[str, str]], qvecs: np.ndarray,
                  ids: list[str], depth: int, n: int = 50) -> dict[str, float]:
     """Chroma calls alone, as the searcher makes them and leaner (mean ms, n questions)."""
-    from assistant.retrieval import find_provinces
+    from assistant.search.retrieval import find_provinces
 
     rng = random.Random(0)
     collection = store.chunks
@@ -820,7 +820,7 @@ def chroma_micro(store: Any, queries: list[tuple[str, str]], qvecs: np.ndarray,
 
 def child_embedprobe(work: Path, budget_s: float) -> dict[str, Any]:
     """Query embedding latency under this process's OpenMP environment."""
-    from assistant.embedding import make_embedder
+    from assistant.index.embedding import make_embedder
 
     queries = json.loads((work / "queries.json").read_text(encoding="utf-8"))
     embedder = make_embedder(Settings())
@@ -1087,7 +1087,7 @@ def main(argv: list[str] | None = None) -> None:
         args.child_out.write_text(json.dumps(result), encoding="utf-8")
         return
 
-    from assistant.embedding import make_embedder
+    from assistant.index.embedding import make_embedder
 
     started = time.perf_counter()
     loads = [load_avg()]

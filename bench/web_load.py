@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.processes import wait_for_http
-from assistant.web import EXAMPLES
+from assistant.answer.processes import wait_for_http
+from assistant.web.app import EXAMPLES
 
 from ._results import write_section
 

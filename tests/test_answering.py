@@ -6,7 +6,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import InputError
-from assistant.languages import number_tokens
+from assistant.text import numbers
 
 from .conftest import load_cases
 
@@ -46,8 +46,8 @@ def test_every_claim_is_cited_from_a_retrieved_passage(
     if answer.abstained:
         pytest.skip("abstained")  # counted by the evaluation, not a grounding failure
     retrieved = {h.text for h in answer.retrieved}
-    numbers = [c.n for c in answer.citations]
-    assert numbers == list(range(1, len(numbers) + 1))
+    cited = [c.n for c in answer.citations]
+    assert cited == list(range(1, len(cited) + 1))
     # Every sentence ends with a marker that names a listed source.
     claims = re.split(r"(?<=\])\s+", answer.answer.strip())
     for claim in claims:
@@ -58,7 +58,7 @@ def test_every_claim_is_cited_from_a_retrieved_passage(
         assert sentence in citation.sentences
         assert any(sentence in passage for passage in retrieved)
         # Numbers stay exactly as written in the source passage.
-        assert number_tokens(sentence) <= number_tokens(citation.text)
+        assert numbers.keys(sentence) <= numbers.keys(citation.text)
 
 
 def test_answer_shape(indexed: Assistant) -> None:

@@ -11,9 +11,9 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from assistant.auth import Users, add_user
 from assistant.errors import AssistantError, InputError
-from assistant.feedback import FeedbackStore, Turn
+from assistant.web.auth import Users, add_user
+from assistant.web.feedback import FeedbackStore, Turn
 
 TURN = Turn(question="How many beds?", answer="2862 beds [1]", backend="extractive",
             latency_ms=120.5, abstained=False,

@@ -24,10 +24,10 @@ import pytest
 from reportlab.pdfgen import canvas
 
 from assistant import Assistant, Settings
-from assistant import indexing as indexing_module
 from assistant.errors import DocumentError
-from assistant.loading import load
-from assistant.store import ChromaStore
+from assistant.index import indexing as indexing_module
+from assistant.index.store import ChromaStore
+from assistant.ingest.loading import load
 
 from .conftest import clean_env, cli
 

@@ -11,8 +11,8 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 
 from assistant import Assistant
-from assistant.briefing import Briefing, BriefRequest, check_figures
-from assistant.briefing_export import to_docx, to_json, to_markdown
+from assistant.briefing.briefer import Briefing, BriefRequest, check_figures
+from assistant.briefing.export import to_docx, to_json, to_markdown
 
 EMR_CASHLESS = {
     # report: the electronic-medical-record and cashless-payment figures it holds
@@ -58,7 +58,7 @@ def test_digital_transformation_brief(indexed: Assistant) -> None:
     ("vaccination", "vaccination"), ("couverture d'assurance maladie", "health_insurance")])
 def test_a_subject_brief_lists_only_what_is_about_it(indexed: Assistant, topic: str,
                                                      concept: str) -> None:
-    from assistant.anchors import find_terms
+    from assistant.text.anchors import find_terms
 
     briefing = indexed.brief(BriefRequest(topic))
     assert briefing.figures

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from assistant.web_briefing import build_briefing_tab
+from assistant.web.briefing import build_briefing_tab
 
 from .conftest import free_port
 

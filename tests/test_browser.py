@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.auth import add_user
-from assistant.feedback import FeedbackStore
-from assistant.web import serve
+from assistant.web.app import serve
+from assistant.web.auth import add_user
+from assistant.web.feedback import FeedbackStore
 
 from .conftest import CORPUS, ROOT, free_port
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.centering import Centering, LanguageMeans
-from assistant.embedding import E5Embeddings
-from assistant.retrieval import Searcher
+from assistant.index.embedding import E5Embeddings
+from assistant.search.centering import Centering, LanguageMeans
+from assistant.search.retrieval import Searcher
 
 # Four short reports in English and four in Vietnamese, on eight different subjects; each
 # question is asked in the *other* language. Raw e5 vectors rank the question's own

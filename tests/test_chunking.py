@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunker, chunk_id, split_sentences
-from assistant.embedding import E5Embeddings
-from assistant.loading import load
+from assistant.index.embedding import E5Embeddings
+from assistant.ingest.chunking import Chunker, chunk_id
+from assistant.ingest.loading import load
+from assistant.text.sentences import split_sentences
 
 from .conftest import CORPUS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.context_budget import ContextBudget, encoding, encoding_for_model
+from assistant.answer.context_budget import ContextBudget, encoding, encoding_for_model
 from assistant.errors import ContextTooLongError
 
 

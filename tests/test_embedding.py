@@ -5,8 +5,8 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant import Settings
-from assistant.embedding import E5Embeddings, SentenceTransformerEmbeddings, make_embedder
 from assistant.errors import AssistantError
+from assistant.index.embedding import E5Embeddings, SentenceTransformerEmbeddings, make_embedder
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from assistant.errors import InputError
-from assistant.eval_compare import compare, load_metrics
-from assistant.evaluation import Case, Evaluation
-from assistant.evaluation import load_cases as parse_cases
-from assistant.metrics import CUTOFFS
+from assistant.eval.compare import compare, load_metrics
+from assistant.eval.metrics import CUTOFFS
+from assistant.eval.runner import Case, Evaluation
+from assistant.eval.runner import load_cases as parse_cases
 
 from .conftest import CASES, CORPUS, ROOT, clean_env, cli, load_cases
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.figures import cues, deadline, extract_figures, is_directive, is_problem
+from assistant.briefing.figures import cues, deadline, extract_figures, is_directive, is_problem
 
 
 @pytest.mark.parametrize(("sentence", "expected"), [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import Settings
-from assistant.followup import refers_back, standalone_question
 from assistant.prompts import load_generative
+from assistant.search.followup import refers_back, standalone_question
 
 CUES = load_generative(Settings().prompts_dir).followup_cues
 LANG_SON = [("How many hospital beds does Lạng Sơn have?", "2,862 beds [1]")]

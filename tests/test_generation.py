@@ -16,8 +16,8 @@ import pytest
 from pydantic import SecretStr
 
 from assistant import Assistant, Settings
-from assistant.answering import Answer
-from assistant.generation import GenerativeAnswerer
+from assistant.answer.extractive import Answer
+from assistant.answer.generative import GenerativeAnswerer
 
 from .openai_server import FakeOpenAI, Reply
 

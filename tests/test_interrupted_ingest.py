@@ -27,11 +27,11 @@ from typing import Any
 
 import pytest
 
-from assistant.chunking import Chunker
 from assistant.config import Settings
-from assistant.embedding import E5Embeddings
-from assistant.loading import load
-from assistant.store import ChromaStore
+from assistant.index.embedding import E5Embeddings
+from assistant.index.store import ChromaStore
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.loading import load
 
 BIN = Path(sys.executable).parent
 N_FILES = 30
@@ -51,7 +51,7 @@ _SNAPSHOT = """
 import json, sys
 from pathlib import Path
 from assistant.config import Settings
-from assistant.store import ChromaStore
+from assistant.index.store import ChromaStore
 store = ChromaStore(Settings(index_dir=Path(sys.argv[1])))
 print(json.dumps({"docs": {r.source: r.chunk_ids for r in store.documents()},
                   "chunks": sorted(store.all_chunk_ids())}))

@@ -7,7 +7,7 @@ import docx
 import pytest
 from reportlab.pdfgen import canvas
 
-from assistant.loading import load
+from assistant.ingest.loading import load
 
 from .conftest import CORPUS
 

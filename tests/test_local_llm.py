@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answering import Answer
+from assistant.answer.extractive import Answer
+from assistant.answer.local_llm import GEMMA_SHA256, LocalModelServer, packaged_gguf
 from assistant.errors import AssistantError
-from assistant.indexing import file_sha256
-from assistant.local_llm import GEMMA_SHA256, LocalModelServer, packaged_gguf
+from assistant.ingest.loading import file_sha256
 
 from .test_generation import DATA
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from assistant.eval_report import weak_pairs, write_chart, write_report
-from assistant.metrics import (
+from assistant.eval.metrics import (
     aggregate,
     contains,
     evaluate,
@@ -19,6 +18,7 @@ from assistant.metrics import (
     score_case,
     token_f1,
 )
+from assistant.eval.report import weak_pairs, write_chart, write_report
 
 # (language, answer text as a report or a model writes it, reference, contained?)
 CONTAINMENT = [

@@ -7,7 +7,7 @@ import pytest
 from langchain_core.retrievers import BaseRetriever
 
 from assistant import Assistant, Filters
-from assistant.retrieval import Searcher
+from assistant.search.retrieval import Searcher
 
 from .conftest import load_cases
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from assistant import Assistant
 from assistant.prompts import load_translation
-from assistant.translation import QuestionTranslator
+from assistant.search.translation import QuestionTranslator
 
 from .conftest import ROOT
 from .openai_server import FakeOpenAI, Reply
@@ -141,7 +141,7 @@ def test_translation_prompt_is_validated(tmp_path: Any) -> None:
 
 
 def test_centred_scores_mix_only_the_translated_language() -> None:
-    from assistant.centering import CenteredIndex
+    from assistant.search.centering import CenteredIndex
 
     index = CenteredIndex.__new__(CenteredIndex)
     index.ids = ["a", "b", "c"]

@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.uploads import (
+from assistant.index.uploads import (
     add_files,
     rebuild,
     remove_document,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.auth import add_user
-from assistant.web import serve
+from assistant.web.app import serve
+from assistant.web.auth import add_user
 
 from .conftest import CORPUS, free_port
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assistant.processes import wait_for_http
+from assistant.answer.processes import wait_for_http
 
 from .conftest import BIN, CORPUS, clean_env, cli, free_port
 from .test_chroma_server import chroma_url  # noqa: F401 - the real `chroma run` fixture

@@ -1,0 +1,107 @@
+"""Chunking: sentences in any of the five languages, packed into chunks that fit the
+embedder's own token budget, with overlap. Chunk ids come from content, so unchanged text
+is never embedded twice."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistant.ingest.loading import LoadedDocument
+from assistant.text.languages import UNKNOWN, detect
+from assistant.text.sentences import split_sentences
+
+
+class TokenCounter(Protocol):
+    """What chunking needs from an embedder: its own token count and its input limit."""
+
+    max_tokens: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+@dataclass
+class Chunk:
+    id: str
+    source: str
+    index: int
+    text: str
+    language: str
+    sentences: list[str] = field(repr=False, default_factory=list)
+
+
+def chunk_id(source: str, text: str) -> str:
+    return hashlib.sha256(f"{source}\x00{text}".encode()).hexdigest()[:32]
+
+
+class Chunker:
+    """Packs sentences into chunks of at most ``max_tokens`` embedder tokens."""
+
+    def __init__(self, counter: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40,
+                 languages: list[str] | None = None) -> None:
+        self.counter = counter
+        self.max_tokens = min(max_tokens, counter.max_tokens)
+        self.overlap_tokens = overlap_tokens
+        self.languages = languages or ["en", "vi", "uk", "fr", "ar"]
+        # Prefix and special tokens are paid once per chunk, not once per sentence.
+        self._overhead = counter.count_tokens("")
+
+    def _tokens(self, text: str) -> int:
+        return max(1, self.counter.count_tokens(text) - self._overhead)
+
+    def chunks(self, doc: LoadedDocument) -> list[Chunk]:
+        sentences: list[tuple[str, int]] = []
+        for line in doc.content_lines:
+            for sentence in split_sentences(line, doc.language):
+                sentences.extend(self._fit(sentence))
+        out: list[Chunk] = []
+        for index, group in enumerate(self._pack(sentences)):
+            text = " ".join(group)
+            lang = detect(text, self.languages) if len(text) > 40 else doc.language
+            out.append(Chunk(chunk_id(doc.source, text), doc.source, index, text,
+                             lang if lang != UNKNOWN else doc.language, group))
+        return out
+
+    def _fit(self, sentence: str) -> Iterator[tuple[str, int]]:
+        """A sentence longer than the budget is cut at word boundaries."""
+        budget = self.max_tokens - self._overhead
+        n = self._tokens(sentence)
+        if n <= budget:
+            yield sentence, n
+            return
+        words = re.split(r"(\s+)", sentence)
+        piece = ""
+        for word in words:
+            candidate = piece + word
+            if piece.strip() and self._tokens(candidate) > budget:
+                yield piece.strip(), self._tokens(piece.strip())
+                piece = word.lstrip()
+            else:
+                piece = candidate
+        if piece.strip():
+            yield piece.strip(), self._tokens(piece.strip())
+
+    def _pack(self, sentences: list[tuple[str, int]]) -> Iterator[list[str]]:
+        budget = self.max_tokens - self._overhead
+        current: list[tuple[str, int]] = []
+        size = 0
+        fresh = 0  # sentences in `current` not already emitted in the previous chunk
+        for sentence, n in sentences:
+            if current and size + n > budget:
+                yield [s for s, _ in current]
+                # Overlap: carry the last sentences that fit into the overlap budget.
+                carried: list[tuple[str, int]] = []
+                total = 0
+                for s, k in reversed(current):
+                    if total + k > self.overlap_tokens or total + k + n > budget:
+                        break
+                    carried.insert(0, (s, k))
+                    total += k
+                current, size, fresh = carried, total, 0
+            current.append((sentence, n))
+            size += n
+            fresh += 1
+        if current and fresh:
+            yield [s for s, _ in current]

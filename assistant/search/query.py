@@ -1,0 +1,99 @@
+"""A question, prepared once: the immutable ``Query`` every later stage reads.
+
+The service builds it (``QueryBuilder.prepare``): validation, Unicode NFC, the standalone
+rewrite of a follow-up, the language, the provinces and indicators it names, its vector,
+and, when a language model is configured, its translations and their vectors. Search and
+the answer backends only read it; nothing below the service validates, embeds or detects.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from assistant.errors import InputError
+from assistant.index.embedding import LocalEmbeddings
+from assistant.search.followup import History, standalone_question
+from assistant.text.anchors import find_provinces, find_terms
+from assistant.text.languages import UNKNOWN, detect
+
+# (question, its language, target languages) -> {language: translated question}
+Translate = Callable[[str, str, list[str]], dict[str, str]]
+# (follow-up question, conversation) -> a standalone question (a model's rewrite)
+Rewrite = Callable[[str, History], str]
+
+
+def _frozen(vector: np.ndarray) -> np.ndarray:
+    out = np.array(vector, dtype=np.float32)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question, ready to search and answer (read-only, safe to share across threads)."""
+
+    asked: str  # the question as asked, validated and NFC
+    text: str  # what is searched and answered: ``asked``, or its standalone rewrite
+    language: str
+    vector: np.ndarray = field(repr=False, compare=False)
+    provinces: tuple[str, ...] = ()
+    terms: frozenset[str] = frozenset()
+    translations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    translation_vectors: Mapping[str, np.ndarray] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    @property
+    def rewritten(self) -> bool:
+        return self.text != self.asked
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question as searched: NFC (as documents are), whitespace collapsed, bounded."""
+    cleaned = " ".join(unicodedata.normalize("NFC", question).split())
+    if not cleaned:
+        raise InputError("The question is empty: type a question about the documents.")
+    if len(cleaned) > max_chars:
+        raise InputError(
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
+            "Ask a shorter question (a summary of a long text is a briefing, not a question)."
+        )
+    return cleaned
+
+
+class QueryBuilder:
+    """Prepares questions; holds only configuration and the shared embedder."""
+
+    def __init__(self, embedder: LocalEmbeddings, languages: Sequence[str], max_chars: int,
+                 followup_cues: dict[str, list[str]], rewrite: Rewrite | None = None,
+                 translate: Translate | None = None) -> None:
+        self.embedder = embedder
+        self.languages = list(languages)
+        self.max_chars = max_chars
+        self.followup_cues = followup_cues
+        self.rewrite = rewrite
+        self.translate = translate
+
+    def prepare(self, question: str, history: History | None = None,
+                corpus_languages: Sequence[str] = ()) -> Query:
+        """``corpus_languages``: the languages the index holds (translation targets)."""
+        asked = validate_question(question, self.max_chars)
+        text = standalone_question(asked, history, self.followup_cues, self.rewrite)
+        text = unicodedata.normalize("NFC", text)
+        language = detect(asked, self.languages)
+        translations: dict[str, str] = {}
+        targets = sorted(set(corpus_languages) - {language, UNKNOWN})
+        if self.translate is not None and targets:
+            translations = {lang: t for lang, t in self.translate(text, language, targets)
+                            .items() if lang in targets}
+        vectors = {lang: _frozen(self.embedder.embed_query_vector(t))
+                   for lang, t in translations.items()}
+        return Query(asked=asked, text=text, language=language,
+                     vector=_frozen(self.embedder.embed_query_vector(text)),
+                     provinces=tuple(find_provinces(text)), terms=frozenset(find_terms(text)),
+                     translations=MappingProxyType(translations),
+                     translation_vectors=MappingProxyType(vectors))

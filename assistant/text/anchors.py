@@ -1,0 +1,84 @@
+"""Language-independent anchors: province names and health-indicator terms.
+
+Dense similarity across languages is weak on a small multilingual model; a question and a
+passage that name the same province or the same indicator meet here whatever their
+languages. Both lists are data files in ``assistant/data``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from assistant.text.languages import normalize, strip_accents
+
+
+def fold(text: str) -> str:
+    """The form anchors are matched in: case, Latin diacritics and Arabic variants folded."""
+    return normalize(strip_accents(text)).replace("–", "-").replace("’", "'")
+
+
+def _data(name: str) -> dict[str, object]:
+    text = resources.files("assistant").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict), f"{name} must be a mapping"
+    return data
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def _alternation(forms: set[str]) -> str:
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _provinces() -> list[tuple[str, re.Pattern[str]]]:
+    table = []
+    for name, aliases in _data("provinces.yaml").items():
+        if name.startswith("_"):
+            continue
+        forms = {fold(a) for a in [name, *(aliases or [])]}  # type: ignore[misc]
+        cyrillic = {f for f in forms if _CYRILLIC.search(f)}
+        # Ukrainian declines place names (Дананг -> Дананга, Хайфоні): allow an ending.
+        pattern = rf"(?<!\w)(?:(?:{_alternation(forms - cyrillic)})"
+        if cyrillic:
+            pattern += rf"|(?:{_alternation(cyrillic)})[а-яіїєґ]{{0,3}}"
+        table.append((name, re.compile(pattern + r")(?!\w)")))
+    return table
+
+
+def find_provinces(text: str) -> list[str]:
+    """Canonical names of the provinces a text mentions, in any supported script."""
+    folded = _not_places().sub(" ", fold(text))
+    return [name for name, pattern in _provinces() if pattern.search(folded)]
+
+
+@lru_cache(maxsize=1)
+def _not_places() -> re.Pattern[str]:
+    listed = _data("provinces.yaml").get("_not_places") or []
+    phrases = {fold(str(p)) for p in listed}  # type: ignore[attr-defined]
+    return re.compile(rf"(?<!\w)(?:{_alternation(phrases)})(?!\w)" if phrases else r"(?!x)x")
+
+
+@lru_cache(maxsize=1)
+def _terms() -> list[tuple[str, re.Pattern[str]]]:
+    table = []
+    for concept, by_language in _data("health_terms.yaml").items():
+        assert isinstance(by_language, dict)
+        arabic = {fold(f) for f in by_language.get("ar", [])}
+        others = {fold(f) for lang, forms in by_language.items() if lang != "ar" for f in forms}
+        parts = [rf"(?<!\w)(?:{_alternation(others)})"] if others else []
+        if arabic:
+            parts.append(f"(?:{_alternation(arabic)})")
+        table.append((concept, re.compile("|".join(parts))))
+    return table
+
+
+def find_terms(text: str) -> set[str]:
+    """Health indicators a text names (``hospital_beds``, ``doctors``, ...)."""
+    folded = fold(text)
+    return {concept for concept, pattern in _terms() if pattern.search(folded)}

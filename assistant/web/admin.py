@@ -1,0 +1,113 @@
+"""The Documents tab: upload several files, watch them being indexed, list, delete, rebuild.
+
+Only administrators may change the documents. The tab is hidden from staff, but hiding is
+not protection: every handler checks the signed-in user's role on the server too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr  # event hints (gr.Request) must resolve at module level
+
+from assistant.errors import AssistantError
+from assistant.index.uploads import add_files, rebuild, remove_document
+from assistant.prompts import WebMessages
+from assistant.service import Assistant
+from assistant.web.auth import Users
+
+COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
+
+
+def document_rows(assistant: Assistant) -> list[list[Any]]:
+    return [[r.source, r.title, r.language, len(r.chunk_ids), r.date or "",
+             ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
+
+
+def documents_tab(assistant: Assistant, users: Users, text: WebMessages
+                  ) -> tuple[Callable[..., Any], list[Any]]:
+    """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the
+    outputs that fill the list once a user has signed in (the page served before sign-in
+    must not carry document names)."""
+    # Module-level-style defaults: Gradio injects a live tracker in place of these.
+    # One change to the index at a time: two administrators uploading at once would
+    # otherwise race on the same documents (the chat keeps reading meanwhile).
+    writing = threading.Lock()
+    file_progress = gr.Progress()
+    tqdm_progress = gr.Progress(track_tqdm=True)
+
+    def allowed(request: gr.Request | None) -> bool:
+        return users.is_admin(getattr(request, "username", None))
+
+    def refreshed(message: str) -> tuple[str, list[list[Any]], Any]:
+        rows = document_rows(assistant)
+        return message, rows, gr.Dropdown(choices=[r[0] for r in rows], value=None)
+
+    def upload(files: list[str] | None, request: gr.Request,
+               progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(text.not_allowed)
+        if not files:
+            return refreshed(text.choose_files)
+
+        def step(done: int, total: int, name: str) -> None:
+            progress((done, total), desc=f"Indexing {name}", unit="files")
+
+        try:
+            with writing:
+                report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed(report.summary())
+
+    def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(text.not_allowed)
+        if not source:
+            return refreshed(text.choose_document)
+        try:
+            with writing:
+                gone = remove_document(assistant, source)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed((text.deleted if gone else text.not_indexed).format(source=source))
+
+    def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
+                      ) -> tuple[str, list[list[Any]], Any]:
+        if not allowed(request):
+            return refreshed(text.not_allowed)
+        try:
+            with writing:
+                report = rebuild(assistant)
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
+        return refreshed(text.rebuilt.format(summary=report.summary()))
+
+    def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        return refreshed("" if allowed(request) else text.not_allowed)
+
+    gr.Markdown("Add reports (.txt .md .html .pdf .docx, up to "
+                f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
+                "index from the corpus folder and the uploaded files.")
+    files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
+                    elem_id="upload")
+    with gr.Row():
+        add = gr.Button("Add to index", variant="primary", elem_id="add-docs")
+        refresh = gr.Button("Refresh list")
+        rebuild_btn = gr.Button("Rebuild index", variant="stop")
+    status = gr.Textbox(label="Status", lines=3, interactive=False, elem_id="docs-status")
+    table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True,
+                         elem_id="doc-table")
+    with gr.Row():
+        choice = gr.Dropdown([], label="Document", elem_id="doc-choice",
+                             allow_custom_value=True)  # API callers name any source
+        remove = gr.Button("Delete document", variant="stop", elem_id="delete-doc")
+    outputs = [status, table, choice]
+    add.click(upload, files, outputs, api_name="upload")
+    remove.click(delete, choice, outputs, api_name="delete")
+    rebuild_btn.click(rebuild_index, None, outputs, api_name="rebuild")
+    refresh.click(listing, None, outputs, api_visibility="private")
+    return listing, outputs

@@ -1,0 +1,257 @@
+"""Web chat: a thin Gradio Blocks adapter over an ``Assistant`` built elsewhere.
+
+Tabs: Chat (streaming answers, clickable citations, filters, feedback), Documents (for
+administrators, see ``web_admin``), and any extra tabs the caller mounts. Sign-in comes
+from ``auth``; sources are rendered by ``web_sources``; feedback is stored by ``feedback``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import gradio as gr  # event hints (gr.Request) must resolve at module level
+
+from assistant.answer.extractive import Answer
+from assistant.errors import AssistantError
+from assistant.prompts import load_web
+from assistant.search.retrieval import Filters
+from assistant.service import Assistant
+from assistant.text.dates import parse as parse_date
+from assistant.web.auth import Users
+from assistant.web.feedback import FeedbackStore, Turn, turn_dict
+from assistant.web.sources import render_answer, render_documents
+
+EXAMPLES = [
+    "How many hospital beds does Lang Son province have in total?",
+    "Combien de médecins pour 10 000 habitants la province de Tra Vinh compte-t-elle ?",
+    "Tỉnh Lạng Sơn có bao nhiêu giường bệnh trên 10.000 dân?",
+    "Скільки відвідувань медичних закладів було в Хайфоні за 9 місяців?",
+    "ما هي نسبة الدفع الإلكتروني لرسوم المستشفيات في لانغ سون؟",
+]
+ANY = "(any)"
+# An extra tab: its label and a function that lays out its content inside the tab.
+ExtraTab = tuple[str, Callable[[], None]]
+
+CSS = """
+.answer div { margin: 0.15em 0; }
+a.cite { font-weight: 600; text-decoration: none; }
+details.source { border-left: 3px solid var(--color-accent); padding: 0.2em 0.6em;
+  margin: 0.4em 0; background: var(--background-fill-secondary); border-radius: 4px; }
+details.source summary { cursor: pointer; }
+details.source summary b { font-size: 0.95em; }
+details.document summary { cursor: pointer; }
+details.source mark { background: #fde68a; color: inherit; padding: 0 2px; }
+details.source mark:target { outline: 2px solid var(--color-accent); }
+.passage { font-size: 0.92em; margin-top: 0.3em; }
+"""
+_TAGS = re.compile(r"<[^>]+>")
+# Copy the latest answer as plain text (the chatbot's own copy button would copy our HTML):
+# the answer, then one line per source. execCommand is the fallback where the page is not
+# a secure context (plain http on an intranet), where navigator.clipboard is missing.
+COPY_JS = """() => {
+  const rows = [...document.querySelectorAll('#chat .message-row')]
+    .filter(r => r.querySelector('.answer'));
+  const last = rows.pop();
+  if (!last) return;
+  const answer = [...last.querySelectorAll('.answer > div')].map(d => d.innerText.trim());
+  const sources = [...last.querySelectorAll('details.source > summary')]
+    .map(s => s.innerText.replace(/\\s+/g, ' ').trim());
+  const text = answer.join('\\n') + (sources.length ? '\\n\\n' + sources.join('\\n') : '');
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand('copy'); area.remove();
+  }
+}"""
+
+
+def _text(content: Any) -> str:
+    """A chat message's text, whichever shape the client sent it in."""
+    if isinstance(content, list):
+        return " ".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", content.get("content", "")))
+    return str(content)
+
+
+
+def make_filters(province: str | None, language: str | None, since: str | None = None,
+                 until: str | None = None) -> Filters:
+    return Filters(
+        languages=(language,) if language and language != ANY else (),
+        provinces=(province,) if province and province != ANY else (),
+        since=parse_date(since, "From"), until=parse_date(until, "To"),
+    )
+
+
+def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
+                   ) -> list[tuple[str, str]]:
+    """Earlier (question, answer) turns as plain text, for the answer backend."""
+    pairs: list[tuple[str, str]] = []
+    question = None
+    for i, message in enumerate(history):
+        if message.get("role") == "user":
+            question = _text(message.get("content"))
+        elif question is not None:
+            turn = turns.get(str(i))
+            answer = turn["answer"] if turn else html.unescape(
+                _TAGS.sub(" ", _text(message.get("content"))))
+            pairs.append((question, answer.strip()))
+            question = None
+    return pairs
+
+
+def default_tabs(assistant: Assistant) -> list[ExtraTab]:
+    """Tabs mounted after Chat and Documents unless the caller chooses others."""
+    from assistant.web.briefing import build_briefing_tab
+
+    def briefing() -> None:
+        build_briefing_tab(assistant)
+
+    return [("Briefing", briefing)]
+
+
+def build_app(assistant: Assistant, users: Users | None = None,
+              extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+    from assistant.web.admin import documents_tab
+
+    if extra_tabs is None:
+        extra_tabs = default_tabs(assistant)
+
+    users = users or Users({})
+    text = load_web(assistant.settings.prompts_dir)
+    feedback = FeedbackStore(assistant.settings.data_dir)
+    backend = assistant.settings.answer_backend
+
+    def chat(message: str, history: list[dict[str, Any]], province: str, language: str,
+             since: str, until: str, turns: dict[str, Any] | None
+             ) -> Iterator[tuple[list[dict[str, Any]], str, str, dict[str, Any]]]:
+        turns = dict(turns or {})
+        history = list(history or [])
+        pairs = _history_pairs(history, turns)
+        history.append({"role": "user", "content": message})
+        turn_no = sum(1 for m in history if m.get("role") == "assistant") + 1
+        try:
+            filters = make_filters(province, language, since, until)
+            streamed = ""
+            final: Answer | None = None
+            for part in assistant.ask_stream(message, filters, None, pairs):
+                if isinstance(part, Answer):
+                    final = part
+                    break
+                streamed += part
+                yield [*history, {"role": "assistant", "content": html.escape(streamed)}], \
+                    "", "", turns
+        except AssistantError as exc:
+            history.append({"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"})
+            yield history, "", "", turns
+            return
+        if final is None:  # the stream contract promises a final Answer; say so if broken
+            history.append({"role": "assistant", "content": f"⚠️ {text.interrupted}"})
+            yield history, "", "", turns
+            return
+        # The final Answer is authoritative: it replaces whatever was streamed.
+        history.append({"role": "assistant",
+                        "content": render_answer(final, turn_no, text.no_sources)})
+        turns[str(len(history) - 1)] = turn_dict(Turn.from_answer(final))
+        texts = {c.source: assistant.store.document_text(c.source) or "" for c in final.citations}
+        yield history, render_documents(final, texts), "", turns
+
+    def on_like(turns: dict[str, Any] | None, comment: str, data: gr.LikeData,
+                request: gr.Request) -> tuple[str, str]:
+        index = data.index[0] if isinstance(data.index, tuple | list) else data.index
+        turn = (turns or {}).get(str(index))
+        if turn is None:
+            return text.feedback_not_an_answer, comment
+        feedback.record(Turn(**turn), 1 if data.liked else -1, comment or "",
+                        getattr(request, "username", None))
+        return (text.feedback_saved_with_comment if comment else text.feedback_saved), ""
+
+    def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
+        # Filled in after sign-in: the page served to the login form carries no names.
+        name = getattr(request, "username", None)
+        role = users.role(name)
+        who = (text.signed_in.format(user=name, role=role) if users.enabled
+               else text.local_mode)
+        records = assistant.sources()
+        provinces = sorted({p for r in records for p in r.provinces})
+        languages = sorted({r.language for r in records})
+        return (who, gr.Tab(visible=role == "admin"),
+                gr.Dropdown(choices=[ANY, *provinces], value=ANY),
+                gr.Dropdown(choices=[ANY, *languages], value=ANY))
+
+    with gr.Blocks(title="Health reports assistant") as app:
+        with gr.Row():
+            gr.Markdown("## Health reports assistant\n" + text.intro.format(backend=backend))
+            who = gr.Markdown(elem_id="whoami")
+        turns = gr.State({})
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=560, elem_id="chat",
+                                         buttons=[],
+                                         feedback_options=("Like", "Dislike"))
+                    box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
+                                     lines=1, elem_id="question",
+                                     max_length=assistant.settings.max_question_chars)
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        copy = gr.Button("Copy answer", elem_id="copy-answer")
+                        clear = gr.Button("New conversation", elem_id="new")
+                    comment = gr.Textbox(
+                        label="Comment (optional): type it, then click thumbs up or down "
+                              "under the answer", lines=1, elem_id="comment")
+                    thanks = gr.Markdown(elem_id="feedback-status")
+                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                with gr.Column(scale=2):
+                    province = gr.Dropdown([ANY], value=ANY, label="Province",
+                                           allow_custom_value=True)
+                    language = gr.Dropdown([ANY], value=ANY, label="Document language",
+                                           allow_custom_value=True)
+                    with gr.Row():
+                        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD")
+                        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD")
+                    gr.Markdown("**Cited documents** (click to read in full)")
+                    documents = gr.HTML(elem_id="documents")
+            with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
+                list_documents, document_outputs = documents_tab(assistant, users, text)
+            # Further tabs (e.g. a briefing builder) are mounted here by the caller.
+            for label, build in extra_tabs:
+                with gr.Tab(label):
+                    build()
+
+        inputs = [box, chatbot, province, language, since, until, turns]
+        outputs = [chatbot, documents, box, turns]
+        send.click(chat, inputs, outputs, api_name="chat")
+        box.submit(chat, inputs, outputs, api_visibility="private")
+        clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
+        copy.click(None, None, None, js=COPY_JS, api_visibility="private")
+        chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
+        app.load(whoami, None, [who, admin, province, language], api_visibility="private")
+        app.load(list_documents, None, document_outputs, api_visibility="private")
+    return app
+
+
+def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
+          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+    # Gradio must not phone home: offline sites, and no telemetry from health departments.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = assistant.settings
+    users = Users.load(settings.users_file)
+    app = build_app(assistant, users, extra_tabs)
+    app.queue(default_concurrency_limit=4)
+    app.launch(server_name=host or settings.host, server_port=port or settings.port,
+               share=False,  # public share links: never from here
+               auth=users.check if users.enabled else None,
+               auth_message=load_web(settings.prompts_dir).sign_in,
+               root_path=settings.root_path or None,
+               max_file_size=f"{settings.max_file_mb:g}mb",
+               prevent_thread_lock=not block, show_error=True, css=CSS)
+    return app
