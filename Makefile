@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local-llm chat test lint bench lock clean browser
+.PHONY: setup local-llm chat test test-fast lint bench lock clean browser
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ browser:  ## make sure /usr/bin/chromium exists for the Playwright test
 
 test: lint local-llm browser  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
+
+# The inner loop: linters and every test but the slow end-to-end ones (browser, llama.cpp,
+# several servers); needs neither chromium nor the local-model build.
+test-fast: lint
+	$(BIN)/pytest -m "not slow"
 
 bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance

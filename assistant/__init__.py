@@ -4,10 +4,10 @@ The public API is small: ``Assistant`` wires every pipeline stage from one ``Set
 """
 
 from assistant.answer.citations import Citation
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.search.retrieval import Filters
+from assistant.search.filters import Filters
 from assistant.service import Assistant
 
 __all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Filters", "Settings"]

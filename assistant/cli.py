@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import click
 
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.eval.cli import eval_group
-from assistant.search.retrieval import Filters
+from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 
@@ -123,13 +123,15 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
     the question's language; if the model fails, the extractive answer is shown instead.
     """
     filters = Filters(languages, provinces, sources, since, until)
-    if backend:
-        assistant.use_backend(backend)
-    if stream and not as_json:
-        answer = _print_stream(assistant.ask_stream(question, filters, k))
-    else:
-        answer = assistant.ask(question, filters, k)
-    assistant.close()
+    if backend and backend != assistant.settings.answer_backend:
+        assistant = Assistant(assistant.settings.model_copy(update={"answer_backend": backend}))
+    try:
+        if stream and not as_json:
+            answer = _print_stream(assistant.ask_stream(question, filters, k))
+        else:
+            answer = assistant.ask(question, filters, k)
+    finally:
+        assistant.close()
     if answer.extra.get("fallback"):
         click.secho(f"Note: {answer.extra['notice']}", fg="yellow", err=True)
     if as_json:
@@ -163,8 +165,9 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
 @click.option("--province", help="Only reports about this province (any spelling or script).")
 @click.option("--since", callback=_date, help="Only reports dated on or after YYYY-MM-DD.")
 @click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
-@click.option("--lang", "language", type=click.Choice(["en", "vi", "uk", "fr", "ar"]),
-              default="en", show_default=True, help="Language of headings and labels.")
+@click.option("--lang", "language", metavar="CODE",
+              help="Language of headings and labels: one of ASSISTANT_LANGUAGES "
+                   "(default: the first, en).")
 @click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -172,7 +175,7 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
 @click.pass_obj
 @_friendly
 def brief(assistant: Assistant, topic: str, province: str | None, since: date | None,
-          until: date | None, language: str, fmt: str, output: Path | None) -> None:
+          until: date | None, language: str | None, fmt: str, output: Path | None) -> None:
     """A one-page briefing on TOPIC from every relevant report, every line cited.
 
     \b
@@ -185,6 +188,11 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
 
     if fmt == "docx" and output is None:
         raise click.UsageError("--format docx needs -o FILE.docx")
+    languages = assistant.settings.languages
+    if language is not None and language not in languages:
+        raise InputError(f"--lang {language} is not one of the configured languages "
+                         f"({', '.join(languages)}).")
+    language = language or languages[0]
     briefing = assistant.brief(BriefRequest(topic, province, since, until, language))
     if briefing.model_error:
         click.echo(f"Note: the language model failed ({briefing.model_error}); "
@@ -273,9 +281,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
 def add(assistant: Assistant, files: tuple[Path, ...]) -> None:
     """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
     ones into the uploads folder and index them."""
-    from assistant.index.uploads import add_files
-
-    report = add_files(assistant, [(f, f.name) for f in files])
+    report = assistant.add_files([(f, f.name) for f in files])
     click.echo(report.summary())
     if report.refused or (report.ingest and report.ingest.failed):
         sys.exit(EXIT_PARTIAL)

@@ -40,6 +40,10 @@ class EmbedderMismatchError(IndexStoreError):
     """The index was built by another embedder; mixing vectors would give garbage."""
 
 
+class EmptyIndexError(IndexStoreError):
+    """Nothing is indexed yet: no question can be answered, and "no answer" would mislead."""
+
+
 class StoreUnavailableError(IndexStoreError):
     """The Chroma store (local folder or server) cannot be reached."""
 

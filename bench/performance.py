@@ -61,6 +61,8 @@ from assistant.config import PROJECT_ROOT, Settings
 
 from ._results import code_version, write_section
 
+LANGUAGES = Settings().languages  # the configured languages
+
 LANGS = ("en", "vi", "fr", "uk", "ar")
 LANG_WEIGHTS = (0.30, 0.25, 0.15, 0.15, 0.15)  # synthetic collections' language mix
 TARGET_OVERHEAD = 0.15
@@ -242,7 +244,7 @@ def corpus_sentences() -> dict[str, list[str]]:
 
     out: dict[str, list[str]] = defaultdict(list)
     for path in sorted((PROJECT_ROOT / "corpus").glob("*.txt")):
-        doc = load(path, path.name)
+        doc = load(path, path.name, LANGUAGES)
         for line in doc.content_lines:
             out[doc.language].extend(split_sentences(line, doc.language))
     return dict(out)
@@ -531,7 +533,7 @@ def synthetic_documents(pool_texts: list[str], pool_langs: list[str], pool_vecs:
     sentences are rewritten to that province, so a province filter selects a realistic
     share of the collection (about one in the number of provinces), not all of it.
     """
-    from assistant.search.retrieval import find_provinces  # the gazetteer the searcher uses
+    from assistant.text.anchors import find_provinces  # the gazetteer the searcher uses
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -674,10 +676,11 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     import bm25s
     from chromadb.api.models.Collection import Collection
 
-    import assistant.search.retrieval as retrieval
+    import assistant.search.lexicon as lexicon_module
     from assistant.index.embedding import make_embedder
     from assistant.index.store import ChromaStore
-    from assistant.search.retrieval import Searcher
+    from assistant.search.query import QueryBuilder
+    from assistant.search.searcher import Searcher
 
     queries = json.loads((work / "queries.json").read_text(encoding="utf-8"))
     qvecs = np.load(work / "queries.npy")
@@ -688,17 +691,18 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     embedder.embed_query_vector("warm-up query")  # the model is loaded and warm
     rss_before = peak_rss_mib()
     searcher = Searcher(settings, store, embedder)
+    builder = QueryBuilder(embedder, settings.languages, 10**6, {})
     count = store.chunks.count()
 
     # First search: the BM25 lexicon is built lazily inside it.
     sw = Stopwatch()
-    sw.wrap(searcher, "lexicon")
+    sw.wrap(searcher, "snapshot", "lexicon")
     sw.wrap(store, "documents", "committed records (store.documents)")
     sw.wrap_iter(store, "iter_chunks", "reading every chunk from Chroma (store.iter_chunks)")
-    sw.wrap(retrieval, "tokenize", "tokenizing every chunk (languages.tokenize)")
+    sw.wrap(lexicon_module, "tokenize", "tokenizing every chunk (languages.tokenize)")
     sw.wrap(bm25s.BM25, "index", "bm25s index")
     started = time.perf_counter()
-    searcher.search(queries[0][0], k=5)
+    searcher.search(builder.prepare(queries[0][0]), k=5)
     first_s = time.perf_counter() - started
     lexicon_s = sw.seconds.pop("lexicon")
     lexicon_parts = dict(sw.seconds)
@@ -710,10 +714,11 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     lat: list[float] = []
     cpu: list[float] = []
     hits = 0
-    for (text, _), vec in tqdm(list(zip(queries, qvecs, strict=True)), desc="Retrieval",
-                               unit="query", leave=False):
+    prepared = [builder.prepare(text, vector=vec)
+                for (text, _), vec in zip(queries, qvecs, strict=True)]
+    for query in tqdm(prepared, desc="Retrieval", unit="query", leave=False):
         t, c = time.perf_counter(), time.process_time()
-        got = searcher.search(text, k=5, query_vector=vec)
+        got = searcher.search(query, k=5)
         lat.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         hits += len(got)
@@ -725,7 +730,7 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
         if time.perf_counter() > deadline:
             break
         t = time.perf_counter()
-        searcher.search(text, k=5)
+        searcher.search(builder.prepare(text), k=5)
         e2e.append(time.perf_counter() - t)
     embed: list[float] = []
     for text, _ in queries[: max(1, min(50, len(e2e)))]:
@@ -737,7 +742,6 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     lexicon = searcher.lexicon()
     sw = Stopwatch()
     sw.wrap(store, "revision", "revision check (store.revision)")
-    sw.wrap(retrieval, "find_provinces", "province anchors (find_provinces)")
     sw.wrap(store, "query", lambda vector, n, where: "dense: store.query, " + (
         "province filter" if where else "no filter"))
     sw.wrap(store.client, "get_or_create_collection", "chroma: get_or_create_collection")
@@ -745,17 +749,16 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     sw.wrap(Collection, "query", "chroma: collection.query")
     sw.wrap(Collection, "get", "chroma: collection.get")
     sw.wrap(lexicon, "top", "bm25: lexicon.top")
-    sw.wrap(retrieval, "tokenize", "bm25: tokenize query")
+    sw.wrap(lexicon_module, "tokenize", "bm25: tokenize query")
     sw.wrap(lexicon.bm25, "get_scores", "bm25: get_scores")
     sw.wrap(store, "get_chunks", "bm25 candidates: store.get_chunks (with embeddings)",
             count=lambda ids, *a, **k: len(ids))
     sw.wrap(searcher, "_fuse", "fusion (_fuse)")
-    sw.wrap(retrieval, "detect", "query language detection (detect)")
     total = 0.0
     n = min(PROFILE_QUERIES, len(queries))
     for (text, _), vec in zip(queries[:n], qvecs[:n], strict=True):
         t = time.perf_counter()
-        searcher.search(text, k=5, query_vector=vec)
+        searcher.search(builder.prepare(text, vector=vec), k=5)
         total += time.perf_counter() - t
     sw.restore()
     chroma = chroma_micro(store, queries, qvecs, lexicon.ids, settings.candidate_k + 10,
@@ -782,7 +785,7 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
 def chroma_micro(store: Any, queries: list[tuple[str, str]], qvecs: np.ndarray,
                  ids: list[str], depth: int, n: int = 50) -> dict[str, float]:
     """Chroma calls alone, as the searcher makes them and leaner (mean ms, n questions)."""
-    from assistant.search.retrieval import find_provinces
+    from assistant.text.anchors import find_provinces
 
     rng = random.Random(0)
     collection = store.chunks

@@ -20,7 +20,7 @@ from assistant.prompts import load_translation
 
 from .conftest import ROOT
 
-_TRANSLATION_SYSTEM = load_translation(ROOT / "prompts").system
+_TRANSLATION_SYSTEM = load_translation(ROOT / "prompts", ()).system
 
 
 @dataclass

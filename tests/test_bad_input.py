@@ -31,6 +31,8 @@ from assistant.ingest.loading import load
 
 from .conftest import clean_env, cli
 
+LANGUAGES = Settings().languages  # the configured languages
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 BIN = Path(sys.executable).parent
@@ -351,7 +353,7 @@ def test_damaged_file_is_a_document_error(tmp_path: Path, name: str, reason: str
     path = tmp_path / name
     path.write_bytes(_damaged(name))
     with pytest.raises(DocumentError) as caught:
-        load(path, name)
+        load(path, name, LANGUAGES)
     assert caught.value.path == name
     assert re.search(reason, caught.value.reason), caught.value.reason
 
@@ -385,6 +387,6 @@ def test_malformed_sidecar_metadata(tmp_path: Path, sidecar: str,
     (tmp_path / "report.txt").write_text(
         "The Lang Son health department opened 120 new hospital beds.\n", encoding="utf-8")
     (tmp_path / "metadata.yaml").write_text(sidecar, encoding="utf-8")
-    doc = load(tmp_path / "report.txt", "report.txt")
+    doc = load(tmp_path / "report.txt", "report.txt", LANGUAGES)
     for key, value in expected.items():
         assert getattr(doc, key) == value, (key, getattr(doc, key))

@@ -11,7 +11,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.index.embedding import E5Embeddings
 from assistant.search.centering import Centering, LanguageMeans
-from assistant.search.retrieval import Searcher
+from assistant.search.searcher import Searcher
 
 # Four short reports in English and four in Vietnamese, on eight different subjects; each
 # question is asked in the *other* language. Raw e5 vectors rank the question's own
@@ -110,7 +110,8 @@ def _gold_ranks(assistant: Assistant, crosslingual: str) -> list[int]:
     searcher = Searcher(settings, assistant.store, assistant.embedder, fusion="dense")
     ranks = []
     for question, gold in QUESTIONS:
-        sources = list(dict.fromkeys(h.source for h in searcher.search(question, k=20)))
+        hits = searcher.search(assistant.prepare(question), k=20)
+        sources = list(dict.fromkeys(h.source for h in hits))
         ranks.append(sources.index(gold) + 1)
     return ranks
 
@@ -129,7 +130,7 @@ def test_switched_off_scores_are_raw_cosines(small_index: Assistant,
     searcher = Searcher(settings, small_index.store, small_index.embedder, fusion="dense")
     assert searcher.centered() is None
     question = QUESTIONS[0][0]
-    hit = searcher.search(question, k=1)[0]
+    hit = searcher.search(small_index.prepare(question), k=1)[0]
     vector = np.asarray(small_index.store.get_chunks([hit.id], None, embeddings=True)
                         ["embeddings"][0])
     assert hit.dense == pytest.approx(float(vector @ embedder.embed_query_vector(question)),
@@ -155,7 +156,7 @@ def test_statistics_follow_ingest_and_removal(make_settings: Callable[..., Setti
     assert second is not first and second is not None
     assert second.corpus_counts == {"en": 2, "vi": 2}
     assert not np.allclose(second.centering.means.passage["vi"], vi_mean)
-    new_ids = [h.id for h in assistant.searcher.search("vắc xin sởi", k=3)
+    new_ids = [h.id for h in assistant.search("vắc xin sởi", k=3)
                if h.source == "vi-measles.txt"]
     assert new_ids and all(i in second.row for i in new_ids)
 
@@ -172,8 +173,10 @@ def test_centred_hits_keep_the_raw_cosine(small_index: Assistant, embedder: E5Em
     searcher = Searcher(small_index.settings, small_index.store, small_index.embedder,
                         fusion=fusion)
     question = QUESTIONS[4][0]
+    query = small_index.prepare(question)
     qvec = embedder.embed_query_vector(question)
-    hits = searcher.search(question, k=8, query_vector=qvec)
+    assert np.allclose(query.vector, qvec)  # the query carries its vector
+    hits = searcher.search(query, k=8)
     stored = small_index.store.get_chunks([h.id for h in hits], None, embeddings=True)
     raw = dict(zip(stored["ids"], np.asarray(stored["embeddings"]) @ qvec, strict=True))
     assert len(hits) == 8 and all(h.centred is not None for h in hits)

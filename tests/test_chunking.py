@@ -5,12 +5,15 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import Settings
 from assistant.index.embedding import E5Embeddings
 from assistant.ingest.chunking import Chunker, chunk_id
 from assistant.ingest.loading import load
 from assistant.text.sentences import split_sentences
 
 from .conftest import CORPUS
+
+LANGUAGES = Settings().languages  # the configured languages
 
 REPORTS = sorted(CORPUS.glob("*.txt"))
 
@@ -37,8 +40,8 @@ def test_sentences_in_five_languages(lang: str, text: str, count: int) -> None:
 @pytest.mark.parametrize(("budget", "overlap"), [(200, 40), (96, 0)])
 def test_chunks_fit_the_embedder_budget_and_keep_sentences(
         e5: E5Embeddings, report: Path, budget: int, overlap: int) -> None:
-    doc = load(report, report.name)
-    chunks = Chunker(e5, budget, overlap).chunks(doc)
+    doc = load(report, report.name, LANGUAGES)
+    chunks = Chunker(e5, LANGUAGES, budget, overlap).chunks(doc)
     assert chunks
     sentences = {s for line in doc.content_lines for s in split_sentences(line, doc.language)}
     for chunk in chunks:
@@ -53,7 +56,7 @@ def test_chunks_fit_the_embedder_budget_and_keep_sentences(
 
 def test_overlap_repeats_the_last_sentence(e5: E5Embeddings) -> None:
     report = CORPUS / "001_233030e2ea93ce29.txt"
-    chunks = Chunker(e5, 200, 60).chunks(load(report, report.name))
+    chunks = Chunker(e5, LANGUAGES, 200, 60).chunks(load(report, report.name, LANGUAGES))
     assert any(a.sentences[-1] == b.sentences[0] for a, b in itertools.pairwise(chunks))
 
 

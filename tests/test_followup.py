@@ -8,7 +8,7 @@ from assistant import Settings
 from assistant.prompts import load_generative
 from assistant.search.followup import refers_back, standalone_question
 
-CUES = load_generative(Settings().prompts_dir).followup_cues
+CUES = load_generative(Settings().prompts_dir, tuple(Settings().languages)).followup_cues
 LANG_SON = [("How many hospital beds does Lạng Sơn have?", "2,862 beds [1]")]
 
 

@@ -16,8 +16,9 @@ import pytest
 from pydantic import SecretStr
 
 from assistant import Assistant, Settings
-from assistant.answer.extractive import Answer
+from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.generative import GenerativeAnswerer
+from assistant.answer.types import Answer
 
 from .openai_server import FakeOpenAI, Reply
 
@@ -41,13 +42,16 @@ def server() -> Iterator[FakeOpenAI]:
     fake.stop()
 
 
-def generative(small: Assistant, server: FakeOpenAI, **overrides: Any) -> GenerativeAnswerer:
+def generative(small: Assistant, server: FakeOpenAI, **overrides: Any) -> Assistant:
+    """An assistant answering with the model at ``server``, over ``small``'s index and
+    embedder (translation off: these tests count the answer's requests)."""
     values: dict[str, Any] = {"answer_backend": "openai", "openai_base_url": server.url,
                               "openai_api_key": SecretStr(KEY), "openai_model": "gpt-4o-mini",
-                              "llm_max_retries": 0, "llm_timeout": 5.0}
+                              "llm_max_retries": 0, "llm_timeout": 5.0,
+                              "translate_questions": "off"}
     values.update(overrides)
     settings = small.settings.model_copy(update=values)
-    return GenerativeAnswerer(settings, small.searcher, small.embedder, small.answerer)
+    return Assistant(settings, embedder=small.embedder, store=small.store)
 
 
 def shown_sources(server: FakeOpenAI) -> list[str]:
@@ -79,14 +83,14 @@ def test_markers_map_renumber_and_bad_ones_drop(small: Assistant, server: FakeOp
     backend = generative(small, server)
     question = "How many hospital beds does Lang Son have?"
     if stream:
-        items = list(backend.stream(question))
+        items = list(backend.ask_stream(question))
         deltas = [i for i in items if isinstance(i, str)]
         answer = items[-1]
         assert isinstance(answer, Answer) and len(deltas) > 3
         assert "".join(deltas) == answer.answer  # streamed text already renumbered
         assert server.requests[-1]["stream"] is True
     else:
-        answer = backend.answer(question)
+        answer = backend.ask(question)
     assert answer.backend == "openai" and not answer.abstained
     assert answer.answer == ("Lang Son has 2,862 hospital beds [1]. "
                              "Its target was 2,790 beds [1].")
@@ -101,11 +105,11 @@ def test_markers_map_renumber_and_bad_ones_drop(small: Assistant, server: FakeOp
 
 def test_sources_renumbered_by_first_use(small: Assistant, server: FakeOpenAI) -> None:
     backend = generative(small, server)
-    backend.answer("Hospital beds in Lang Son and in Tra Vinh?")  # learn the numbering
+    backend.ask("Hospital beds in Lang Son and in Tra Vinh?")  # learn the numbering
     lang_son, tra_vinh = number_of(server, "Lang Son"), number_of(server, "Tra Vinh")
     server.script(Reply(f"Tra Vinh has 1.950 beds [{tra_vinh}]; "
                         f"Lang Son has 2,862 [{lang_son}, {tra_vinh}]."))
-    answer = backend.answer("Hospital beds in Lang Son and in Tra Vinh?")
+    answer = backend.ask("Hospital beds in Lang Son and in Tra Vinh?")
     assert [(c.n, c.source) for c in answer.citations] == [(1, "tra_vinh.txt"),
                                                            (2, "lang_son.txt")]
     assert answer.answer == "Tra Vinh has 1.950 beds [1]; Lang Son has 2,862 [2][1]."
@@ -121,7 +125,7 @@ def test_sources_renumbered_by_first_use(small: Assistant, server: FakeOpenAI) -
 def test_uncited_sentences(small: Assistant, server: FakeOpenAI, reply: str, attached: bool,
                            unsupported: list[str], figures: list[str]) -> None:
     server.script(Reply(reply))
-    answer = generative(small, server).answer("How many hospital beds does Lang Son have?")
+    answer = generative(small, server).ask("How many hospital beds does Lang Son have?")
     assert bool(answer.extra["attached"]) is attached
     assert answer.extra["unsupported_sentences"] == unsupported
     assert answer.extra["unverified_figures"] == figures
@@ -133,7 +137,7 @@ def test_uncited_sentences(small: Assistant, server: FakeOpenAI, reply: str, att
 
 def test_prompt_fences_documents_and_states_the_rules(small: Assistant,
                                                       server: FakeOpenAI) -> None:
-    generative(small, server).answer("When is the hospital bed register updated?")
+    generative(small, server).ask("When is the hospital bed register updated?")
     system, user = (m["content"] for m in server.requests[-1]["messages"])
     assert "HACKED" not in system
     # The injected sentence sits inside a numbered <source> block, nowhere else.
@@ -148,7 +152,7 @@ def test_prompt_fences_documents_and_states_the_rules(small: Assistant,
 
 
 def test_answer_in_the_question_language(small: Assistant, server: FakeOpenAI) -> None:
-    generative(small, server).answer("Tỉnh Lạng Sơn có bao nhiêu giường bệnh?")
+    generative(small, server).ask("Tỉnh Lạng Sơn có bao nhiêu giường bệnh?")
     system = server.requests[-1]["messages"][0]["content"]
     assert "Vietnamese" in system and "Các tài liệu không trả lời câu hỏi này." in system
 
@@ -168,9 +172,9 @@ def test_context_budget_keeps_the_most_relevant(small: Assistant, server: FakeOp
     backend = generative(small, server, context_tokens=1024, max_answer_tokens=400)
     everything = generative(small, server)
     question = "How many hospital beds does Lang Son have?"
-    everything.answer(question)
+    everything.ask(question)
     full = shown_sources(server)
-    backend.answer(question)
+    backend.ask(question)
     context = server.requests[-1]["messages"]
     assert len(shown_sources(server)) < len(full)
     assert shown_sources(server) == full[: len(shown_sources(server))]  # best ones kept
@@ -207,7 +211,7 @@ def test_failures_fall_back_to_extractive(small: Assistant, server: FakeOpenAI, 
         server.default = reply
     backend = generative(small, server, llm_timeout=1.0, llm_max_retries=1)
     question = "How many hospital beds does Lang Son have?"
-    answer = list(backend.stream(question))[-1] if stream else backend.answer(question)
+    answer = list(backend.ask_stream(question))[-1] if stream else backend.ask(question)
     assert isinstance(answer, Answer)
     assert answer.backend == "extractive" and answer.extra["fallback"] is True
     assert answer.extra["error_type"] == expected
@@ -220,13 +224,13 @@ def test_failures_fall_back_to_extractive(small: Assistant, server: FakeOpenAI, 
 def test_retry_after_429_succeeds(small: Assistant, server: FakeOpenAI) -> None:
     server.script(Reply(status=429, headers={"retry-after-ms": "10"}),
                   Reply("Lang Son has 2,862 hospital beds."))
-    answer = generative(small, server, llm_max_retries=2).answer(
+    answer = generative(small, server, llm_max_retries=2).ask(
         "How many hospital beds does Lang Son have?")
     assert answer.backend == "openai" and len(server.requests) == 2
 
 
 def test_key_sent_as_bearer_only(small: Assistant, server: FakeOpenAI) -> None:
-    generative(small, server).answer("How many hospital beds does Lang Son have?")
+    generative(small, server).ask("How many hospital beds does Lang Son have?")
     assert server.headers[-1]["authorization"] == f"Bearer {KEY}"
     assert KEY not in repr(Settings(openai_api_key=KEY)) + str(Settings(openai_api_key=KEY))
 
@@ -235,7 +239,7 @@ def test_followup_rewritten_by_the_model(small: Assistant, server: FakeOpenAI) -
     server.script(Reply("How many hospital beds does Tra Vinh have?"),
                   Reply("Tra Vinh has 1.950 beds."))
     history = [("How many hospital beds does Lang Son have?", "2,862 [1]")]
-    answer = generative(small, server).answer("and in Tra Vinh?", history=history)
+    answer = generative(small, server).ask("and in Tra Vinh?", history=history)
     assert answer.extra["standalone_question"] == "How many hospital beds does Tra Vinh have?"
     assert "and in Tra Vinh?" in server.requests[0]["messages"][1]["content"]
     assert answer.citations[0].source == "tra_vinh.txt"  # figure 1.950 attached
@@ -245,18 +249,21 @@ def test_azure_deployment_path(small: Assistant, server: FakeOpenAI) -> None:
     server.script(Reply("Lang Son has 2,862 hospital beds."))
     base = server.url.removesuffix("/v1")
     answer = generative(small, server, openai_base_url=base, azure_api_version="2024-10-21",
-                        openai_model="my-deployment").answer(
+                        openai_model="my-deployment").ask(
         "How many hospital beds does Lang Son have?")
     assert answer.backend == "openai" and server.headers[-1]["api-key"] == KEY
 
 
 def test_assistant_picks_the_backend_once(small: Assistant, server: FakeOpenAI) -> None:
     assistant = Assistant(small.settings.model_copy(update={
-        "answer_backend": "openai", "openai_base_url": server.url, "llm_max_retries": 0}))
-    assistant.__dict__.update(embedder=small.embedder)  # share the loaded model
+        "answer_backend": "openai", "openai_base_url": server.url, "llm_max_retries": 0}),
+        embedder=small.embedder, store=small.store)  # share the loaded model and the index
+    assert isinstance(assistant.backend, GenerativeAnswerer)
     server.default = cite_by_title
     items = list(assistant.ask_stream("How many hospital beds does Lang Son have?"))
     assert isinstance(items[-1], Answer) and items[-1].backend == "openai"
     assert all(isinstance(i, str) for i in items[:-1])
-    assistant.use_backend("extractive")
-    assert assistant.ask("How many hospital beds does Lang Son have?").backend == "extractive"
+    # A backend passed in is used as it is, whatever the settings say.
+    quoting = Assistant(assistant.settings, backend=ExtractiveAnswerer(small.settings,
+                        small.embedder), embedder=small.embedder, store=small.store)
+    assert quoting.ask("How many hospital beds does Lang Son have?").backend == "extractive"

@@ -49,7 +49,7 @@ def test_remove_and_reset(make_settings: Callable[..., Settings]) -> None:
     assert assistant.remove(REPORT) is True
     assert assistant.remove(REPORT) is False
     assert REPORT not in {r.source for r in assistant.sources()}
-    assert all(h.source != REPORT for h in assistant.searcher.search("Tra Vinh doctors", 10))
+    assert all(h.source != REPORT for h in assistant.search("Tra Vinh doctors", 10))
     assistant.reset()
     assert assistant.sources() == []
 

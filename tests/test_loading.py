@@ -7,9 +7,12 @@ import docx
 import pytest
 from reportlab.pdfgen import canvas
 
+from assistant.config import Settings
 from assistant.ingest.loading import load
 
 from .conftest import CORPUS
+
+LANGUAGES = Settings().languages  # the configured languages
 
 ARABIC = CORPUS / "004_3160aee91d886ff2.txt"
 TRA_VINH = CORPUS / "001_233030e2ea93ce29.txt"
@@ -51,7 +54,7 @@ LINES = [
 @pytest.mark.parametrize("kind", ["txt", "md", "html", "pdf", "docx"])
 def test_every_format_gives_text_and_metadata(tmp_path: Path, kind: str) -> None:
     path = _write(tmp_path / f"report.{kind}", kind, LINES)
-    doc = load(path, path.name)
+    doc = load(path, path.name, LANGUAGES)
     content = " ".join(doc.content_lines)
     assert "2862 hospital beds" in content and "9.6 doctors" in content
     assert "Photo: DONG HA" not in content and "Comment (0)" not in content
@@ -68,7 +71,7 @@ def test_every_format_gives_text_and_metadata(tmp_path: Path, kind: str) -> None
 
 
 def test_bundled_report_metadata() -> None:
-    doc = load(ARABIC, ARABIC.name)
+    doc = load(ARABIC, ARABIC.name, LANGUAGES)
     assert doc.language == "ar"
     assert doc.provinces == ["Lang Son"]
     assert doc.date == "2025-07-10"
@@ -77,14 +80,14 @@ def test_bundled_report_metadata() -> None:
 
 
 def test_bare_source_line_and_bylines_are_boilerplate() -> None:
-    doc = load(TRA_VINH, TRA_VINH.name)
+    doc = load(TRA_VINH, TRA_VINH.name, LANGUAGES)
     dropped = [ln for ln, bp in zip(doc.lines, doc.boilerplate, strict=True) if bp]
     assert dropped == ["News and photos: MY NHAN", "Source", "Comment (0)"]
     assert doc.url is None
 
 
 def test_repeated_captions_are_boilerplate() -> None:
-    doc = load(CORPUS / "002_198b8447694e4d5d.txt", "002.txt")
+    doc = load(CORPUS / "002_198b8447694e4d5d.txt", "002.txt", LANGUAGES)
     caption = "Представники лікарень та медичних центрів обговорювали"
     assert any(caption in ln for ln in doc.lines)
     assert not any(caption in ln for ln in doc.content_lines)
@@ -100,12 +103,12 @@ def test_repeated_captions_are_boilerplate() -> None:
 def test_dates_found_in_text(tmp_path: Path, text: str, iso: str | None) -> None:
     path = tmp_path / "d.txt"
     path.write_text(text + "\nMore text about hospital beds in the province.", encoding="utf-8")
-    assert load(path, "d.txt").date == iso
+    assert load(path, "d.txt", LANGUAGES).date == iso
 
 
 def test_decomposed_text_is_stored_composed(tmp_path: Path) -> None:
     composed = "Tỉnh Trà Vinh có 9,6 bác sĩ trên 10.000 dân, tăng so với năm trước."
     path = tmp_path / "nfd.txt"
     path.write_text(unicodedata.normalize("NFD", composed), encoding="utf-8")
-    doc = load(path, "nfd.txt")
+    doc = load(path, "nfd.txt", LANGUAGES)
     assert doc.text == composed and doc.language == "vi"

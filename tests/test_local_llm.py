@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answer.extractive import Answer
 from assistant.answer.local_llm import GEMMA_SHA256, LocalModelServer, packaged_gguf
+from assistant.answer.types import Answer
 from assistant.errors import AssistantError
 from assistant.ingest.loading import file_sha256
 

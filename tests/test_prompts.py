@@ -2,18 +2,30 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.prompts import load_extractive, load_web
+from assistant.prompts import load_extractive, load_generative, load_translation, load_web
 
 from .conftest import ROOT
 
+LANGUAGES = tuple(Settings().languages)
+
 
 def test_bundled_prompts_are_valid() -> None:
-    messages = load_extractive(ROOT / "prompts")
+    messages = load_extractive(ROOT / "prompts", LANGUAGES)
     assert set(messages.no_answer) >= {"en", "vi", "uk", "fr", "ar"}
+
+
+@pytest.mark.parametrize("load", [load_extractive, load_generative, load_translation])
+def test_prompts_must_cover_the_configured_languages(load: Any) -> None:
+    # The languages come from the settings: configure one the files lack, and they say so.
+    languages = tuple(Settings(languages="en,de").languages)
+    with pytest.raises(AssistantError, match="lacks de"):
+        load(ROOT / "prompts", languages)
 
 
 @pytest.mark.parametrize(("old", "new", "error"), [
@@ -28,7 +40,7 @@ def test_broken_prompt_files_are_refused(tmp_path: Path, old: str, new: str, err
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(AssistantError, match=error):
-        load_extractive(tmp_path / "prompts")
+        load_extractive(tmp_path / "prompts", LANGUAGES)
 
 
 @pytest.mark.parametrize(("old", "new", "error"), [

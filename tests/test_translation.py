@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from assistant import Assistant
+from assistant import Assistant, Settings
 from assistant.prompts import load_translation
 from assistant.search.translation import QuestionTranslator
 
@@ -45,8 +45,8 @@ def assistant_for(indexed: Assistant, server: FakeOpenAI, **overrides: Any) -> A
 def test_passages_score_with_the_translation_into_their_language(
         indexed: Assistant, server: FakeOpenAI) -> None:
     translated = assistant_for(indexed, server)
-    hits = translated.searcher.search(QUESTION, k=25)
-    plain = {h.id: h for h in indexed.searcher.search(QUESTION, k=25)}
+    hits = translated.search(QUESTION, k=25)
+    plain = {h.id: h for h in indexed.search(QUESTION, k=25)}
 
     # One request, for every corpus language but the question's (the corpus has no Vietnamese).
     assert len(server.translation_requests) == 1
@@ -87,27 +87,28 @@ def test_a_failing_model_leaves_the_search_as_it_was(indexed: Assistant,
     server.translate = lambda _body: Reply(status=500)
     assistant = assistant_for(indexed, server, answer_backend="extractive",
                               translate_questions="on")
-    got = [(h.id, round(h.similarity, 5)) for h in assistant.searcher.search(QUESTION, k=10)]
-    want = [(h.id, round(h.similarity, 5)) for h in indexed.searcher.search(QUESTION, k=10)]
+    got = [(h.id, round(h.similarity, 5)) for h in assistant.search(QUESTION, k=10)]
+    want = [(h.id, round(h.similarity, 5)) for h in indexed.search(QUESTION, k=10)]
     assert got == want
-    assert assistant._translator.last_error is not None
+    assert assistant.translator is not None and assistant.translator.last_error is not None
     # Paused after the failure: the next question does not wait on the model again.
-    assistant.searcher.search("Combien de médecins à Tra Vinh ?", k=5)
+    assistant.search("Combien de médecins à Tra Vinh ?", k=5)
     assert len(server.translation_requests) == 1
 
 
 def test_translations_are_cached(indexed: Assistant, server: FakeOpenAI) -> None:
     assistant = assistant_for(indexed, server)
-    first = [h.id for h in assistant.searcher.search(QUESTION, k=5)]
-    assert [h.id for h in assistant.searcher.search(QUESTION, k=5)] == first
+    first = [h.id for h in assistant.search(QUESTION, k=5)]
+    assert [h.id for h in assistant.search(QUESTION, k=5)] == first
     assert len(server.translation_requests) == 1
 
 
 def _parse(content: str, question: str = "How many hospital beds does Lang Son have?",
            targets: tuple[str, ...] = ("fr", "ar")) -> dict[str, str]:
+    languages = Settings().languages
     translator = QuestionTranslator(lambda: None,  # type: ignore[arg-type,return-value]
-                                    load_translation(ROOT / "prompts"),
-                                    ["en", "vi", "uk", "fr", "ar"])
+                                    load_translation(ROOT / "prompts", tuple(languages)),
+                                    languages)
     return translator.parse(content, question, "en", targets)
 
 
@@ -137,7 +138,7 @@ def test_translation_prompt_is_validated(tmp_path: Any) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("{targets}", "the languages"),
                     encoding="utf-8")
     with pytest.raises(AssistantError, match=r"user must contain \{targets\}"):
-        load_translation(tmp_path / "prompts")
+        load_translation(tmp_path / "prompts", ())
 
 
 def test_centred_scores_mix_only_the_translated_language() -> None:

@@ -11,14 +11,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.index.uploads import (
-    add_files,
-    rebuild,
-    remove_document,
-    safe_name,
-    stage,
-    uploads_dir,
-)
+from assistant.index.uploads import safe_name, stage, uploads_dir
 
 from .conftest import CORPUS
 
@@ -123,7 +116,7 @@ def test_upload_indexes_answers_and_deletes(tmp_path: Path,
     src = tmp_path / "ninh_binh.txt"
     src.write_text(FACT, encoding="utf-8")
     seen: list[tuple[int, int]] = []
-    report = add_files(assistant, [(src, "ninh_binh.txt")],
+    report = assistant.add_files([(src, "ninh_binh.txt")],
                        lambda done, total, _name: seen.append((done, total)))
     assert report.accepted == ["ninh_binh.txt"] and report.ingest is not None
     assert report.ingest.added == ["ninh_binh.txt"]
@@ -131,15 +124,15 @@ def test_upload_indexes_answers_and_deletes(tmp_path: Path,
     answer = assistant.ask("How many malaria clinics did Ninh Binh open?")
     assert "37" in answer.answer and answer.citations[0].source == "ninh_binh.txt"
 
-    again = add_files(assistant, [(src, "copy.txt")])  # same bytes, another name
+    again = assistant.add_files([(src, "copy.txt")])  # same bytes, another name
     assert again.duplicates == [("copy.txt", "ninh_binh.txt")] and again.ingest is None
     assert [r.source for r in assistant.sources()] == ["ninh_binh.txt"]
 
     # A rebuild starts over from the corpus folder (absent here) and the uploads.
-    assert rebuild(assistant).added == ["ninh_binh.txt"]
+    assert assistant.rebuild().added == ["ninh_binh.txt"]
     assert [r.source for r in assistant.sources()] == ["ninh_binh.txt"]
 
-    assert remove_document(assistant, "ninh_binh.txt")
+    assert assistant.remove("ninh_binh.txt")
     assert assistant.sources() == []
     assert not (uploads_dir(assistant.settings) / "ninh_binh.txt").exists()
 

@@ -1,44 +1,42 @@
-"""The answer-backend seam: one interface, chosen once from ``Settings.answer_backend``."""
+"""The answer-backend seam: one small protocol, chosen once from ``Settings.answer_backend``
+(or passed to ``Assistant`` ready-made)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from assistant.answer.extractive import Answer, ExtractiveAnswerer
-from assistant.search.followup import History
-from assistant.search.retrieval import Filters
-
-if TYPE_CHECKING:
-    from assistant.answer.local_llm import LocalModelServer
-    from assistant.service import Assistant
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.llm import ChatEndpoint
+from assistant.answer.types import Answer
+from assistant.config import Settings
+from assistant.index.embedding import LocalEmbeddings
+from assistant.search.query import Query
+from assistant.search.searcher import Hit
 
 
 class AnswerBackend(Protocol):
-    backend: str
+    """Composes an answer from a prepared question and the passages retrieved for it.
 
-    def answer(self, question: str, filters: Filters | None = None, k: int | None = None,
-               history: History | None = None) -> Answer: ...
+    A backend never validates, embeds or searches; the service does that once.
+    """
 
-    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
-               history: History | None = None) -> Iterator[str | Answer]:
+    name: str
+    pool_k: int  # how many passages it wants to compose from
+
+    def compose(self, query: Query, hits: list[Hit]) -> Answer: ...
+
+    def stream(self, query: Query, hits: list[Hit]) -> Iterator[str | Answer]:
         """Text deltas (``str``) as they come, then the final, checked ``Answer``."""
         ...
 
 
-def make_backend(assistant: Assistant) -> tuple[AnswerBackend, LocalModelServer | None]:
-    """The configured backend, and the local model server it owns (if any)."""
-    settings = assistant.settings
-    extractive: ExtractiveAnswerer = assistant.answerer
-    if settings.answer_backend == "extractive":
-        return extractive, None
+def make_backend(settings: Settings, embedder: LocalEmbeddings,
+                 chat: ChatEndpoint | None) -> AnswerBackend:
+    """The backend ``settings.answer_backend`` names; a model backend needs ``chat``."""
+    extractive = ExtractiveAnswerer(settings, embedder)
+    if chat is None:
+        return extractive
     from assistant.answer.generative import GenerativeAnswerer
 
-    if settings.answer_backend == "openai":
-        return GenerativeAnswerer(settings, assistant.searcher, assistant.embedder,
-                                  extractive), None
-    from assistant.answer.local_llm import LocalModelServer
-
-    server = LocalModelServer.from_settings(settings)
-    return GenerativeAnswerer(settings, assistant.searcher, assistant.embedder, extractive,
-                              backend="local", endpoint=server.start), server
+    return GenerativeAnswerer(settings, chat, embedder, extractive)

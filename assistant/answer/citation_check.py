@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.answer.citations import Citation, CitationBuilder
 from assistant.index.embedding import LocalEmbeddings
-from assistant.search.retrieval import Hit
+from assistant.search.searcher import Hit
 from assistant.text import numbers
 from assistant.text.sentences import split_sentences
 

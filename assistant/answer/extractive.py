@@ -5,25 +5,25 @@ that the documents don't answer it."""
 from __future__ import annotations
 
 import re
+import threading
 import time
-import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.citations import Citation, CitationBuilder
+from assistant.answer.citations import CitationBuilder
 from assistant.answer.injection import is_instruction
+from assistant.answer.types import Answer
 from assistant.config import Settings
-from assistant.errors import InputError
 from assistant.index.embedding import LocalEmbeddings
-from assistant.prompts import ExtractiveMessages, load_extractive, load_generative
-from assistant.search.followup import History, standalone_question
-from assistant.search.retrieval import Filters, Hit, Searcher
+from assistant.prompts import ExtractiveMessages, load_extractive
+from assistant.search.query import Query
+from assistant.search.searcher import Hit
 from assistant.text import numbers
-from assistant.text.anchors import find_provinces, find_terms
-from assistant.text.languages import UNKNOWN, detect, normalize, tokenize
+from assistant.text.anchors import find_terms
+from assistant.text.languages import normalize, tokenize
 from assistant.text.sentences import split_sentences
 
 # A sentence within this much of the best one is part of the answer too.
@@ -37,39 +37,6 @@ _CLAUSE = re.compile(r"(?<=[;؛])\s+")
 
 
 @dataclass
-class Answer:
-    question: str
-    answer: str
-    abstained: bool
-    citations: list[Citation]
-    retrieved: list[Hit]
-    language: str = UNKNOWN
-    reason: str = ""
-    backend: str = "extractive"
-    latency_ms: float = 0.0
-    evidence: float = 0.0  # score of the best sentence (similarity plus anchor bonuses)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "language": self.language,
-            "backend": self.backend,
-            "reason": self.reason,
-            "evidence": round(self.evidence, 4),
-            "latency_ms": round(self.latency_ms, 1),
-            "citations": [c.to_dict() for c in self.citations],
-            "retrieved": [
-                {"source": h.source, "score": round(h.dense, 4), "bm25": round(h.bm25, 3),
-                 "language": h.language, "text": h.text}
-                for h in self.retrieved
-            ],
-        }
-
-
-@dataclass
 class _Candidate:
     sentence: str
     hit: Hit
@@ -77,78 +44,61 @@ class _Candidate:
     score: float
 
 
-def validate_question(question: str, max_chars: int) -> str:
-    cleaned = " ".join(unicodedata.normalize("NFC", question).split())
-    if not cleaned:
-        raise InputError("The question is empty: type a question about the documents.")
-    if len(cleaned) > max_chars:
-        raise InputError(
-            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
-            "Ask a shorter question (a summary of a long text is a briefing, not a question)."
-        )
-    return cleaned
-
-
 class ExtractiveAnswerer:
-    backend = "extractive"
+    """Answer backend ``extractive``: composes an answer from the retrieved passages alone.
 
-    def __init__(self, settings: Settings, searcher: Searcher,
-                 embedder: LocalEmbeddings) -> None:
+    Shared by the web app's threads: it holds settings, messages, the embedder and a
+    lock-guarded cache of sentence vectors, nothing about any one question.
+    """
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings, embedder: LocalEmbeddings,
+                 cache_size: int = _CACHE_SIZE) -> None:
         self.settings = settings
-        self.searcher = searcher
         self.embedder = embedder
-        self.messages: ExtractiveMessages = load_extractive(settings.prompts_dir)
-        self._cache: dict[str, np.ndarray] = {}
+        self.pool_k = settings.answer_pool_k
+        self.messages: ExtractiveMessages = load_extractive(settings.prompts_dir,
+                                                            tuple(settings.languages))
+        self._vectors = VectorCache(embedder, cache_size)
 
-    def answer(self, question: str, filters: Filters | None = None,
-               k: int | None = None, history: History | None = None) -> Answer:
+    def compose(self, query: Query, hits: list[Hit]) -> Answer:
         started = time.perf_counter()
-        question = validate_question(question, self.settings.max_question_chars)
-        language = detect(question, self.settings.languages)
-        # "and in Tra Vinh?" after a question about Lang Son: answer the standalone question.
-        asked = question
-        if history:
-            cues = load_generative(self.settings.prompts_dir).followup_cues
-            question = standalone_question(question, history, cues)
-        qvec = self.embedder.embed_query_vector(question)
-        hits = self.searcher.search(question, k or self.settings.answer_pool_k, filters,
-                                    query_vector=qvec)
-        result = self._compose(question, language, qvec, hits)
-        if question != asked:
-            result.question = asked
-            result.extra["standalone_question"] = question
+        result = self._compose(query, hits)
+        result.question = query.asked
+        if query.rewritten:
+            result.extra["standalone_question"] = query.text
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def stream(self, question: str, filters: Filters | None = None, k: int | None = None,
-               history: History | None = None) -> Iterator[str | Answer]:
+    def stream(self, query: Query, hits: list[Hit]) -> Iterator[str | Answer]:
         """The answer is quoted whole, so it streams as one delta, then the ``Answer``."""
-        answer = self.answer(question, filters, k, history)
+        answer = self.compose(query, hits)
         yield answer.answer
         yield answer
 
-    def _abstain(self, question: str, language: str, hits: list[Hit], reason: str,
+    def _abstain(self, query: Query, hits: list[Hit], reason: str,
                  message: str | None = None, evidence: float = 0.0) -> Answer:
-        text = message or self.messages.pick(self.messages.no_answer, language)
-        return Answer(question, text, True, [], hits, language, reason, evidence=evidence)
+        text = message or self.messages.pick(self.messages.no_answer, query.language)
+        return Answer(query.asked, text, True, [], hits, query.language, reason,
+                      evidence=evidence)
 
-    def _compose(self, question: str, language: str, qvec: np.ndarray,
-                 hits: list[Hit]) -> Answer:
+    def _compose(self, query: Query, hits: list[Hit]) -> Answer:
+        language = query.language
         if not hits:
-            return self._abstain(question, language, hits, "nothing retrieved")
-        named = find_provinces(question)
+            return self._abstain(query, hits, "nothing retrieved")
+        named = list(query.provinces)
         covered = {p for h in hits for p in h.metadata.get("provinces", [])}
         if named and not covered.intersection(named):
             message = self.messages.pick(self.messages.province_not_covered, language)
-            return self._abstain(question, language, hits, "province not covered",
+            return self._abstain(query, hits, "province not covered",
                                  message.format(provinces=", ".join(named)))
-        candidates = self._score(question, language, qvec, hits)
+        candidates = self._score(query, hits)
         if not candidates:
-            return self._abstain(question, language, hits, "no sentences")
+            return self._abstain(query, hits, "no sentences")
         best = candidates[0]
         if best.score < self.settings.min_evidence:
-            return self._abstain(question, language, hits, "weak evidence",
-                                 evidence=best.score)
+            return self._abstain(query, hits, "weak evidence", evidence=best.score)
         chosen: list[_Candidate] = []
         for c in candidates:
             if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer_sentences:
@@ -161,11 +111,11 @@ class ExtractiveAnswerer:
         for c in chosen:
             n = builder.cite(c.hit.source, c.sentence, c.hit.text, c.hit.metadata)
             parts.append(f"{c.sentence} [{n}]")
-        return Answer(question, " ".join(parts), False, builder.citations, hits, language,
+        return Answer(query.asked, " ".join(parts), False, builder.citations, hits, language,
                       evidence=best.score)
 
-    def _score(self, question: str, language: str, qvec: np.ndarray,
-               hits: list[Hit]) -> list[_Candidate]:
+    def _score(self, query: Query, hits: list[Hit]) -> list[_Candidate]:
+        question, language = query.text, query.language
         seen: set[str] = set()
         pairs: list[tuple[str, Hit]] = []
         for hit in hits:
@@ -184,11 +134,11 @@ class ExtractiveAnswerer:
                         pairs.append((option, hit))
         if not pairs:
             return []
-        similarities = self._sentence_vectors([s for s, _ in pairs]) @ qvec
+        similarities = self._vectors.passages([s for s, _ in pairs]) @ query.vector
         wants_figure = self._asks_quantity(question, language)
         q_tokens = set(tokenize(question))
         q_numbers = numbers.keys(question, language)
-        q_terms = find_terms(question)
+        q_terms = set(query.terms)
         out = []
         for (sentence, hit), sim in zip(pairs, similarities, strict=True):
             s_tokens = set(tokenize(sentence))
@@ -205,16 +155,38 @@ class ExtractiveAnswerer:
             out.append(_Candidate(sentence, hit, float(sim), score))
         return sorted(out, key=lambda c: -c.score)
 
-    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        # The same passages come back for related questions: embed each sentence once.
-        todo = [s for s in dict.fromkeys(sentences) if s not in self._cache]
-        if todo:
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.clear()
-            self._cache.update(zip(todo, self.embedder.embed_passages(todo), strict=True))
-        return np.stack([self._cache[s] for s in sentences])
-
     def _asks_quantity(self, question: str, language: str) -> bool:
         folded = normalize(question)
         cues = self.messages.quantity_cues.get(language, []) + self.messages.quantity_cues["en"]
         return any(normalize(cue) in folded for cue in cues)
+
+
+class VectorCache:
+    """Passage vectors of sentences, least recently used dropped first; safe to share.
+
+    The same passages come back for related questions: each sentence is embedded once.
+    Embedding happens outside the lock, so threads never wait on each other's model calls.
+    """
+
+    def __init__(self, embedder: LocalEmbeddings, size: int) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def passages(self, sentences: list[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for s in dict.fromkeys(sentences):
+                if s in self._cache:
+                    self._cache.move_to_end(s)
+                    found[s] = self._cache[s]
+        todo = [s for s in dict.fromkeys(sentences) if s not in found]
+        if todo:
+            found.update(zip(todo, self.embedder.embed_passages(todo), strict=True))
+            with self._lock:
+                for s in todo:
+                    self._cache[s] = found[s]
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[s] for s in sentences])

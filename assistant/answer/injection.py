@@ -17,7 +17,7 @@ from assistant.text.languages import normalize
 
 @lru_cache(maxsize=8)
 def _pattern(prompts_dir: Path) -> re.Pattern[str]:
-    patterns = load_generative(prompts_dir).injection_patterns
+    patterns = load_generative(prompts_dir, ()).injection_patterns
     return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x", re.IGNORECASE)
 
 

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ValidationInfo, model_validator
 
 from assistant.answer.citations import Citation, CitationBuilder, markers
-from assistant.briefing.figures import Analysis, analyse, related_concepts
+from assistant.briefing.figures import Analysis, analyse, cues, related_concepts
 from assistant.config import Settings
-from assistant.errors import InputError
+from assistant.errors import AssistantError, InputError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord
-from assistant.prompts import LANGUAGES, load_model
+from assistant.prompts import load_model, require_languages
 from assistant.text import dates, numbers
 from assistant.text.anchors import find_provinces, find_terms
 from assistant.text.languages import UNKNOWN, detect, tokenize
@@ -58,12 +58,9 @@ class BriefingMessages(BaseModel):
     language_names: dict[str, str]
 
     @model_validator(mode="after")
-    def _every_language(self) -> BriefingMessages:
+    def _every_language(self, info: ValidationInfo) -> BriefingMessages:
         for group in (self.labels, self.indicators, {"language_names": self.language_names}):
-            for name, table in group.items():
-                missing = set(LANGUAGES) - set(table)
-                if missing:
-                    raise ValueError(f"{name} lacks {', '.join(sorted(missing))}")
+            require_languages(info, group)
         if any("{topic}" not in t for t in self.labels["title"].values()):
             raise ValueError("title must contain {topic}")
         return self
@@ -74,8 +71,8 @@ class BriefingMessages(BaseModel):
 
 
 @lru_cache(maxsize=8)
-def load_briefing_messages(prompts_dir: Path) -> BriefingMessages:
-    return load_model(BriefingMessages, prompts_dir / "briefing.yaml")
+def load_briefing_messages(prompts_dir: Path, languages: tuple[str, ...]) -> BriefingMessages:
+    return load_model(BriefingMessages, prompts_dir / "briefing.yaml", languages)
 
 
 @dataclass(frozen=True)
@@ -177,12 +174,14 @@ class Briefer:
         self.store = store
         self.embedder = embedder
         self.chat_model = chat_model
-        self.messages = load_briefing_messages(settings.prompts_dir)
+        self.messages = load_briefing_messages(settings.prompts_dir, tuple(settings.languages))
+        if lacking := cues().lacking(settings.languages):
+            raise AssistantError(f"assistant/data/briefing_cues.yaml: {'; '.join(lacking)}")
 
     # -- selection --------------------------------------------------------------------------
     def brief(self, request: BriefRequest) -> Briefing:
         started = time.perf_counter()
-        language = request.language if request.language in LANGUAGES else "en"
+        language = request.language if request.language in self.settings.languages else "en"
         topic = " ".join(unicodedata.normalize("NFC", request.topic).split())
         if not topic and not request.province:
             raise InputError("Give a topic or a province to brief on.")

@@ -8,16 +8,16 @@ character for character. The cue words per language live in ``data/briefing_cues
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
 from assistant.errors import AssistantError
-from assistant.prompts import LANGUAGES
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.languages import normalize, tokenize
@@ -45,14 +45,12 @@ class Cues(BaseModel):
     reference: dict[str, list[str]]
     related_terms: dict[str, list[str]]
 
-    @model_validator(mode="after")
-    def _every_language(self) -> Cues:
-        for name in ("directive", "problem", "target", "deadline", "months", "multipliers",
-                     "per", "reference"):
-            missing = set(LANGUAGES) - set(getattr(self, name))
-            if missing:
-                raise ValueError(f"{name} lacks {', '.join(sorted(missing))}")
-        return self
+    def lacking(self, languages: Sequence[str]) -> list[str]:
+        """The cue tables that miss one of ``languages`` (the Briefer checks the configured)."""
+        return [f"{name} lacks {', '.join(sorted(set(languages) - set(getattr(self, name))))}"
+                for name in ("directive", "problem", "target", "deadline", "months",
+                             "multipliers", "per", "reference")
+                if set(languages) - set(getattr(self, name))]
 
 
 @lru_cache(maxsize=1)

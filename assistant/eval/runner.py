@@ -161,10 +161,11 @@ class Evaluation:
 
     def predict(self, case: Case) -> dict[str, Any]:
         started = time.perf_counter()
-        answer = self.assistant.ask(case.question)
+        query = self.assistant.prepare(case.question)
+        answer = self.assistant.ask(query)
         latency = (time.perf_counter() - started) * 1000
-        # Ranking for recall@k: one deeper search, distinct files best first.
-        hits = self.assistant.searcher.search(case.question, self.settings.candidate_k)
+        # Ranking for recall@k: one deeper search for the same query, distinct files first.
+        hits = self.assistant.search(query, self.settings.candidate_k)
         retrieved = list(dict.fromkeys(h.source for h in hits))[: self.k]
         row: dict[str, Any] = {
             "id": case.id, "question_lang": case.question_lang, "retrieved": retrieved,

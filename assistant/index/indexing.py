@@ -160,10 +160,10 @@ class Indexer:
         return report
 
     def _prepare(self, target: _Target, updating: bool) -> _Prepared:
-        doc = load(target.path, target.source, self.settings.max_file_mb,
-                   self.settings.languages)
-        chunker = Chunker(self.embedder, self.settings.chunk_tokens,
-                          self.settings.chunk_overlap_tokens, self.settings.languages)
+        doc = load(target.path, target.source, self.settings.languages,
+                   self.settings.max_file_mb)
+        chunker = Chunker(self.embedder, self.settings.languages, self.settings.chunk_tokens,
+                          self.settings.chunk_overlap_tokens)
         chunks = chunker.chunks(doc)
         if not chunks:
             raise DocumentError(target.source, "no indexable text after cleaning")

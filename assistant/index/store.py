@@ -151,6 +151,10 @@ class ChromaStore:
         self._set_state(revision=self.revision() + 1, updated_at=time.time())
 
     # -- documents ----------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        """No document committed (a count, not a listing: cheap at any size)."""
+        return int(self._call(self.docs.count)) == 0
+
     def documents(self) -> list[DocRecord]:
         records = [DocRecord.from_metadata(m) for _, m, _ in self._pages(self.docs, ["metadatas"])]
         return sorted(records, key=lambda r: r.source)

@@ -16,17 +16,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assistant.config import Settings
 from assistant.errors import InputError
-from assistant.index.indexing import IngestReport
+from assistant.index.indexing import Indexer, IngestReport
 from assistant.ingest.loading import file_sha256
 from assistant.ingest.loading import SUPPORTED_SUFFIXES
 from assistant.index.store import DocRecord
-
-if TYPE_CHECKING:
-    from assistant.service import Assistant
 
 UPLOADS = "uploads"
 # Magic numbers of programs: ELF, Windows PE, Mach-O (both byte orders, fat), scripts.
@@ -167,17 +163,17 @@ def discard(settings: Settings, record: DocRecord | None) -> None:
             path.unlink()
 
 
-def add_files(assistant: Assistant, files: list[tuple[Path, str]],
+def add_files(indexer: Indexer, files: list[tuple[Path, str]],
               progress: Callable[[int, int, str], None] | None = None) -> UploadReport:
     """Check, stage and index uploaded files, one at a time so progress can be shown."""
-    staged, report = stage(files, assistant.settings, assistant.sources())
+    staged, report = stage(files, indexer.settings, indexer.store.documents())
     if not staged:
         return report
     total = IngestReport()
     for i, path in enumerate(staged):
         if progress:
             progress(i, len(staged), path.name)
-        one = assistant.ingest([path])
+        one = indexer.ingest([path])
         for name in ("added", "updated", "unchanged", "failed"):
             getattr(total, name).extend(getattr(one, name))
         total.chunks_embedded += one.chunks_embedded
@@ -191,18 +187,18 @@ def add_files(assistant: Assistant, files: list[tuple[Path, str]],
     return report
 
 
-def remove_document(assistant: Assistant, source: str) -> bool:
+def remove_document(indexer: Indexer, source: str) -> bool:
     """Drop a document from the index, and its file if it was uploaded."""
-    record = assistant.store.document(source)
-    if not assistant.remove(source):
+    record = indexer.store.document(source)
+    if not indexer.remove(source):
         return False
-    discard(assistant.settings, record)
+    discard(indexer.settings, record)
     return True
 
 
-def rebuild(assistant: Assistant) -> IngestReport:
+def rebuild(indexer: Indexer) -> IngestReport:
     """Start the index over from the corpus folder and the uploaded files."""
-    targets = [d for d in (assistant.settings.corpus_dir, uploads_dir(assistant.settings))
-               if d.is_dir()]
-    assistant.reset()
-    return assistant.ingest(targets, progress=True)  # the web tab follows the tqdm bar
+    settings = indexer.settings
+    targets = [d for d in (settings.corpus_dir, uploads_dir(settings)) if d.is_dir()]
+    indexer.store.reset()
+    return indexer.ingest(targets, progress=True)  # the web tab follows the tqdm bar

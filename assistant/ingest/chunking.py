@@ -39,12 +39,12 @@ def chunk_id(source: str, text: str) -> str:
 class Chunker:
     """Packs sentences into chunks of at most ``max_tokens`` embedder tokens."""
 
-    def __init__(self, counter: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40,
-                 languages: list[str] | None = None) -> None:
+    def __init__(self, counter: TokenCounter, languages: list[str], max_tokens: int = 200,
+                 overlap_tokens: int = 40) -> None:
         self.counter = counter
         self.max_tokens = min(max_tokens, counter.max_tokens)
         self.overlap_tokens = overlap_tokens
-        self.languages = languages or ["en", "vi", "uk", "fr", "ar"]
+        self.languages = languages
         # Prefix and special tokens are paid once per chunk, not once per sentence.
         self._overhead = counter.count_tokens("")
 

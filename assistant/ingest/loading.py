@@ -73,8 +73,7 @@ class LoadedDocument:
         return [ln for ln, bp in zip(self.lines, self.boilerplate, strict=True) if not bp]
 
 
-def load(path: Path, source: str, max_mb: float = 50.0,
-         languages: list[str] | None = None) -> LoadedDocument:
+def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0) -> LoadedDocument:
     """Read one file; raise ``DocumentError`` with a reason a person can act on."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -116,7 +115,7 @@ def load(path: Path, source: str, max_mb: float = 50.0,
     doc.url = _find_url(lines)
     doc.date = _find_date(doc.text, doc.url)
     doc.provinces = find_provinces(doc.text)
-    doc.language = detect(" ".join(doc.content_lines), languages or ["en", "vi", "uk", "fr", "ar"])
+    doc.language = detect(" ".join(doc.content_lines), languages)
     _apply_sidecar(doc)
     return doc
 

@@ -79,8 +79,10 @@ class QueryBuilder:
         self.translate = translate
 
     def prepare(self, question: str, history: History | None = None,
-                corpus_languages: Sequence[str] = ()) -> Query:
-        """``corpus_languages``: the languages the index holds (translation targets)."""
+                corpus_languages: Sequence[str] = (),
+                vector: np.ndarray | None = None) -> Query:
+        """``corpus_languages``: the languages the index holds (translation targets);
+        ``vector``: the question's vector when it was embedded already (batched benches)."""
         asked = validate_question(question, self.max_chars)
         text = standalone_question(asked, history, self.followup_cues, self.rewrite)
         text = unicodedata.normalize("NFC", text)
@@ -93,7 +95,8 @@ class QueryBuilder:
         vectors = {lang: _frozen(self.embedder.embed_query_vector(t))
                    for lang, t in translations.items()}
         return Query(asked=asked, text=text, language=language,
-                     vector=_frozen(self.embedder.embed_query_vector(text)),
+                     vector=_frozen(self.embedder.embed_query_vector(text)
+                                    if vector is None else vector),
                      provinces=tuple(find_provinces(text)), terms=frozenset(find_terms(text)),
                      translations=MappingProxyType(translations),
                      translation_vectors=MappingProxyType(vectors))

@@ -14,7 +14,6 @@ from typing import Any
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from assistant.errors import AssistantError
-from assistant.index.uploads import add_files, rebuild, remove_document
 from assistant.prompts import WebMessages
 from assistant.service import Assistant
 from assistant.web.auth import Users
@@ -58,7 +57,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
 
         try:
             with writing:
-                report = add_files(assistant, [(Path(f), Path(f).name) for f in files], step)
+                report = assistant.add_files([(Path(f), Path(f).name) for f in files], step)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(report.summary())
@@ -70,7 +69,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
             return refreshed(text.choose_document)
         try:
             with writing:
-                gone = remove_document(assistant, source)
+                gone = assistant.remove(source)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed((text.deleted if gone else text.not_indexed).format(source=source))
@@ -81,7 +80,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
             return refreshed(text.not_allowed)
         try:
             with writing:
-                report = rebuild(assistant)
+                report = assistant.rebuild()
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(text.rebuilt.format(summary=report.summary()))

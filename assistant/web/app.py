@@ -15,10 +15,10 @@ from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 from assistant.errors import AssistantError
 from assistant.prompts import load_web
-from assistant.search.retrieval import Filters
+from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.auth import Users

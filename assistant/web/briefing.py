@@ -14,7 +14,6 @@ from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 
 ANY = "(any)"
-LANGUAGES = ["en", "vi", "uk", "fr", "ar"]
 
 
 
@@ -49,7 +48,9 @@ def build_briefing_tab(assistant: Assistant) -> dict[str, Any]:
     with gr.Row():
         since = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2025-01-01")
         until = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2025-12-31")
-        language = gr.Dropdown(LANGUAGES, value="en", label="Language of the brief")
+        language = gr.Dropdown(list(assistant.settings.languages),
+                               value=assistant.settings.languages[0],
+                               label="Language of the brief")
         fmt = gr.Radio(list(FORMATS), value="docx", label="Download as")
     button = gr.Button("Make briefing", variant="primary")
     output = gr.Markdown(label="Briefing")

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 
 FILE_NAME = "feedback.sqlite"
 COLUMNS = ("id", "created_at", "user", "rating", "comment", "question", "answer", "sources",

@@ -12,7 +12,7 @@ import html
 import re
 
 from assistant.answer.citations import MARKER, Citation
-from assistant.answer.extractive import Answer
+from assistant.answer.types import Answer
 
 RTL_LANGUAGES = {"ar"}
 FULL_TEXT_CHARS = 20_000

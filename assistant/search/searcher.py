@@ -5,61 +5,32 @@ the question's own language: on cross-lingual questions that pushes the right an
 written in another language, out of the top ranks. So BM25 here may only *reorder* the
 candidates written in the question's language, among the ranks dense search already gave
 them; a document in another language keeps exactly the rank dense search gave it.
+
+The searcher is shared by every thread of the web app: it holds settings, the store, and
+the index-wide caches (lexicon, centred vectors) rebuilt under a lock when the index's
+revision moves; everything about one question comes in with the ``Query``.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore
 from assistant.search.centering import CenteredIndex, LanguageMeans
-from assistant.text import dates
-from assistant.text.anchors import find_provinces
-from assistant.text.languages import UNKNOWN, detect, tokenize
-
-# (question, its language, target languages) -> {language: translated question}
-Translate = Callable[[str, str, list[str]], dict[str, str]]
+from assistant.search.filters import Filters
+from assistant.search.lexicon import Lexicon
+from assistant.search.query import Query
+from assistant.text.languages import UNKNOWN
 
 RRF_K = 60
 _ANCHOR_DEPTH = 4
-
-
-@dataclass(frozen=True)
-class Filters:
-    languages: tuple[str, ...] = ()
-    provinces: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-
-    def where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.languages:
-            clauses.append({"lang": {"$in": list(self.languages)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.provinces:
-            options = [{"provinces": {"$contains": p}} for p in self.provinces]
-            clauses.append(options[0] if len(options) == 1 else {"$or": options})
-        if self.since:
-            clauses.append({"date": {"$gte": dates.to_int(self.since)}})
-        if self.until:
-            clauses.append({"date": {"$lte": dates.to_int(self.until)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 @dataclass
@@ -84,100 +55,89 @@ class Hit:
         return str(self.metadata.get("lang", UNKNOWN))
 
 
-class _Lexicon:
-    """BM25 over the committed chunks, rebuilt when the index's revision moves."""
+@dataclass(frozen=True)
+class _Snapshot:
+    """The index-wide structures of one revision, replaced whole, never edited."""
 
-    def __init__(self, store: ChromaStore) -> None:
-        import bm25s
-
-        self.revision = store.revision()
-        visible: set[str] = set()
-        for record in store.documents():
-            visible.update(record.chunk_ids)
-        self.visible = visible
-        self.ids: list[str] = []
-        tokens: list[list[str]] = []
-        for chunk_id, _meta, text in store.iter_chunks():
-            if chunk_id in visible:
-                self.ids.append(chunk_id)
-                tokens.append(tokenize(text))
-        self.bm25 = bm25s.BM25()
-        if tokens:
-            self.bm25.index(tokens, show_progress=False)
-
-    def top(self, query: str, n: int) -> list[tuple[str, float]]:
-        if not self.ids:
-            return []
-        scores = self.bm25.get_scores(tokenize(query))
-        n = min(n, len(scores))
-        best = np.argpartition(-scores, n - 1)[:n]
-        return [(self.ids[i], float(scores[i])) for i in best[np.argsort(-scores[best])]
-                if scores[i] > 0]
+    lexicon: Lexicon
+    centered: CenteredIndex | None
 
 
 class Searcher:
-    """Finds the chunks that answer a question, in any language."""
+    """Finds the chunks that answer a prepared ``Query``, in any language."""
 
     def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
                  fusion: str | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.embedder = embedder
+        self.embedder = embedder  # for its model id: the index must have been built by it
         self.fusion = fusion or settings.fusion
-        self._lexicon: _Lexicon | None = None
-        self._centered: CenteredIndex | None = None
-        self._last_language = ("", UNKNOWN)
-        # (question, its language, target languages) -> {language: translation}; set by the
-        # service when a language model may translate questions (``translate_questions``).
-        self.translate: Translate | None = None
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
 
-    def lexicon(self) -> _Lexicon:
-        if self._lexicon is None or self._lexicon.revision != self.store.revision():
-            self.store.verify_embedder(self.embedder.model_id)
-            self._lexicon = _Lexicon(self.store)
-        return self._lexicon
+    def snapshot(self) -> _Snapshot:
+        """The lexicon and centred vectors of the index's current revision."""
+        revision = self.store.revision()
+        current = self._snapshot
+        if current is not None and current.lexicon.revision == revision:
+            return current
+        with self._lock:  # one thread rebuilds; the others wait and share its result
+            current = self._snapshot
+            if current is None or current.lexicon.revision != self.store.revision():
+                self.store.verify_embedder(self.embedder.model_id)
+                lexicon = Lexicon(self.store)
+                centered = None
+                if self.settings.crosslingual == "centering":
+                    shipped = LanguageMeans.shipped(self.embedder.model_id)
+                    centered = CenteredIndex(self.store, lexicon.visible, shipped,
+                                             self.settings.centering_prior)
+                current = self._snapshot = _Snapshot(lexicon, centered)
+            return current
+
+    def lexicon(self) -> Lexicon:
+        return self.snapshot().lexicon
 
     def centered(self) -> CenteredIndex | None:
         """Centred chunk vectors of the current revision (None: centering switched off)."""
-        if self.settings.crosslingual != "centering":
-            return None
-        lexicon = self.lexicon()
-        if self._centered is None or self._centered.revision != lexicon.revision:
-            shipped = LanguageMeans.shipped(self.embedder.model_id)
-            self._centered = CenteredIndex(self.store, lexicon.visible, shipped,
-                                           self.settings.centering_prior)
-        return self._centered
+        return self.snapshot().centered
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               query_vector: np.ndarray | None = None) -> list[Hit]:
+    def languages(self) -> list[str]:
+        """The languages the index holds (what a question may be translated into)."""
+        centered = self.centered()
+        if centered is not None:
+            return sorted(centered.languages())
+        return sorted({r.language for r in self.store.documents()} - {UNKNOWN})
+
+    def search(self, query: Query, k: int | None = None,
+               filters: Filters | None = None) -> list[Hit]:
         k = k or self.settings.retrieval_k
         n = self.settings.candidate_k
-        query = unicodedata.normalize("NFC", query)  # as documents are (loading.py)
-        filters = filters or Filters()
-        where = filters.where()
-        lexicon = self.lexicon()
-        qvec = self.embedder.embed_query_vector(query) if query_vector is None else query_vector
+        where = (filters or Filters()).where()
+        snapshot = self.snapshot()
+        lexicon = snapshot.lexicon
+        qvec = query.vector
         hits: dict[str, Hit] = {}
         # Province names are anchors that hold across languages: passages from reports
         # about the province a question names are fetched too, and ranked first.
-        anchors = find_provinces(query) if self.settings.province_anchor else []
-        centered = self.centered() if self.fusion != "bm25" else None
+        anchors = list(query.provinces) if self.settings.province_anchor else []
+        depth = (n + 10) * (_ANCHOR_DEPTH if anchors else 1)
+        centered = snapshot.centered if self.fusion != "bm25" else None
         cq = qvec
-        translated: dict[str, np.ndarray] = {}
+        translated: Mapping[str, np.ndarray] = {}
 
         def centred_of(chunk_id: str) -> float | None:
             return None if centered is None else centered.score(chunk_id, cq, translated)
 
         if centered is not None:
-            cq = centered.centering.query(qvec, self._language(query))
-            translated = self._translations(centered, query)
-            self._centered_candidates(centered, qvec, cq, translated,
-                                      (n + 10) * (_ANCHOR_DEPTH if anchors else 1), where,
+            cq = centered.centering.query(qvec, query.language)
+            # Each translation is centred with its own language's query mean.
+            translated = {lang: centered.centering.query(vec, lang)
+                          for lang, vec in query.translation_vectors.items()}
+            self._centered_candidates(centered, qvec, cq, translated, depth, where,
                                       lexicon.visible, hits)
         if self.fusion != "bm25" and (centered is None or where):
             # With an anchor, look deeper rather than run a filtered query: Chroma's
             # array filters scan the whole collection (300 ms at 100,000 chunks).
-            depth = (n + 10) * (_ANCHOR_DEPTH if anchors else 1)
             got = self.store.query(qvec, depth, where)
             for cid, meta, text, dist in zip(got["ids"][0], got["metadatas"][0],
                                              got["documents"][0], got["distances"][0],
@@ -186,7 +146,7 @@ class Searcher:
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
                                     centred=centred_of(cid))
         if self.fusion != "dense":
-            lexical = dict(lexicon.top(query, n))
+            lexical = dict(lexicon.top(query.text, n))
             missing = [cid for cid in lexical if cid not in hits]
             if missing:
                 got = self.store.get_chunks(missing, where, embeddings=centered is None)
@@ -204,31 +164,14 @@ class Searcher:
             for cid, score in lexical.items():
                 if cid in hits:
                     hits[cid].bm25 = score
-        ranked = self._fuse(list(hits.values()), query)
+        ranked = self._fuse(list(hits.values()), query.language)
         if anchors:
             wanted = set(anchors)
             ranked.sort(key=lambda h: not wanted.intersection(h.metadata.get("provinces", [])))
         return ranked[:k]
 
-    def _language(self, query: str) -> str:
-        # Centering and fusion both need it: detect once per question.
-        if self._last_language[0] != query:
-            self._last_language = (query, detect(query, self.settings.languages))
-        return self._last_language[1]
-
-    def _translations(self, centered: CenteredIndex, query: str) -> dict[str, np.ndarray]:
-        """The question translated into the corpus's other languages, embedded and centred
-        with each language's query mean; empty without a translator (or when it fails)."""
-        language = self._language(query)
-        targets = sorted(centered.languages() - {language, UNKNOWN})
-        if self.translate is None or not targets:
-            return {}
-        texts = self.translate(query, language, targets)
-        return {lang: centered.centering.query(self.embedder.embed_query_vector(text), lang)
-                for lang, text in texts.items() if lang in targets}
-
     def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
-                             translated: dict[str, np.ndarray], depth: int,
+                             translated: Mapping[str, np.ndarray], depth: int,
                              where: dict[str, Any] | None, visible: set[str],
                              hits: dict[str, Hit]) -> None:
         # Exact search over centred vectors; with a filter, the raw filtered Chroma query
@@ -242,7 +185,7 @@ class Searcher:
                 hits[cid] = Hit(cid, meta["source"], text, meta,
                                 dense=centered.raw_similarity(cid, qvec), centred=scores[cid])
 
-    def _fuse(self, hits: list[Hit], query: str) -> list[Hit]:
+    def _fuse(self, hits: list[Hit], qlang: str) -> list[Hit]:
         by_dense = sorted(hits, key=lambda h: -h.similarity)
         if self.fusion == "dense":
             return by_dense
@@ -250,7 +193,6 @@ class Searcher:
             return sorted((h for h in hits if h.bm25 > 0), key=lambda h: -h.bm25)
         if self.fusion == "rrf":
             return _rrf(by_dense)
-        qlang = self._language(query)
         if qlang == UNKNOWN:
             return by_dense
         # Work on documents, not chunks: reordering chunks alone would let more distinct
@@ -272,26 +214,9 @@ def _rrf(by_dense: list[Hit], key: Callable[[Hit], float] = lambda h: h.bm25) ->
     """Reciprocal-rank fusion of the dense order given and the BM25 order (by ``key``)."""
     bm25_rank = {h.id: r for r, h in enumerate(sorted(
         (h for h in by_dense if key(h) > 0), key=lambda h: -key(h)))}
+
     def score(item: tuple[int, Hit]) -> float:
         rank, hit = item
         lexical = bm25_rank.get(hit.id)
         return 1 / (RRF_K + rank) + (1 / (RRF_K + lexical) if lexical is not None else 0.0)
     return [h for _, h in sorted(enumerate(by_dense), key=score, reverse=True)]
-
-
-class HybridRetriever(BaseRetriever):
-    """LangChain face of the ``Searcher``: Documents with scores in their metadata."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Searcher
-    k: int = 5
-    filters: Filters = Filters()
-
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [
-            Document(page_content=h.text, id=h.id,
-                     metadata={**h.metadata, "score": h.dense, "bm25": h.bm25,
-                               **({"centred": h.centred} if h.centred is not None else {})})
-            for h in self.searcher.search(query, self.k, self.filters)
-        ]

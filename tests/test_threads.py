@@ -1,0 +1,67 @@
+"""One ``Assistant`` shared by many threads answers exactly as it does one question at a time
+(the web app answers several questions at once through a single instance)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from assistant import Assistant
+from assistant.answer.extractive import ExtractiveAnswerer
+
+from .conftest import load_cases
+
+THREADS = 8
+PER_LANGUAGE = 8  # 5 languages x 8 = 40 questions
+
+
+def _questions() -> list[str]:
+    by_language: dict[str, list[str]] = {}
+    for case in load_cases():
+        by_language.setdefault(case["question_lang"], []).append(case["question"])
+    assert sorted(by_language) == ["ar", "en", "fr", "uk", "vi"]
+    return [q for qs in by_language.values() for q in qs[:PER_LANGUAGE]]
+
+
+def _outcome(assistant: Assistant, question: str) -> tuple[Any, ...]:
+    answer = assistant.ask(question)
+    return (answer.answer, answer.abstained, answer.language, answer.reason,
+            [(c.n, c.source, c.sentences) for c in answer.citations],
+            [h.id for h in answer.retrieved])
+
+
+@pytest.mark.parametrize("cache_size", [20_000, 64], ids=["roomy-cache", "evicting-cache"])
+def test_threads_answer_exactly_as_one_at_a_time(indexed: Assistant, cache_size: int) -> None:
+    # A small sentence-vector cache evicts while other threads read it: the case in which a
+    # cache that is cleared under a reader loses the vectors that reader counted on.
+    backend = ExtractiveAnswerer(indexed.settings, indexed.embedder, cache_size=cache_size)
+    shared = Assistant(indexed.settings, backend=backend, embedder=indexed.embedder,
+                       store=indexed.store)
+    questions = _questions()
+    assert len(questions) == 40
+    sequential = {q: _outcome(shared, q) for q in questions}
+    start = threading.Barrier(THREADS)
+
+    def worker(seed: int) -> list[tuple[str, tuple[Any, ...]]]:
+        order = questions[:]
+        random.Random(seed).shuffle(order)  # each thread its own order: questions overlap
+        start.wait()
+        return [(q, _outcome(shared, q)) for q in order]
+
+    # Switch threads as often as the interpreter can, so that a window between two steps
+    # of shared state is hit rather than missed (the default is every 5 ms).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            results = [r for batch in pool.map(worker, range(THREADS)) for r in batch]
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) == THREADS * len(questions)
+    wrong = [q for q, outcome in results if outcome != sequential[q]]
+    assert not wrong, f"{len(wrong)} of {len(results)} answers differ, e.g. {wrong[:3]}"
