@@ -43,6 +43,10 @@ class EmbedderMismatchError(IndexStoreError):
 class EmptyIndexError(IndexStoreError):
     """Nothing is indexed yet: no question can be answered, and "no answer" would mislead."""
 
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("No documents are indexed yet. Run `assistant ingest` (or upload "
+                         "documents)." + (f" {detail}" if detail else ""))
+
 
 class StoreUnavailableError(IndexStoreError):
     """The Chroma store (local folder or server) cannot be reached."""

@@ -33,13 +33,12 @@ def require_languages(info: ValidationInfo, tables: dict[str, Any]) -> None:
 class ExtractiveMessages(BaseModel):
     no_answer: dict[str, str]
     province_not_covered: dict[str, str]
-    sources_heading: dict[str, str]
     quantity_cues: dict[str, list[str]]
 
     @model_validator(mode="after")
     def _every_language(self, info: ValidationInfo) -> ExtractiveMessages:
         require_languages(info, {name: getattr(self, name) for name in (
-            "no_answer", "province_not_covered", "sources_heading", "quantity_cues")})
+            "no_answer", "province_not_covered", "quantity_cues")})
         if any("{provinces}" not in t for t in self.province_not_covered.values()):
             raise ValueError("province_not_covered must contain {provinces}")
         return self

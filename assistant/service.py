@@ -100,8 +100,7 @@ class Assistant:
         query = question if isinstance(question, Query) else self.prepare(question, history)
         hits = self.searcher.search(query, k or self.backend.pool_k, filters)
         if not hits and self.store.is_empty():  # checked only then: no cost on the way
-            raise EmptyIndexError(
-                "No documents are indexed yet. Run `assistant ingest` (or upload documents).")
+            raise EmptyIndexError
         return query, hits
 
     def ask(self, question: str | Query, filters: Filters | None = None, k: int | None = None,
@@ -129,6 +128,8 @@ class Assistant:
         """A cited briefing on a topic, province and period from every relevant document."""
         from assistant.briefing.briefer import Briefer
 
+        if self.store.is_empty():
+            raise EmptyIndexError
         if chat_model is None and isinstance(self.backend, GenerativeAnswerer):
             # A configured language model writes the summary; its figures are still checked.
             chat_model = self.backend.chat.model()

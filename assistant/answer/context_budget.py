@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import threading
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
-from unittest import mock
 
 from assistant.errors import AssistantError, ContextTooLongError
 
@@ -28,7 +27,6 @@ _FALLBACK_ENCODING = "o200k_base"
 _MARGIN = 0.15
 # A passage cut shorter than this is not worth showing.
 _MIN_TRIMMED_TOKENS = 48
-_LOCK = threading.Lock()
 
 
 def _local_bpe(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
@@ -59,10 +57,11 @@ def encoding(name: str) -> tiktoken.Encoding:
     constructor = openai_public.ENCODING_CONSTRUCTORS.get(name)
     if constructor is None or name not in ("cl100k_base", "o200k_base"):
         raise AssistantError(f"No offline tokenizer for encoding {name}.")
-    # tiktoken's own constructor (pattern, special tokens), with its loader pointed at the
-    # packaged files instead of the network.
-    with _LOCK, mock.patch.object(openai_public, "load_tiktoken_bpe", _local_bpe):
-        return tiktoken.Encoding(**constructor())
+    # tiktoken's own constructor (pattern, special tokens), run as a copy whose loader name
+    # resolves to the packaged files instead of the network; tiktoken itself is untouched.
+    offline = types.FunctionType(constructor.__code__,
+                                 {**constructor.__globals__, "load_tiktoken_bpe": _local_bpe})
+    return tiktoken.Encoding(**offline())
 
 
 def encoding_for_model(model: str) -> tiktoken.Encoding:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.config import Settings
-from assistant.errors import InputError
+from assistant.errors import EmptyIndexError, InputError
 from assistant.eval.metrics import NO_DOC, evaluate
 from assistant.eval.report import MIXED, write_chart, write_report
 from assistant.service import Assistant
@@ -134,6 +134,8 @@ class Evaluation:
             failed = ", ".join(source for source, _ in report.failed[:3])
             raise InputError(f"{len(report.failed)} file(s) of {self.corpus} failed to "
                              f"load ({failed}); fix or remove them before evaluating.")
+        if self.assistant.store.is_empty():
+            raise EmptyIndexError(f"({self.corpus} holds no document to evaluate on.)")
         index_s = time.perf_counter() - started
         path = self.out / PREDICTIONS
         done = read_predictions(path)
