@@ -266,8 +266,8 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
     """
     from assistant.web.app import serve as serve_web
 
-    if root_path is not None:
-        assistant.settings.root_path = root_path
+    if root_path is not None:  # settings are chosen once, before anything is built
+        assistant = Assistant(assistant.settings.model_copy(update={"root_path": root_path}))
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
     serve_web(assistant, host=host, port=port)

@@ -21,7 +21,9 @@ def _home() -> Path:
 class Settings(BaseSettings):
     """Everything configurable, with defaults that work offline on the bundled corpus."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+    # Frozen: chosen once; a variant is a copy (`model_copy(update=...)`), never an edit.
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore",
+                                      frozen=True)
 
     corpus_dir: Path = Field(default_factory=lambda: _home() / "corpus",
                              description="Folder ingested by default.")
