@@ -128,8 +128,6 @@ class Assistant:
         """A cited briefing on a topic, province and period from every relevant document."""
         from assistant.briefing.briefer import Briefer
 
-        if self.store.is_empty():
-            raise EmptyIndexError
         if chat_model is None and isinstance(self.backend, GenerativeAnswerer):
             # A configured language model writes the summary; its figures are still checked.
             chat_model = self.backend.chat.model()

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationInfo, model_validator
 from assistant.answer.citations import Citation, CitationBuilder, markers
 from assistant.briefing.figures import Analysis, analyse, cues, related_concepts
 from assistant.config import Settings
-from assistant.errors import AssistantError, InputError
+from assistant.errors import AssistantError, EmptyIndexError, InputError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord
 from assistant.prompts import load_model, require_languages
@@ -185,6 +185,8 @@ class Briefer:
         topic = " ".join(unicodedata.normalize("NFC", request.topic).split())
         if not topic and not request.province:
             raise InputError("Give a topic or a province to brief on.")
+        if self.store.is_empty():
+            raise EmptyIndexError
         if len(topic) > self.settings.max_question_chars:
             raise InputError(f"The topic is {len(topic):,} characters long; the limit is "
                              f"{self.settings.max_question_chars:,}.")

@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from assistant.answer.types import Answer
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, EmptyIndexError
 from assistant.prompts import load_web
 from assistant.search.filters import Filters
 from assistant.service import Assistant
@@ -179,6 +179,8 @@ def build_app(assistant: Assistant, users: Users | None = None,
         role = users.role(name)
         who = (text.signed_in.format(user=name, role=role) if users.enabled
                else text.local_mode)
+        if assistant.store.is_empty():  # said on arrival, not only after a question
+            who += f"\n\n⚠️ {html.escape(str(EmptyIndexError()))}"
         records = assistant.sources()
         provinces = sorted({p for r in records for p in r.provinces})
         languages = sorted({r.language for r in records})
