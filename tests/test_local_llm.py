@@ -67,7 +67,8 @@ def test_local_model_answers_through_the_openai_path(models: Path, tmp_path: Pat
         assert {c.source for c in answer.citations} <= retrieved  # every marker mapped
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
         assert all(isinstance(i, str) for i in items[:-1])
-        server = assistant.__dict__["_local_server"]
+        assert assistant.chat is not None and assistant.chat.server is not None
+        server = assistant.chat.server  # the llama.cpp server the assistant started
         assert server.process is not None and server.process.poll() is None
     finally:
         assistant.close()

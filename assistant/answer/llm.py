@@ -117,15 +117,15 @@ class ChatEndpoint:
         self.settings = settings
         self.backend = backend
         self._given = model
-        self._server = LocalModelServer.from_settings(settings) if backend == "local" \
+        self.server = LocalModelServer.from_settings(settings) if backend == "local" \
             and model is None else None
         self._models: dict[str, BaseChatModel] = {}
         self._url: str | None = None
         self._lock = threading.Lock()
 
     def _base_url(self) -> str | None:
-        if self._server is not None:
-            self._url = self._server.start()
+        if self.server is not None:
+            self._url = self.server.start()
             return self._url
         return self.settings.openai_base_url
 
@@ -177,5 +177,5 @@ class ChatEndpoint:
         return rewrite
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.stop()
+        if self.server is not None:
+            self.server.stop()
