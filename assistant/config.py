@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of index_dir."
     )
     collection: str = Field("health_reports", description="Chroma collection name prefix.")
+    index_cache_dir: Path | None = Field(
+        None, description="With a Chroma server: local folder for the search snapshots "
+        "(BM25, vectors, filter fields) this process keeps; unset: data_dir/index-cache."
+    )
 
     embedder: Literal["e5", "sentence-transformers"] = "e5"
     embedder_model: str | None = Field(
