@@ -30,6 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,11 +111,26 @@ class Snapshot:
             scores[rows] += (idf * tf / (norm[rows] + tf)).astype(np.float32)
         return scores
 
-    # -- filters -----------------------------------------------------------------------------
-    def doc_fields(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Per row: file date (0 unknown) and file index; and the file languages."""
-        dates = np.array([d.date for d in self.docs], dtype=np.int32)
-        return dates[self.doc_of_row], self.doc_of_row, [d.language for d in self.docs]
+    # -- filter fields, as arrays (what a filter mask is computed from) ---------------------
+    @cached_property
+    def doc_dates(self) -> np.ndarray:
+        return np.array([d.date for d in self.docs], dtype=np.int32)
+
+    @cached_property
+    def lang_codes(self) -> tuple[list[str], np.ndarray]:
+        """The chunk languages, and each row's index into them."""
+        names = sorted(set(self.langs))
+        code = {lang: i for i, lang in enumerate(names)}
+        return names, np.fromiter((code[x] for x in self.langs), np.int16, len(self.langs))
+
+    @cached_property
+    def province_docs(self) -> dict[str, np.ndarray]:
+        """Province -> indices of the files about it."""
+        out: dict[str, list[int]] = {}
+        for i, d in enumerate(self.docs):
+            for p in d.provinces:
+                out.setdefault(p, []).append(i)
+        return {p: np.asarray(ix, np.int32) for p, ix in out.items()}
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, root: Path) -> Path | None:
@@ -188,7 +204,7 @@ def _entry(record: DocRecord) -> DocEntry:
     from assistant.text import dates
 
     return DocEntry(record.source, record.sha256, tuple(record.chunk_ids), record.language,
-                    dates.to_int(record.date) if record.date else 0,
+                    (dates.to_int(record.date) or 0) if record.date else 0,
                     tuple(record.provinces))
 
 

@@ -1,0 +1,197 @@
+"""Scale: 100,000 chunks (and more) with a persisted search snapshot (issue 15).
+
+The collection is synthetic, as in ``bench.performance`` (whose generators this reuses): a
+pool of real sentences is embedded once; each chunk recombines pool sentences of one
+language with figures varied and gets the mean of their vectors plus noise. It is built
+once into ``--root`` (default /tmp/scale, outside the repository) and reused by later runs;
+the build ends as the indexer's does (``end_write``, then the snapshot is saved).
+
+Then, each in a fresh subprocess (clean RSS): the first question of a new process (snapshot
+mapped, nothing rebuilt), search latency with the query embedded inside the call and with
+a precomputed vector, a province / language / date filter against no filter, peak RSS, and
+the query embedding under the thread policies of ``Settings.omp_wait_policy``.
+
+    python -m bench.scale                       # 100,000 chunks
+    python -m bench.scale --sizes 10000 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from assistant.config import PROJECT_ROOT, Settings
+from bench._results import code_version, machine, write_section
+from bench.performance import (
+    build_pool,
+    commit_many,
+    du_mib,
+    load_avg,
+    make_queries,
+    pct,
+    synthetic_documents,
+    write_corpus,
+)
+
+_ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false"}
+
+
+def rss_mib() -> float:
+    """Current resident set (VmRSS), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(root: Path, seed: int, n_queries: int) -> None:
+    """Sentence pool and questions, embedded once per root."""
+    if (root / "pool.npy").exists() and (root / "queries.npy").exists():
+        return
+    from assistant.index.embedding import make_embedder
+
+    root.mkdir(parents=True, exist_ok=True)
+    used = write_corpus(root / "corpus", 50, seed)
+    texts, langs = build_pool(used, 300, seed)
+    embedder = make_embedder(Settings())
+    np.save(root / "pool.npy", embedder.embed_passages(texts, progress=True))
+    (root / "pool.json").write_text(json.dumps({"texts": texts, "langs": langs}),
+                                    encoding="utf-8")
+    questions = make_queries(n_queries, seed)
+    qvecs = np.stack([embedder.embed_query_vector(q) for q, _ in questions])
+    np.save(root / "queries.npy", qvecs)
+    (root / "queries.json").write_text(json.dumps(questions), encoding="utf-8")
+
+
+def settings_for(root: Path, size: int, **extra: Any) -> Settings:
+    values: dict[str, Any] = {"index_dir": root / f"store-{size}",
+                              "corpus_dir": root / "corpus", "collection": "bench"}
+    return Settings(**{**values, **extra})
+
+
+def child_build(root: Path, size: int, seed: int) -> dict[str, Any]:
+    from assistant.index.embedding import make_embedder
+    from assistant.index.snapshot import SnapshotCache
+    from assistant.index.store import ChromaStore, DocRecord, province_field
+    from assistant.ingest.chunking import chunk_id
+
+    data = json.loads((root / "pool.json").read_text(encoding="utf-8"))
+    pool_vecs = np.load(root / "pool.npy")
+    settings = settings_for(root, size)
+    store = ChromaStore(settings)
+    started = time.perf_counter()
+    store.check_embedder(make_embedder(settings).model_id, int(pool_vecs.shape[1]))
+    store.begin_write()
+    pending: list[tuple[Any, str, list[str], list[str], list[dict[str, Any]], np.ndarray]] = []
+    provinces_seen: Counter[str] = Counter()
+
+    def flush() -> None:
+        if pending:
+            store.write_chunks([i for p in pending for i in p[2]],
+                               [x for p in pending for x in p[3]],
+                               [m for p in pending for m in p[4]],
+                               np.concatenate([p[5] for p in pending]))
+            commit_many(store, [p[0] for p in pending], [p[1] for p in pending])
+            pending.clear()
+
+    rng = random.Random(seed)
+    n_docs = 0
+    with tqdm(total=size, desc=f"Building {size:,} chunks", unit="chunk") as bar:
+        for source, lang, title, provinces, texts, vecs in synthetic_documents(
+                data["texts"], data["langs"], pool_vecs, size, 20, seed + size):
+            day = f"{rng.choice((2023, 2024, 2025))}-{rng.randint(1, 12):02d}-" \
+                  f"{rng.randint(1, 28):02d}"
+            ids = [chunk_id(source, t) for t in texts]
+            metas = []
+            for index in range(len(texts)):
+                meta: dict[str, Any] = {"source": source, "index": index, "lang": lang,
+                                        "doc_lang": lang, "title": title,
+                                        "date": int(day.replace("-", ""))}
+                if provinces:
+                    meta["provinces"] = provinces
+                    meta.update({province_field(p): True for p in provinces})
+                metas.append(meta)
+            text = "\n".join(texts)
+            record = DocRecord(source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                               title=title, language=lang, chunk_ids=ids, date=day,
+                               provinces=provinces, ingested_at=time.time())
+            pending.append((record, text, ids, texts, metas, vecs))
+            provinces_seen.update({p: len(texts) for p in provinces})
+            n_docs += 1
+            if sum(len(p[2]) for p in pending) >= 2000:
+                flush()
+            bar.update(len(texts))
+        flush()
+    store.end_write()
+    build_s = time.perf_counter() - started
+    t = time.perf_counter()
+    SnapshotCache(store.snapshot_root()).current(store)  # what the indexer does at the end
+    snapshot_s = time.perf_counter() - t
+    return {"size": size, "docs": n_docs, "build_s": build_s, "snapshot_s": snapshot_s,
+            "disk_mib": du_mib(settings.index_dir),
+            "snapshot_mib": du_mib(store.snapshot_root()),
+            "provinces": provinces_seen.most_common(), "peak_rss_mib": peak_mib()}
+
+
+def run_child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    out = Path(f"/tmp/scale-child-{os.getpid()}-{time.time_ns()}.json")
+    subprocess.run([sys.executable, "-m", "bench.scale", *args, "--child-out", str(out)],
+                   cwd=PROJECT_ROOT, check=True, env={**_ENV, **(env or {})})
+    try:
+        return dict(json.loads(out.read_text(encoding="utf-8")))
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=Path("/tmp/scale"))
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[100_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
+    parser.add_argument("--child", choices=["build", "query", "embedprobe"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.child:
+        result = child_build(args.root, args.size, args.seed) if args.child == "build" \
+            else {}
+        args.child_out.write_text(json.dumps(result), encoding="utf-8")
+        return
+    prepare(args.root, args.seed, args.queries)
+    for size in args.sizes:
+        built = args.root / f"build-{size}.json"
+        if not built.exists():
+            built.write_text(json.dumps(run_child(["--child", "build", "--root", str(args.root),
+                                                   "--size", str(size)])), encoding="utf-8")
+        print(built.read_text(encoding="utf-8")[:400], file=sys.stderr)
+    print(machine(), code_version(), load_avg(), write_section, pct, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
