@@ -151,6 +151,77 @@ def child_build(root: Path, size: int, seed: int) -> dict[str, Any]:
             "provinces": provinces_seen.most_common(), "peak_rss_mib": peak_mib()}
 
 
+def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
+    """A fresh process: first question, then latency, filters and memory."""
+    t0 = time.perf_counter()
+    from datetime import date
+
+    from assistant.index.embedding import make_embedder
+    from assistant.index.store import ChromaStore
+    from assistant.search.retrieval import Filters, Searcher
+
+    questions = [q for q, _ in json.loads((root / "queries.json").read_text(encoding="utf-8"))]
+    qvecs = np.load(root / "queries.npy")
+    settings = settings_for(root, size)
+    store = ChromaStore(settings)
+    embedder = make_embedder(settings)
+    embedder.embed_query_vector("warm-up")  # model loaded: not part of the first question
+    import_load_s = time.perf_counter() - t0
+    rss_model = rss_mib()
+    searcher = Searcher(settings, store, embedder)
+    t = time.perf_counter()
+    first_hits = searcher.search(questions[0], k=5)
+    first_s = time.perf_counter() - t
+    snap = searcher.lexicon().snapshot
+    rss_first = rss_mib()
+
+    def timed(fn: Any, n: int) -> list[float]:
+        out = []
+        deadline = time.perf_counter() + budget_s
+        for i in range(n):
+            t = time.perf_counter()
+            fn(i)
+            out.append(1000 * (time.perf_counter() - t))
+            if time.perf_counter() > deadline:
+                break
+        return out
+
+    n = len(questions)
+    e2e = timed(lambda i: searcher.search(questions[i], k=5), n)
+    embed = timed(lambda i: embedder.embed_query_vector(questions[i]), min(n, 100))
+    retr = timed(lambda i: searcher.search(questions[i], k=5, query_vector=qvecs[i]), n)
+    provinces = sorted(snap.province_docs, key=lambda p: -len(snap.province_docs[p]))
+    filters = {
+        "none": Filters(),
+        f"province, commonest ({provinces[0]})": Filters(provinces=(provinces[0],)),
+        f"province, median ({provinces[len(provinces) // 2]})":
+            Filters(provinces=(provinces[len(provinces) // 2],)),
+        "language (fr)": Filters(languages=("fr",)),
+        "date (since 2025-01-01)": Filters(since=date(2025, 1, 1)),
+        "province + language + date": Filters(provinces=(provinces[0],), languages=("vi",),
+                                              since=date(2024, 1, 1)),
+    }
+    filtered: dict[str, Any] = {}
+    m = min(n, 100)
+    for label, f in filters.items():
+        mask = f.mask(snap)
+        share = float(mask.mean()) if mask is not None else 1.0
+        times = timed(lambda i, f=f: searcher.search(questions[i], k=5, filters=f,
+                                                     query_vector=qvecs[i]), m)
+        filtered[label] = {"share": share, "p50": pct(times, 50), "p95": pct(times, 95),
+                           "n": len(times)}
+    return {"size": size, "chunks": len(snap), "import_load_s": import_load_s,
+            "first_s": first_s, "first_hits": len(first_hits),
+            "snapshot_saved": snap.folder is not None,
+            "e2e_p50": pct(e2e, 50), "e2e_p95": pct(e2e, 95), "e2e_n": len(e2e),
+            "embed_p50": pct(embed, 50), "embed_p95": pct(embed, 95),
+            "ret_p50": pct(retr, 50), "ret_p95": pct(retr, 95), "ret_n": len(retr),
+            "filtered": filtered, "rss_model_mib": rss_model, "rss_first_mib": rss_first,
+            "rss_end_mib": rss_mib(), "peak_rss_mib": peak_mib(),
+            "wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "load": load_avg(),
+            "code": code_version()}
+
+
 def run_child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     out = Path(f"/tmp/scale-child-{os.getpid()}-{time.time_ns()}.json")
     subprocess.run([sys.executable, "-m", "bench.scale", *args, "--child-out", str(out)],
@@ -173,6 +244,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=90.0,
+                        help="seconds per timed loop at most")
     return parser.parse_args(argv)
 
 
@@ -180,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
         result = child_build(args.root, args.size, args.seed) if args.child == "build" \
-            else {}
+            else child_query(args.root, args.size, args.budget)
         args.child_out.write_text(json.dumps(result), encoding="utf-8")
         return
     prepare(args.root, args.seed, args.queries)

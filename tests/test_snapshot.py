@@ -44,6 +44,14 @@ def _write_new_files(folder: Path) -> None:
             f"against measles in week {i % 7 + 1}.\n", encoding="utf-8")
 
 
+def _saved(store: ChromaStore) -> Path:
+    """The folder a snapshot of the store's current state is saved in."""
+    from assistant.index.snapshot import FORMAT  # imported here: the module is new
+
+    collection, revision, _ = store.identity()
+    return store.snapshot_root() / f"snap{FORMAT}-{collection}-{revision}"
+
+
 def _lexical_sources(searcher: Searcher, word: str) -> set[str]:
     """Files whose chunks BM25 finds for ``word``."""
     snap = searcher.lexicon().snapshot
@@ -80,11 +88,16 @@ def test_fresh_process_maps_the_saved_snapshot_and_scores_as_bm25s(
     assert hits and not bulk, bulk
 
     # It mapped the snapshot the indexer saved for this revision.
-    collection, revision, writing = store.identity()
+    writing = store.identity()[2]
     assert not writing
-    saved = store.snapshot_root() / f"snap-{collection}-{revision}"
+    saved = _saved(store)
     snap = searcher.lexicon().snapshot
-    assert snap.folder == saved and isinstance(snap.vectors, np.memmap)
+    assert snap.folder == saved and not snap.vectors.flags.owndata  # mapped, not read
+
+    # Texts and metadata come from it exactly as Chroma holds them.
+    some = snap.ids[::4]
+    assert snap.get_chunks(some) == {k: v for k, v in store.get_chunks(some, None).items()
+                                     if k in ("ids", "metadatas", "documents")}
 
     # Its BM25 is bm25s's over the committed chunks, to float precision.
     texts = {cid: text for cid, _, text in store.iter_chunks()}
@@ -134,13 +147,13 @@ def test_snapshot_never_shows_uncommitted_files(cli_env: dict[str, str], tmp_pat
     # After the crash: the writer's mark is left, the snapshot (built in memory) holds
     # exactly the committed files, and none is saved for this unfinished state.
     store = ChromaStore(settings)
-    collection, revision, writing = store.identity()
+    writing = store.identity()[2]
     assert writing
     searcher = Searcher(settings, store, embedder)
     committed = _check_matches_committed(store, searcher)
     done = {s for s in committed if s.startswith("new_")}
     assert len(done) < N_NEW
-    assert not (store.snapshot_root() / f"snap-{collection}-{revision}").exists()
+    assert not _saved(store).exists()
     for i in range(N_NEW):
         found = _lexical_sources(searcher, _marker(i))
         assert found == ({f"new_{i:02d}.txt"} if f"new_{i:02d}.txt" in done else set()), i
@@ -149,8 +162,8 @@ def test_snapshot_never_shows_uncommitted_files(cli_env: dict[str, str], tmp_pat
     again = cli(env, "ingest", "-q", str(new))
     assert again.returncode == 0, again.stderr
     store = ChromaStore(settings)
-    collection, revision, writing = store.identity()
-    assert not writing and (store.snapshot_root() / f"snap-{collection}-{revision}").exists()
+    writing = store.identity()[2]
+    assert not writing and _saved(store).exists()
     searcher = Searcher(settings, store, embedder)
     _check_matches_committed(store, searcher)
     assert _lexical_sources(searcher, _marker(N_NEW - 1)) == {f"new_{N_NEW - 1:02d}.txt"}
@@ -172,5 +185,4 @@ def test_snapshot_never_shows_uncommitted_files(cli_env: dict[str, str], tmp_pat
     searcher = Searcher(settings, store, embedder)
     committed = _check_matches_committed(store, searcher)
     assert set(committed) == {f"new_{i:02d}.txt" for i in range(N_NEW)}
-    assert [p.name for p in store.snapshot_root().iterdir()] == [
-        f"snap-{store.identity()[0]}-{store.identity()[1]}"]
+    assert [p for p in store.snapshot_root().iterdir()] == [_saved(store)]

@@ -1,10 +1,10 @@
-"""What search reads besides Chroma, for one index revision, persisted and memory-mapped.
+"""What search reads, for one index revision, persisted and memory-mapped.
 
 A snapshot holds, for every chunk of every committed file: its id, language, raw vector,
-its file's filter fields (language, date, provinces) and its BM25 term frequencies, as an
-inverted index scored at query time (idf and length from the snapshot's own rows). Before
-this, every process rebuilt BM25 and read every vector from Chroma on its first question
-(81 s at 100,000 chunks); now it maps a folder of arrays.
+text and metadata, its file's filter fields (language, date, provinces) and its BM25 term
+frequencies, as an inverted index scored at query time (idf and length from the
+snapshot's own rows). Before this, every process rebuilt BM25 and read every vector from
+Chroma on its first question (81 s at 100,000 chunks); now it maps a folder of arrays.
 
 Consistency: a snapshot is derived from the committed file records only (``store``), and
 a file enters it whole (all the chunks its record lists were read) or not at all. It is
@@ -41,7 +41,7 @@ from assistant.text.languages import tokenize
 if TYPE_CHECKING:
     from assistant.index.store import ChromaStore, DocRecord
 
-FORMAT = 1
+FORMAT = 2
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene"), the scores the in-memory BM25 gave
 _FETCH = 500
 
@@ -60,6 +60,35 @@ def _empty(dtype: Any, *shape: int) -> np.ndarray:
     return np.zeros(shape or (0,), dtype=dtype)
 
 
+class Blobs:
+    """Strings as one UTF-8 byte array and offsets (mappable; one string decoded at a time)."""
+
+    def __init__(self, ptr: np.ndarray, data: np.ndarray) -> None:
+        self.ptr, self.data = ptr, data
+
+    @classmethod
+    def of(cls, items: Sequence[str]) -> Blobs:
+        encoded = [x.encode("utf-8") for x in items]
+        ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=ptr[1:])
+        return cls(ptr, np.frombuffer(b"".join(encoded), dtype=np.uint8).copy())
+
+    def __getitem__(self, i: int) -> str:
+        return bytes(self.data[self.ptr[i] : self.ptr[i + 1]]).decode("utf-8")
+
+    def keep(self, rows: np.ndarray) -> Blobs:
+        """The strings of the rows where ``rows`` (a boolean array) is True, in order."""
+        lengths = np.diff(self.ptr)
+        ptr = np.zeros(int(rows.sum()) + 1, dtype=np.int64)
+        np.cumsum(lengths[rows], out=ptr[1:])
+        return Blobs(ptr, np.asarray(self.data)[np.repeat(rows, lengths)])
+
+    def extend(self, items: Sequence[str]) -> Blobs:
+        more = Blobs.of(items)
+        return Blobs(np.concatenate([self.ptr, self.ptr[-1] + more.ptr[1:]]),
+                     np.concatenate([np.asarray(self.data), more.data]))
+
+
 class Snapshot:
     """Arrays of one revision; rows are chunks. Read-only once built."""
 
@@ -67,11 +96,15 @@ class Snapshot:
                  langs: list[str], doc_of_row: np.ndarray, vectors: np.ndarray,
                  vocab: list[str], fwd_ptr: np.ndarray, fwd_term: np.ndarray,
                  fwd_tf: np.ndarray, inv: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 doc_len: np.ndarray | None = None, folder: Path | None = None) -> None:
+                 doc_len: np.ndarray | None = None, folder: Path | None = None,
+                 texts: Blobs | None = None, metas: Blobs | None = None) -> None:
         self.key, self.revision, self.docs, self.ids, self.langs = key, revision, docs, ids, langs
         self.doc_of_row, self.vectors, self.vocab = doc_of_row, vectors, vocab
         self.fwd_ptr, self.fwd_term, self.fwd_tf = fwd_ptr, fwd_term, fwd_tf
         self.folder = folder
+        # Each chunk's text and Chroma metadata (JSON): search needs no Chroma round trip.
+        self.texts = texts or Blobs.of([""] * len(ids))
+        self.metas = metas or Blobs.of(["{}"] * len(ids))
         self.row = {cid: i for i, cid in enumerate(ids)}
         self.visible = frozenset(ids)
         self.term_id = {t: i for i, t in enumerate(vocab)}
@@ -85,6 +118,14 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Any]:
+        """Like ``ChromaStore.get_chunks`` (ids, metadatas, documents), from the snapshot:
+        only chunks it holds, i.e. of files committed at its revision."""
+        rows = [self.row[i] for i in ids if i in self.row]
+        return {"ids": [self.ids[r] for r in rows],
+                "metadatas": [json.loads(self.metas[r]) for r in rows],
+                "documents": [self.texts[r] for r in rows]}
 
     # -- BM25 ------------------------------------------------------------------------------
     def bm25_scores(self, tokens: Sequence[str]) -> np.ndarray:
@@ -145,7 +186,9 @@ class Snapshot:
             arrays = {"vectors": self.vectors, "doc_of_row": self.doc_of_row,
                       "fwd_ptr": self.fwd_ptr, "fwd_term": self.fwd_term, "fwd_tf": self.fwd_tf,
                       "inv_ptr": self.inv_ptr, "inv_row": self.inv_row, "inv_tf": self.inv_tf,
-                      "doc_len": self.doc_len}
+                      "doc_len": self.doc_len, "text_ptr": self.texts.ptr,
+                      "text_data": self.texts.data, "meta_ptr": self.metas.ptr,
+                      "meta_data": self.metas.data}
             for name, array in arrays.items():
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
             (tmp / "ids.json").write_text(json.dumps({"ids": self.ids, "langs": self.langs,
@@ -173,7 +216,8 @@ class Snapshot:
             names = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
 
             def arr(name: str) -> np.ndarray:
-                return np.load(folder / f"{name}.npy", mmap_mode="r")
+                # A plain view of the map (indexing a np.memmap object is slow).
+                return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
 
             docs = [DocEntry(s, h, tuple(c), lang, int(d), tuple(p))
                     for s, h, c, lang, d, p in meta["docs"]]
@@ -181,13 +225,16 @@ class Snapshot:
                        np.asarray(arr("doc_of_row")), arr("vectors"), names["vocab"],
                        np.asarray(arr("fwd_ptr")), arr("fwd_term"), arr("fwd_tf"),
                        inv=(np.asarray(arr("inv_ptr")), arr("inv_row"), arr("inv_tf")),
-                       doc_len=np.asarray(arr("doc_len")), folder=folder)
+                       doc_len=np.asarray(arr("doc_len")), folder=folder,
+                       texts=Blobs(arr("text_ptr"), arr("text_data")),
+                       metas=Blobs(arr("meta_ptr"), arr("meta_data")))
         except (OSError, ValueError, KeyError):
             return None
 
 
 def _folder_name(key: str) -> str:
-    return "snap-" + re.sub(r"[^0-9A-Za-z_.-]", "_", key)
+    # The format is in the name: a folder of another format is never mistaken for this one.
+    return f"snap{FORMAT}-" + re.sub(r"[^0-9A-Za-z_.-]", "_", key)
 
 
 def _invert(fwd_ptr: np.ndarray, fwd_term: np.ndarray, fwd_tf: np.ndarray, n_terms: int
@@ -226,7 +273,8 @@ def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocReco
 
     # A file enters whole or not at all: every chunk its record lists must be there.
     docs: list[DocEntry] = []
-    new_rows: list[tuple[int, str, str, str, list[float]]] = []  # (doc, id, lang, text, vec)
+    new_rows: list[tuple[int, str, str, str, np.ndarray, str]] = []
+    # (doc, id, lang, text, vector, metadata as JSON)
     keep_prev_doc = np.full(len(previous.docs) if previous else 0, -1, dtype=np.int32)
     for e in entries:
         if e.source in reused:
@@ -234,8 +282,8 @@ def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocReco
             docs.append(e)
         elif all(c in fetched for c in e.chunk_ids):
             for cid in e.chunk_ids:
-                lang, text, vec = fetched[cid]
-                new_rows.append((len(docs), cid, lang, text, vec))
+                lang, text, vec, meta = fetched[cid]
+                new_rows.append((len(docs), cid, lang, text, vec, meta))
             docs.append(e)
 
     vocab = list(previous.vocab) if previous else []
@@ -251,11 +299,13 @@ def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocReco
         terms = [np.asarray(previous.fwd_term[entry_keep], dtype=np.int32)]
         tfs = [np.asarray(previous.fwd_tf[entry_keep], dtype=np.uint16)]
         row_lengths = [lengths[keep]]
+        texts, metas = previous.texts.keep(keep), previous.metas.keep(keep)
     else:
+        texts, metas = Blobs.of([]), Blobs.of([])
         ids, langs, doc_of_row = [], [], _empty(np.int32)
         vectors, terms, tfs, row_lengths = [], [], [], []
     new_docs, new_len, new_terms, new_tfs = [], [], [], []
-    for doc, cid, lang, text, _vec in new_rows:
+    for doc, cid, lang, text, _vec, _meta in new_rows:
         counts = Counter(tokenize(text))
         for token in counts:
             if token not in term_id:
@@ -276,16 +326,21 @@ def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocReco
     fwd_ptr = np.concatenate([[0], np.cumsum(np.concatenate(row_lengths))]).astype(np.int64)
     matrix = np.concatenate(vectors) if vectors else _empty(np.float32, 0, dimension)
     return Snapshot(key, revision, docs, ids, langs, doc_of_row.astype(np.int32), matrix,
-                    vocab, fwd_ptr, np.concatenate(terms), np.concatenate(tfs))
+                    vocab, fwd_ptr, np.concatenate(terms), np.concatenate(tfs),
+                    texts=texts.extend([r[3] for r in new_rows]),
+                    metas=metas.extend([r[5] for r in new_rows]))
 
 
-def _fetch(store: ChromaStore, ids: list[str]) -> dict[str, tuple[str, str, list[float]]]:
-    out: dict[str, tuple[str, str, list[float]]] = {}
+def _fetch(store: ChromaStore, ids: list[str]
+           ) -> dict[str, tuple[str, str, np.ndarray, str]]:
+    out: dict[str, tuple[str, str, np.ndarray, str]] = {}
     for start in range(0, len(ids), _FETCH):
         got = store.get_chunks(ids[start : start + _FETCH], None, embeddings=True)
         for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
                                         got["embeddings"], strict=True):
-            out[cid] = (str((meta or {}).get("lang", "und")), text or "", vec)
+            meta = meta or {}
+            out[cid] = (str(meta.get("lang", "und")), text or "", np.asarray(vec, np.float32),
+                        json.dumps(meta, ensure_ascii=False))
     return out
 
 
@@ -334,7 +389,7 @@ class SnapshotCache:
                       key=lambda f: int(f.name[len(prefix):] or 0) if
                       f.name[len(prefix):].isdigit() else -1)
         others = [f for f in self.root.iterdir()
-                  if f.name.startswith("snap-") and not f.name.startswith(prefix)]
+                  if f.name.startswith("snap") and not f.name.startswith(prefix)]
         for folder in mine[: -self.keep] + others:
             # Safe under readers: a mapped file outlives its directory entry.
             shutil.rmtree(folder, ignore_errors=True)

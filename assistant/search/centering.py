@@ -130,7 +130,8 @@ class CenteredIndex:
     """
 
     def __init__(self, snapshot: Snapshot, shipped: LanguageMeans, prior: float) -> None:
-        self.revision = snapshot.revision
+        self.revision = snapshot.key  # the snapshot it was built from (collection, revision)
+        self.snapshot = snapshot
         self.ids = snapshot.ids
         self.row = snapshot.row
         langs = snapshot.langs
@@ -165,8 +166,8 @@ class CenteredIndex:
             tag = digest.hexdigest()[:16]
             files = (snapshot.folder / f"centred-{tag}.npy", snapshot.folder / f"norms-{tag}.npy")
             if all(f.exists() for f in files):
-                try:
-                    return np.load(files[0], mmap_mode="r"), np.load(files[1])
+                try:  # a plain array view of the map: indexing a np.memmap is slow
+                    return np.asarray(np.load(files[0], mmap_mode="r")), np.load(files[1])
                 except (OSError, ValueError):
                     pass
         matrix = np.empty(raw.shape, dtype=np.float32)
@@ -186,7 +187,7 @@ class CenteredIndex:
             with tmp.open("wb") as handle:
                 np.save(handle, array)
             os.replace(tmp, path)  # atomic: a reader maps a whole file or none
-        return np.load(files[0], mmap_mode="r"), norms
+        return np.asarray(np.load(files[0], mmap_mode="r")), norms
 
     def scores(self, query_vector: np.ndarray,
                translated: Mapping[str, np.ndarray] | None = None) -> np.ndarray:

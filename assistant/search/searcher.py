@@ -171,7 +171,8 @@ class Searcher:
             lexical = dict(lexicon.top(query.text, n, mask))
             missing = [cid for cid in lexical if cid not in hits]
             if missing:  # the mask has filtered them already
-                got = self.store.get_chunks(missing, None, embeddings=centered is None)
+                got = lexicon.snapshot.get_chunks(missing) if centered is not None else \
+                    self.store.get_chunks(missing, None, embeddings=True)
                 vectors = got["embeddings"] if centered is None else [None] * len(got["ids"])
                 for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
                                                 vectors, strict=True):
@@ -200,7 +201,7 @@ class Searcher:
         scores = dict(centered.top(cq, depth, translated, mask))
         if not scores:
             return
-        got = self.store.get_chunks(list(scores), None)
+        got = centered.snapshot.get_chunks(list(scores))  # text and metadata: no round trip
         for cid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
             if cid in visible:
                 hits[cid] = Hit(cid, meta["source"], text, meta,
