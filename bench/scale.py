@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
-from bench._results import code_version, machine, write_section
+from bench._results import code_version, write_section
 from bench.performance import (
     build_pool,
     commit_many,
@@ -249,6 +249,49 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _row(label: str, q: dict[str, Any]) -> str:
+    return (f"| {label} | {q['first_s']:.2f} | {q['e2e_p50']:.1f} / {q['e2e_p95']:.1f} "
+            f"({q['e2e_n']}) | {q['embed_p50']:.1f} / {q['embed_p95']:.1f} | "
+            f"{q['ret_p50']:.1f} / {q['ret_p95']:.1f} ({q['ret_n']}) | {q['rss_first_mib']:.0f} / "
+            f"{q['rss_end_mib']:.0f} / {q['peak_rss_mib']:.0f} | {q['load']} |")
+
+
+def render(build: dict[str, Any], runs: dict[str, dict[str, Any]], loads: list[str]) -> str:
+    size = build["size"]
+    lines = [
+        f"## Scale: {size:,} chunks with a persisted search snapshot (`bench/scale.py`)", "",
+        "`python -m bench.scale`: synthetic collection as in `bench.performance` (pool "
+        "sentences recombined, vectors = mean of their vectors + noise), built once outside "
+        "the repository and ended as the indexer ends a run (`end_write`, then the snapshot "
+        "is saved). Each row is a fresh process (model loaded first, not counted): its first "
+        "question, then 200 questions with the query embedded inside `Searcher.search` "
+        "(what a user waits for), query embedding alone, and retrieval with a precomputed "
+        "vector. RSS = resident memory after the first question / at the end / peak (MiB). "
+        f"Load average (1/5/15 min) at start and end of the run: {' ; '.join(loads)} on "
+        "2 shared cores.", "",
+        f"Code: {runs[next(iter(runs))]['code']}.", "",
+        f"Build: {build['docs']:,} documents, {build['build_s']:.0f} s into Chroma "
+        f"({build['disk_mib']:.0f} MiB on disk with the snapshot); the snapshot from scratch "
+        f"(every chunk read and tokenized once, as after the first ingest) "
+        f"{build['snapshot_s']:.0f} s, {build['snapshot_mib']:.0f} MiB.", "",
+        "| process | first question s | search incl. embedding p50 / p95 ms (n) | "
+        "query embedding p50 / p95 ms | retrieval p50 / p95 ms (n) | RSS MiB first / end / "
+        "peak | load avg at end |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    lines += [_row(label, q) for label, q in runs.items()]
+    base = runs[next(iter(runs))]
+    lines += ["", "Filters (same process as the first row; retrieval with a precomputed vector, "
+              "100 questions):", "",
+              "| filter | share of chunks | p50 ms | p95 ms | p50 vs none |",
+              "|---|---:|---:|---:|---:|"]
+    none = base["filtered"]["none"]["p50"]
+    for label, f in base["filtered"].items():
+        lines.append(f"| {label} | {100 * f['share']:.1f} % | {f['p50']:.1f} | {f['p95']:.1f} | "
+                     f"{f['p50'] / none:.2f}x |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
@@ -256,14 +299,25 @@ def main(argv: list[str] | None = None) -> None:
             else child_query(args.root, args.size, args.budget)
         args.child_out.write_text(json.dumps(result), encoding="utf-8")
         return
+    loads = [load_avg()]
     prepare(args.root, args.seed, args.queries)
     for size in args.sizes:
         built = args.root / f"build-{size}.json"
         if not built.exists():
             built.write_text(json.dumps(run_child(["--child", "build", "--root", str(args.root),
                                                    "--size", str(size)])), encoding="utf-8")
-        print(built.read_text(encoding="utf-8")[:400], file=sys.stderr)
-    print(machine(), code_version(), load_avg(), write_section, pct, file=sys.stderr)
+        build = json.loads(built.read_text(encoding="utf-8"))
+        query = ["--child", "query", "--root", str(args.root), "--size", str(size),
+                 "--budget", str(args.budget)]
+        runs = {
+            "passive (default)": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "passive"}),
+            "active": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "active"}),
+        }
+        loads.append(load_avg())
+        body = render(build, runs, loads)
+        print(body)
+        if not args.no_write:
+            write_section(f"scale-{size}", body)
 
 
 if __name__ == "__main__":
