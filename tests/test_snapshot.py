@@ -19,7 +19,9 @@ from assistant.config import Settings
 from assistant.index.embedding import E5Embeddings
 from assistant.index.indexing import Indexer
 from assistant.index.store import ChromaStore
-from assistant.search.retrieval import Filters, Searcher
+from assistant.search.filters import Filters
+from assistant.search.query import QueryBuilder
+from assistant.search.searcher import Searcher
 from assistant.text.languages import tokenize
 from tests.conftest import CORPUS, cli
 from tests.test_interrupted_ingest import N_FILES, _interrupt_ingest
@@ -84,7 +86,9 @@ def test_fresh_process_maps_the_saved_snapshot_and_scores_as_bm25s(
     monkeypatch.setattr(fresh, "all_chunk_ids", lambda: bulk.append("all_chunk_ids") or set())
     monkeypatch.setattr(fresh, "_pages", lambda *a: bulk.append("_pages") or iter(()))
     searcher = Searcher(settings, fresh, embedder)
-    hits = searcher.search("How many hospital beds does Lang Son province have?", k=3)
+    query = QueryBuilder(embedder, settings.languages, 500, {}).prepare(
+        "How many hospital beds does Lang Son province have?")
+    hits = searcher.search(query, k=3)
     assert hits and not bulk, bulk
 
     # It mapped the snapshot the indexer saved for this revision.
