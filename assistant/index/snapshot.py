@@ -158,6 +158,22 @@ class Snapshot:
         return np.array([d.date for d in self.docs], dtype=np.int32)
 
     @cached_property
+    def lang_stats(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        """Per chunk language: the sum of the raw vectors and their count (what centering
+        needs; saved, so a new process never reads the raw vectors)."""
+        if self.folder is not None and (self.folder / "stats.json").is_file():
+            saved = json.loads((self.folder / "stats.json").read_text(encoding="utf-8"))
+            return ({k: np.asarray(v, np.float32) for k, v in saved["sums"].items()},
+                    {k: int(v) for k, v in saved["counts"].items()})
+        names, codes = self.lang_codes
+        sums, counts = {}, {}
+        for i, lang in enumerate(names):
+            rows = np.flatnonzero(codes == i)
+            sums[lang] = np.asarray(self.vectors[rows], np.float64).sum(axis=0).astype(np.float32)
+            counts[lang] = len(rows)
+        return sums, counts
+
+    @cached_property
     def lang_codes(self) -> tuple[list[str], np.ndarray]:
         """The chunk languages, and each row's index into them."""
         names = sorted(set(self.langs))
@@ -193,6 +209,10 @@ class Snapshot:
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
             (tmp / "ids.json").write_text(json.dumps({"ids": self.ids, "langs": self.langs,
                                                       "vocab": self.vocab}), encoding="utf-8")
+            sums, counts = self.lang_stats
+            (tmp / "stats.json").write_text(json.dumps(
+                {"sums": {k: v.tolist() for k, v in sums.items()}, "counts": counts}),
+                encoding="utf-8")
             meta = {"format": FORMAT, "key": self.key, "revision": self.revision,
                     "docs": [[d.source, d.sha256, list(d.chunk_ids), d.language, d.date,
                               list(d.provinces)] for d in self.docs]}

@@ -135,16 +135,13 @@ class CenteredIndex:
         self.ids = snapshot.ids
         self.row = snapshot.row
         langs = snapshot.langs
-        lang_arr = np.asarray(langs)
         self.langs = langs
-        self.rows_of = {lang: np.flatnonzero(lang_arr == lang) for lang in set(langs)}
-        raw = snapshot.vectors
-        sums: dict[str, np.ndarray] = {}
-        counts: dict[str, int] = {}
-        for lang in sorted(set(langs) - {"und"}):
-            rows = self.rows_of[lang]
-            sums[lang] = np.asarray(raw[rows], dtype=np.float64).sum(axis=0).astype(np.float32)
-            counts[lang] = len(rows)
+        names, codes = snapshot.lang_codes
+        self.rows_of = {lang: np.flatnonzero(codes == i) for i, lang in enumerate(names)}
+        raw = snapshot.vectors  # mapped: read only if the centred copy is not saved yet
+        all_sums, all_counts = snapshot.lang_stats
+        sums = {lang: v for lang, v in all_sums.items() if lang != "und"}
+        counts = {lang: n for lang, n in all_counts.items() if lang != "und"}
         self.corpus_counts = counts
         self.centering = Centering(shipped.combined(sums, counts, prior))
         dim = raw.shape[1] if raw.ndim == 2 else 0
