@@ -35,12 +35,22 @@ class Settings(BaseSettings):
         None, description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of index_dir."
     )
     collection: str = Field("health_reports", description="Chroma collection name prefix.")
+    index_cache_dir: Path | None = Field(
+        None, description="With a Chroma server: local folder for the search snapshots "
+        "(BM25, vectors, filter fields) this process keeps; unset: data_dir/index-cache."
+    )
 
     embedder: Literal["e5", "sentence-transformers"] = "e5"
     embedder_model: str | None = Field(
         None, description="Local model folder for the sentence-transformers embedder."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    omp_wait_policy: Literal["passive", "active"] = Field(
+        "passive", description="How the embedder's OpenMP threads wait between calls: "
+        "passive (sleep; leaves the CPU to other work: ingestion, a busy shared server) or "
+        "active (spin; a question embeds about 2.5x faster on an otherwise idle machine, "
+        "see bench/results.md). Applied when the model loads, via OMP_WAIT_POLICY."
+    )
 
     chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk budget in embedder tokens.")
     chunk_overlap_tokens: int = Field(40, ge=0, le=256)

@@ -750,7 +750,7 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
     sw.wrap(Collection, "get", "chroma: collection.get")
     sw.wrap(lexicon, "top", "bm25: lexicon.top")
     sw.wrap(lexicon_module, "tokenize", "bm25: tokenize query")
-    sw.wrap(lexicon.bm25, "get_scores", "bm25: get_scores")
+    sw.wrap(lexicon.snapshot, "bm25_scores", "bm25: bm25_scores")  # the snapshot's postings
     sw.wrap(store, "get_chunks", "bm25 candidates: store.get_chunks (with embeddings)",
             count=lambda ids, *a, **k: len(ids))
     sw.wrap(searcher, "_fuse", "fusion (_fuse)")

