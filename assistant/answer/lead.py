@@ -13,28 +13,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, model_validator
 
-from assistant.answer.answerability import Need, Passage, answer_cues, find_roles, held_concepts
+from assistant.answer.answerability import Need, Passage, held_concepts
 from assistant.answer.citations import MARKER
+from assistant.answer.spans import aliases, dates_in, find_roles, people, places_in
 from assistant.prompts import LANGUAGES, load_model
 from assistant.text import numbers
-from assistant.text.anchors import find_provinces, find_terms, fold
-from assistant.text.figures import Figure, cue_pattern, extract_figures
+from assistant.text.anchors import find_terms, fold
+from assistant.text.figures import Figure, extract_figures
 
 _SCRIPTS = {"uk": re.compile("[\u0400-\u04ff]"), "ar": re.compile("[\u0600-\u06ff]"),
             "vi": re.compile("[\u00c0-\u1ef9]")}
-_LATIN_NAME = r"[A-ZÀ-ÝĐƠƯẠ-Ỹ][a-zà-ỹđơư]+"
-_CYRILLIC_NAME = r"[А-ЯІЇЄҐ][а-яіїєґ’']+"
-_NAME_WORD = rf"(?:{_LATIN_NAME}|{_CYRILLIC_NAME})"
-_NAME_RUN = re.compile(rf"{_NAME_WORD}(?:\s{_NAME_WORD})+")
-_PLACE = re.compile(r"(?:[A-Z][\w'’-]+\s){1,3}(?:City|Hospital|Ville|Hôpital)\b")
-_TOKEN = re.compile(r"\S+")
-_PUNCT = " ,.;:()\"'«»،؛"
 
 
 class AnswerMessages(BaseModel):
@@ -93,18 +85,11 @@ class Lead:
     span: str  # the fact alone (value, name, date or place), as the sentence writes it
 
 
-@lru_cache(maxsize=1)
-def _aliases() -> dict[str, list[str]]:
-    text = resources.files("assistant").joinpath("data/provinces.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    return {k: [str(a) for a in v or []] for k, v in data.items() if not k.startswith("_")}
-
-
 def place_name(province: str, language: str) -> str:
     """A province as the question's script writes it ("Лангшон", "لانج سون", "Lạng Sơn")."""
     script = _SCRIPTS.get(language)
     if script:
-        for alias in _aliases().get(province, []):
+        for alias in aliases().get(province, []):
             if script.search(alias):
                 return alias
     return province
@@ -173,41 +158,6 @@ def _figure_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
                          value=figure.value, target=target), figure.value)
 
 
-@lru_cache(maxsize=1)
-def _not_names() -> frozenset[str]:
-    return frozenset(str(w) for w in answer_cues().get("not_names") or [])
-
-
-def _masked(sentence: str) -> str:
-    """The sentence with province names blanked: "Ho Chi Minh City" is not a person."""
-    out = sentence
-    for province in find_provinces(sentence):
-        for alias in sorted([province, *_aliases().get(province, [])], key=len, reverse=True):
-            out = re.sub(re.escape(alias), lambda m: "#" * len(m.group()), out,
-                         flags=re.IGNORECASE)
-    return out
-
-
-def people(sentence: str) -> list[tuple[str, int]]:
-    """Personal names (runs of two to four capitalised words that are not titles), with
-    their positions."""
-    found = []
-    masked = _masked(sentence)
-    for run in _NAME_RUN.finditer(masked):
-        words: list[str] = []
-        start = run.start()
-        for word in re.finditer(r"\S+", run.group()):
-            if word.group() in _not_names():
-                if 2 <= len(words) <= 4:
-                    found.append((" ".join(words), start))
-                words, start = [], run.start() + word.end() + 1
-            else:
-                words.append(word.group())
-        if 2 <= len(words) <= 4:
-            found.append((" ".join(words), start))
-    return found
-
-
 def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,
                language: str) -> Lead | None:
     roles = find_roles(sentence)
@@ -228,28 +178,6 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
     shown = [r for r in (need.roles or set(roles)) if r in roles]
     role = msgs.say("person_role", language, role=msgs.name(shown[0], language)) if shown else ""
     return Lead(msgs.say("person", language, document=doc, person=person, role=role), person)
-
-
-def dates_in(sentence: str) -> list[str]:
-    """Day-and-month dates as written ("June 13", "4 novembre", "10 يوليو", "9 septembre 2025")."""
-    months = cue_pattern("months")
-    tokens = list(_TOKEN.finditer(sentence))
-    out = []
-    for i, token in enumerate(tokens):
-        if not months.fullmatch(fold(token.group().strip(_PUNCT))):
-            continue
-        first, last = i, i
-        if i and re.fullmatch(r"\d{1,2}", numbers.canonical(tokens[i - 1].group().strip(_PUNCT))):
-            first = i - 1
-        elif i + 1 < len(tokens) and re.fullmatch(r"\d{1,2}", tokens[i + 1].group().strip(_PUNCT)):
-            last = i + 1
-        if first == last:
-            continue
-        if last + 1 < len(tokens) and re.fullmatch(
-                r"(?:19|20)\d\d", numbers.canonical(tokens[last + 1].group().strip(_PUNCT))):
-            last += 1
-        out.append(sentence[tokens[first].start(): tokens[last].end()].strip(_PUNCT))
-    return out
 
 
 def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,
@@ -274,11 +202,7 @@ def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
 
 def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
                 language: str) -> Lead | None:
-    places = [m.group().strip() for m in _PLACE.finditer(sentence)
-              if not set(find_provinces(m.group())) & set(need.provinces)]
-    if not places:
-        places = [place_name(p, language) for p in find_provinces(sentence)
-                  if p not in need.provinces]
+    places = [place_name(p, language) for p in places_in(sentence, need.provinces)]
     if not places:
         return None
     return Lead(msgs.say("place", language, document=doc, place=places[0]), places[0])

@@ -45,7 +45,9 @@ def contains(answer: str, references: Iterable[str]) -> bool:
     for ref in references:
         target = normalize_answer(ref)
         # Boundaries keep "8%" from matching inside "98%" and "12" inside "12.5".
-        if target and re.search(rf"(?<![\w.]){re.escape(target)}(?![\w]|\.\d)", folded):
+        # Arabic attaches "and"/"with" to a number ("و66454"): a figure may follow a letter.
+        before = r"(?<![.])(?<![^\W\u0600-\u06ff])" if target[:1].isdigit() else r"(?<![\w.])"
+        if target and re.search(rf"{before}{re.escape(target)}(?![\w]|\.\d)", folded):
             return True
     return False
 
