@@ -167,7 +167,7 @@ def check(need: Need, sentence: str, passage: Passage) -> Verdict:
         if not need.years & (here | document_years(passage)):
             return Verdict(False, "year", sorted(need.years))
     # An indicator named without a figure ("a budget plan for 2026") is not its figure.
-    if need.kind == "figure" and not extract_figures(sentence):
+    if need.kind == "figure" and not extract_figures(sentence, keep_small=True):
         return Verdict(False, "kind", ["figure"])
     if need.kind == "date" and not (dates_in(sentence) or years_in(sentence, passage.language)):
         return Verdict(False, "kind", ["date"])

@@ -99,6 +99,11 @@ def score_case(case: Mapping[str, Any], pred: Mapping[str, Any]) -> dict[str, An
         answered = not pred["abstained"]
         refs = case["answers"]
         out["containment"] = float(answered and bool(refs) and contains(pred["answer"], refs))
+        # Development sets give the reference in the question's language and the document's:
+        # "strict" counts only the former (what a reader of the question's language gets).
+        if case.get("answers_qlang"):
+            out["containment_qlang"] = float(answered and contains(pred["answer"],
+                                                                   case["answers_qlang"]))
         # F1 is a span measure: the answer's short form (the figure or name its lead states)
         # when it has one, else the whole answer.
         short = pred.get("span") or pred["answer"]
@@ -118,7 +123,7 @@ def aggregate(cases: Sequence[Mapping[str, Any]],
     out: dict[str, Any] = {"cases": len(scores)}
     keys = [f"recall@{k}" for k in CUTOFFS] + ["mrr@10", "containment", "token_f1",
                                               "citation_precision", "citation_recall",
-                                              "lead_in_question_lang"]
+                                              "containment_qlang", "lead_in_question_lang"]
     for key in keys:
         values = [s[key] for s in scores if s.get(key) is not None]
         out[key] = round(float(np.mean(values)), 4) if values else None

@@ -12,7 +12,8 @@ from typing import Any
 # Metrics shown, in order: (key in metrics.json, column title).
 HEADLINE = [
     ("recall@1", "R@1"), ("recall@3", "R@3"), ("recall@5", "R@5"), ("recall@10", "R@10"),
-    ("mrr@10", "MRR@10"), ("containment", "contains"), ("token_f1", "F1"),
+    ("mrr@10", "MRR@10"), ("containment", "contains"),
+    ("containment_qlang", "contains (q lang)"), ("token_f1", "F1"),
     ("citation_precision", "cite P"), ("citation_recall", "cite R"),
     ("abstention_precision", "abstain P"), ("abstention_recall", "abstain R"),
     ("lead_in_question_lang", "lead lang"),

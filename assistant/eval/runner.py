@@ -208,6 +208,8 @@ class Evaluation:
                                        "tags"})
         row["split"] = str(case.extra.get("split") or "tune")
         row["answers"] = case.answers + case.answers_doc_lang
+        if case.answers_doc_lang:
+            row["answers_qlang"] = case.answers
         # A case's own doc_lang wins; otherwise the detected language of its gold files.
         langs = {languages.get(doc, "und") for doc in case.gold_docs}
         detected = (langs.pop() if len(langs) == 1 else MIXED) if langs else NO_DOC

@@ -123,11 +123,13 @@ def _unit(after: str, value: str) -> str:
     return " ".join(out).strip(".,")
 
 
-def extract_figures(sentence: str, period: str | None = None) -> list[Figure]:
+def extract_figures(sentence: str, period: str | None = None,
+                    keep_small: bool = False) -> list[Figure]:
     """Figures of one sentence with unit, indicator, target and period, values verbatim.
 
     Years, dates, reference numbers, per-capita denominators, numbers in links and bare
-    numbers below ten are not figures; a number right after a target cue ("(target 2790")
+    numbers below ten (unless ``keep_small``: "3 focal points" answers "how many") are not
+    figures; a number right after a target cue ("(target 2790")
     is the target of the figure before it.
     """
     masked = URL.sub(lambda m: " " * len(m.group()), sentence)
@@ -148,7 +150,8 @@ def extract_figures(sentence: str, period: str | None = None) -> list[Figure]:
             continue  # a per-capita denominator belongs to the figure before it
         if cue_pattern("reference", anchored_end=True).search(tail):
             continue
-        if ("/" not in value and not is_percent and len(digits) == 1) or not digits.strip("0"):
+        if (("/" not in value and not is_percent and len(digits) == 1 and not keep_small)
+                or not digits.strip("0")):
             continue
         # The cue must sit between this number and the one before, close to this one.
         since_last = before[kept[-1][0].end :] if kept else ""
