@@ -183,6 +183,8 @@ class Evaluation:
             row["lead_lang"] = detect(lead, self.settings.languages)
             if answer.extra.get("span"):
                 row["span"] = answer.extra["span"]
+        if answer.extra.get("vetoed"):
+            row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:
             row["extra"] = case.extra
         return row
