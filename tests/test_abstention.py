@@ -49,7 +49,7 @@ def test_missing_fact_abstains_and_says_what_the_report_holds(
         indexed: Assistant, language: str) -> None:
     answer = indexed.ask(BUDGET[language])
     assert answer.abstained and answer.citations == []
-    names = load_answer_messages(indexed.settings.prompts_dir).names
+    names = load_answer_messages(indexed.settings.prompts_dir, LANGUAGES).names
     assert names["budget"][language] in answer.answer
     assert names["hospital_beds"][language] in answer.answer
     assert detect(answer.answer, LANGUAGES) == language

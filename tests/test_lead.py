@@ -19,13 +19,15 @@ from assistant.answer.lead import (
     not_held,
     people,
 )
-from assistant.prompts import LANGUAGES, load_extractive
+from assistant.prompts import load_extractive
 from assistant.text import numbers
 from assistant.text.languages import detect
 
 PROMPTS = Path(__file__).resolve().parent.parent / "assistant" / "data" / "prompts"
-MESSAGES = load_answer_messages(PROMPTS)
-QUANTITY = [c for cues in load_extractive(PROMPTS).quantity_cues.values() for c in cues]
+LANGUAGES = ("en", "vi", "uk", "fr", "ar")
+MESSAGES = load_answer_messages(PROMPTS, LANGUAGES)
+QUANTITY = [c for cues in load_extractive(PROMPTS, LANGUAGES).quantity_cues.values()
+            for c in cues]
 BEDS_AR = ("يوجد في المقاطعة بأكملها 2862 سريرًا في المستشفيات (الهدف 2790 سريرًا )؛ 34 سريرًا "
            "في المستشفيات لكل 10000 شخص (الهدف 33.6 سريرًا)")
 INSURANCE_FR = ("On note notamment le maintien à 100 % des communes, quartiers et villes répondant "

@@ -42,10 +42,14 @@ SUPPORTED_RELIEF = 0.05
 class Passage(Protocol):
     """What answerability needs of a retrieved chunk (``search`` hits have it)."""
 
-    source: str
-    text: str
-    language: str
-    metadata: dict[str, Any]
+    @property
+    def source(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Need:
     roles: frozenset[str] = frozenset()  # "director", "vice_chair", ...
     provinces: tuple[str, ...] = ()
     years: frozenset[str] = frozenset()
+    qualifiers: frozenset[str] = frozenset()  # optional terms asked ("per 10,000 people")
 
     @property
     def specific(self) -> bool:
@@ -118,6 +123,7 @@ def need_of(question: str, quantity_cues: Iterable[str], terms: Iterable[str] | 
             provinces: Sequence[str] | None = None) -> Need:
     """What ``question`` asks for; ``terms``/``provinces`` when the pipeline has them."""
     asked = set(find_terms(question) if terms is None else terms)
+    qualifiers = frozenset(asked & OPTIONAL_TERMS)
     if asked - OPTIONAL_TERMS:
         asked -= OPTIONAL_TERMS
     kind = question_kind(question, quantity_cues)
@@ -132,7 +138,7 @@ def need_of(question: str, quantity_cues: Iterable[str], terms: Iterable[str] | 
     roles = frozenset(find_roles(question)) if kind == "name" else frozenset()
     return Need(kind, frozenset(asked), roles,
                 tuple(find_provinces(question) if provinces is None else provinces),
-                frozenset(years))
+                frozenset(years), qualifiers)
 
 
 def document_years(passage: Passage) -> set[str]:

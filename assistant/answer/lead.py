@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ValidationInfo, model_validator
 
 from assistant.answer.answerability import Need, Passage, held_concepts
 from assistant.answer.citations import MARKER
 from assistant.answer.spans import aliases, dates_in, find_roles, people, places_in
-from assistant.prompts import LANGUAGES, load_model
+from assistant.prompts import load_model, require_languages
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.figures import Figure, extract_figures
@@ -56,13 +56,10 @@ class AnswerMessages(BaseModel):
         return {("and_" if k == "and" else k): v for k, v in data.items()}
 
     @model_validator(mode="after")
-    def _every_language(self) -> AnswerMessages:
+    def _every_language(self, info: ValidationInfo) -> AnswerMessages:
         tables = {k: v for k, v in self.__dict__.items() if k != "names"}
         tables.update({f"names.{k}": v for k, v in self.names.items()})
-        for name, table in tables.items():
-            missing = set(LANGUAGES) - set(table)
-            if missing:
-                raise ValueError(f"{name} lacks {', '.join(sorted(missing))}")
+        require_languages(info, tables)
         return self
 
     def say(self, key: str, language: str, **fields: str) -> str:
@@ -75,8 +72,8 @@ class AnswerMessages(BaseModel):
 
 
 @lru_cache(maxsize=8)
-def load_answer_messages(prompts_dir: Path) -> AnswerMessages:
-    return load_model(AnswerMessages, prompts_dir / "answers.yaml")
+def load_answer_messages(prompts_dir: Path, languages: tuple[str, ...]) -> AnswerMessages:
+    return load_model(AnswerMessages, prompts_dir / "answers.yaml", languages)
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,7 @@ def lead_is_supported(lead: str, sentence: str, sentence_language: str,
 
 
 def _figure_for(need: Need, figures: Sequence[Figure]) -> Figure | None:
-    per = "per_10000_people" in need.terms
+    per = "per_10000_people" in need.terms | need.qualifiers
     wanted = need.terms - {"per_10000_people"}
 
     def rank(f: Figure) -> tuple[int, int]:
