@@ -42,6 +42,8 @@ class AnswerMessages(BaseModel):
     date: dict[str, str]
     place: dict[str, str]
     quote: dict[str, str]
+    source_of: dict[str, str]
+    source_any: dict[str, str]
     not_held: dict[str, str]
     not_held_unnamed: dict[str, str]
     for_year: dict[str, str]
@@ -143,7 +145,7 @@ def _figure_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
     if not concept and "examinations" in find_terms(figure.indicator):
         concept = "examinations"
     if not concept:
-        return Lead(msgs.say("figure_plain", language, document=doc, value=figure.value),
+        return Lead(msgs.say("figure_plain", language, source=doc, value=figure.value),
                     figure.value)
     indicator = msgs.name(concept, language)
     if "per_10000_people" in find_terms(f"{figure.unit} {figure.indicator}") or "/" in figure.unit:
@@ -151,7 +153,7 @@ def _figure_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
     period = msgs.say("period", language, period=figure.period) if figure.period else ""
     target_value = _first_number(figure.target, sentence_lang)
     target = msgs.say("target", language, target=target_value) if target_value else ""
-    return Lead(msgs.say("figure", language, document=doc, indicator=indicator, period=period,
+    return Lead(msgs.say("figure", language, source=doc, indicator=indicator, period=period,
                          value=figure.value, target=target), figure.value)
 
 
@@ -164,7 +166,7 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
     if asked_person and roles and not need.roles:
         # "What position does Le Minh Quang hold?": the role is the answer.
         role = ", ".join(msgs.name(r, language) for r in roles)
-        return Lead(msgs.say("role_of", language, document=doc, person=asked_person[0],
+        return Lead(msgs.say("role_of", language, source=doc, person=asked_person[0],
                              role=role), role)
     if not named:
         return None
@@ -174,7 +176,7 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
         named, key=lambda item: abs(len(fold(sentence[: item[1]])) - anchor))[0]
     shown = [r for r in (need.roles or set(roles)) if r in roles]
     role = msgs.say("person_role", language, role=msgs.name(shown[0], language)) if shown else ""
-    return Lead(msgs.say("person", language, document=doc, person=person, role=role), person)
+    return Lead(msgs.say("person", language, source=doc, person=person, role=role), person)
 
 
 def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,
@@ -194,7 +196,7 @@ def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
                 break
     if not found:
         return None
-    return Lead(msgs.say("date", language, document=doc, date=found[0]), found[0])
+    return Lead(msgs.say("date", language, source=doc, date=found[0]), found[0])
 
 
 def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
@@ -202,13 +204,16 @@ def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
     places = [place_name(p, language) for p in places_in(sentence, need.provinces)]
     if not places:
         return None
-    return Lead(msgs.say("place", language, document=doc, place=places[0]), places[0])
+    return Lead(msgs.say("place", language, source=doc, place=places[0]), places[0])
 
 
 def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
              passage: Passage, language: str) -> Lead:
     """The lead for an answer whose best cited sentence is ``sentence``."""
-    doc = document_label([passage], language)
+    # The report by its province(s): a title may be a whole sentence in another language.
+    provinces = passage.metadata.get("provinces") or []
+    doc = (msgs.say("source_of", language, document=document_label([passage], language))
+           if provinces else msgs.say("source_any", language))
     lead: Lead | None = None
     if need.kind == "figure":
         lead = _figure_lead(msgs, need, sentence, doc, passage.language, language)
@@ -220,7 +225,7 @@ def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
         lead = _place_lead(msgs, need, sentence, doc, language)
     if lead and lead_is_supported(lead.text, sentence, passage.language, language):
         return lead
-    return Lead(msgs.say("quote", language, document=doc), "")
+    return Lead(msgs.say("quote", language, source=doc), "")
 
 
 def not_held(msgs: AnswerMessages, need: Need, nearest: Sequence[Passage],
