@@ -144,3 +144,10 @@ def places_in(sentence: str, asked: Iterable[str] = ()) -> list[str]:
     found = [m.group().strip() for m in _PLACE.finditer(sentence)
              if not set(find_provinces(m.group())) & asked]
     return found + [p for p in find_provinces(sentence) if p not in asked]
+
+
+@lru_cache(maxsize=1)
+def number_words() -> re.Pattern[str]:
+    """Numbers written as words ("six", "hai", "cinq"): they answer "how many" too."""
+    forms = [w for words in answer_cues()["number_words"].values() for w in words]
+    return cue_regex(forms, True)
