@@ -141,8 +141,7 @@ def need_of(question: str, quantity_cues: Iterable[str], terms: Iterable[str] | 
 
 
 def document_years(passage: Passage) -> set[str]:
-    """Years a report is about: its date, and years its title names (when it has neither,
-    ``check`` reads the passage's years instead)."""
+    """Years a report is about: its date, and years its title names."""
     meta = passage.metadata
     found = years_in(str(meta.get("title", "")))
     date = str(meta.get("date") or "")
@@ -170,8 +169,9 @@ def check(need: Need, sentence: str, passage: Passage) -> Verdict:
             return Verdict(False, "indicator", lacking)
     if need.years:
         here = years_in(sentence, passage.language)
-        about = document_years(passage) or years_in(passage.text, passage.language)
-        if not need.years & (here | about):
+        about = document_years(passage)
+        # A document that gives no date nor year in its title: its period is unknown.
+        if about and not need.years & (here | about):
             return Verdict(False, "year", sorted(need.years))
     # An indicator named without a figure ("a budget plan for 2026") is not its figure.
     if (need.kind == "figure" and not extract_figures(sentence, keep_small=True)
