@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from assistant.answer.citations import Citation
 from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
@@ -139,9 +140,11 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         return
     if not stream:
         click.echo(answer.answer)
-    if answer.citations:
+    # An abstention's [1] is the nearest report ("it gives X, not Y").
+    cited = answer.citations or [Citation(**c) for c in answer.extra.get("nearest", [])]
+    if cited:
         click.echo()
-        for c in answer.citations:
+        for c in cited:
             url = f"\n      {c.url}" if c.url else ""
             click.echo(f"  [{c.n}] {c.title} ({c.source}){url}")
 

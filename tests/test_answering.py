@@ -5,6 +5,7 @@ import re
 import pytest
 
 from assistant import Assistant
+from assistant.answer.lead import lead_is_supported
 from assistant.errors import InputError
 from assistant.text import numbers
 
@@ -48,8 +49,18 @@ def test_every_claim_is_cited_from_a_retrieved_passage(
     retrieved = {h.text for h in answer.retrieved}
     cited = [c.n for c in answer.citations]
     assert cited == list(range(1, len(cited) + 1))
-    # Every sentence ends with a marker that names a listed source.
-    claims = re.split(r"(?<=\])\s+", answer.answer.strip())
+    body = answer.answer.strip()
+    lead = str(answer.extra.get("lead") or "")
+    if lead:
+        # The lead line states the fact in the question's language; its figures are those
+        # of the sentence it cites (quoted underneath), by the one number rule.
+        first, _, body = body.partition("\n")
+        assert first == f"{lead} [1]"
+        cited = answer.citations[0]
+        assert lead_is_supported(lead, " ".join(cited.sentences), cited.language,
+                                 answer.language)
+    # Every quoted sentence ends with a marker that names a listed source.
+    claims = re.split(r"(?<=\])\s+", body)
     for claim in claims:
         marker = re.search(r"\[(\d+)\]$", claim)
         assert marker, claim

@@ -267,3 +267,26 @@ def test_assistant_picks_the_backend_once(small: Assistant, server: FakeOpenAI) 
     quoting = Assistant(assistant.settings, backend=ExtractiveAnswerer(small.settings,
                         small.embedder), embedder=small.embedder, store=small.store)
     assert quoting.ask("How many hospital beds does Lang Son have?").backend == "extractive"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "streamed"])
+def test_answerability_vetoes_the_model_when_no_passage_holds_the_fact(
+        small: Assistant, server: FakeOpenAI, stream: bool) -> None:
+    # Lang Son's report gives beds and doctors, not a malnutrition rate: the model would be
+    # asked to write from passages that cannot answer, so it is not asked at all.
+    backend = generative(small, server)
+    question = "What is the malnutrition rate among children in Lang Son?"
+    if stream:
+        items = list(backend.ask_stream(question))
+        answer = items[-1]
+        assert isinstance(answer, Answer) and items[:-1] == [answer.answer]
+    else:
+        answer = backend.ask(question)
+    assert answer.abstained and answer.backend == "openai" and answer.extra["vetoed"]
+    assert "malnutrition" in answer.answer and "hospital beds" in answer.answer
+    assert server.requests == []
+    # A question the passages answer still goes to the model, unchanged in kind.
+    server.script(Reply("Lang Son has 2,862 hospital beds [1]."))
+    answered = backend.ask("How many hospital beds does Lang Son have?")
+    assert not answered.abstained and "vetoed" not in answered.extra
+    assert len(server.requests) == 1

@@ -147,6 +147,26 @@ def test_breakdowns_by_language_pair_and_tag() -> None:
     assert metrics["per_case"]["a"] == {"abstention_right": 1, "found@5": 1, "contained": 1}
 
 
+def test_split_breakdown_span_f1_lead_language_and_strict_containment() -> None:
+    cases = [{**c, "split": "heldout" if c["id"] in ("b", "d") else "tune"} for c in CASES]
+    metrics = evaluate(cases, PREDS)
+    assert set(metrics["by_split"]) == {"tune", "heldout"}
+    assert metrics["by_split"]["heldout"]["cases"] == 2
+    assert metrics["by_split"]["heldout"]["abstention_recall"] == 0.0  # d was answered
+    assert metrics["by_split"]["tune"]["abstention_recall"] == 1.0
+    # F1 is scored on the short span when the answer has one; the lead's language counts.
+    quoted = {**PREDS["a"], "answer": "Lang Son has 2862 beds in total. [1]"}
+    with_span = {**quoted, "span": "2862", "lead_lang": "en"}
+    assert score_case(CASES[0], with_span)["token_f1"] == 1.0
+    assert score_case(CASES[0], quoted)["token_f1"] < 0.5
+    assert score_case(CASES[0], with_span)["lead_in_question_lang"] == 1.0
+    assert score_case(CASES[0], {**with_span, "lead_lang": "ar"})["lead_in_question_lang"] == 0.0
+    # Strict: only the reference in the question's language counts.
+    dev = {**CASES[0], "answers": ["2862", "ألفان"], "answers_qlang": ["ألفان"]}
+    assert score_case(dev, quoted)["containment"] == 1.0
+    assert score_case(dev, quoted)["containment_qlang"] == 0.0
+
+
 def test_only_predicted_cases_count() -> None:
     metrics = evaluate(CASES, {"a": PREDS["a"]})
     assert metrics["overall"]["cases"] == 1 and list(metrics["per_case"]) == ["a"]

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answer.answerability import SUPPORTED_RELIEF, Need, check, need_of
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.injection import is_instruction
+from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
 from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
@@ -60,6 +62,9 @@ class ExtractiveAnswerer:
         self.pool_k = settings.answer_pool_k
         self.messages: ExtractiveMessages = load_extractive(settings.prompts_dir,
                                                             tuple(settings.languages))
+        self.answers: AnswerMessages = load_answer_messages(settings.prompts_dir,
+                                                            tuple(settings.languages))
+        self._quantity = tuple(c for cues in self.messages.quantity_cues.values() for c in cues)
         self._vectors = VectorCache(embedder, cache_size)
 
     def compose(self, query: Query, hits: list[Hit]) -> Answer:
@@ -76,6 +81,18 @@ class ExtractiveAnswerer:
         answer = self.compose(query, hits)
         yield answer.answer
         yield answer
+
+    def veto(self, query: Query, hits: list[Hit]) -> Answer | None:
+        """The abstention a model's answer gives way to: the question names a province no
+        passage covers, or asks for something (an indicator, a role, a year, a figure)
+        that no retrieved sentence holds. None when the passages can answer."""
+        answer = self.compose(query, hits)
+        if answer.abstained and answer.reason in ("province not covered", "not held"):
+            return answer
+        return None
+
+    def need(self, query: Query) -> Need:
+        return need_of(query.text, self._quantity, query.terms, query.provinces)
 
     def _abstain(self, query: Query, hits: list[Hit], reason: str,
                  message: str | None = None, evidence: float = 0.0) -> Answer:
@@ -96,9 +113,18 @@ class ExtractiveAnswerer:
         candidates = self._score(query, hits)
         if not candidates:
             return self._abstain(query, hits, "no sentences")
+        need = self.need(query)
+        if need.specific:
+            # Only sentences that hold what was asked count as evidence, and they need
+            # less similarity than a sentence judged on similarity alone.
+            supported = [c for c in candidates if check(need, c.sentence, c.hit).answerable]
+            floor = self.settings.min_evidence - SUPPORTED_RELIEF
+            if not supported or supported[0].score < floor:
+                return self._not_held(query, hits, need, candidates[0].score)
+            candidates = supported
+        elif candidates[0].score < self.settings.min_evidence:
+            return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
         best = candidates[0]
-        if best.score < self.settings.min_evidence:
-            return self._abstain(query, hits, "weak evidence", evidence=best.score)
         chosen: list[_Candidate] = []
         for c in candidates:
             if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer_sentences:
@@ -111,8 +137,25 @@ class ExtractiveAnswerer:
         for c in chosen:
             n = builder.cite(c.hit.source, c.sentence, c.hit.text, c.hit.metadata)
             parts.append(f"{c.sentence} [{n}]")
-        return Answer(query.asked, " ".join(parts), False, builder.citations, hits, language,
-                      evidence=best.score)
+        # The fact in the question's language first, citing the best sentence ([1]), which
+        # is quoted underneath as the evidence.
+        lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language)
+        answer = Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
+                        builder.citations, hits, language, evidence=best.score)
+        answer.extra.update(lead=lead.text, span=lead.span)
+        return answer
+
+    def _not_held(self, query: Query, hits: list[Hit], need: Need, evidence: float) -> Answer:
+        """Abstain, saying what the nearest report (about the province asked) does hold."""
+        nearest = [h for h in hits if set(need.provinces) & set(h.metadata.get("provinces", []))]
+        nearest = nearest or hits
+        message = not_held(self.answers, need, nearest, query.language)
+        answer = self._abstain(query, hits, "not held",
+                               f"{message} [1]" if message else None, evidence=evidence)
+        builder = CitationBuilder()
+        builder.cite(nearest[0].source, "", nearest[0].text, nearest[0].metadata)
+        answer.extra["nearest"] = [c.to_dict() for c in builder.citations]
+        return answer
 
     def _score(self, query: Query, hits: list[Hit]) -> list[_Candidate]:
         question, language = query.text, query.language

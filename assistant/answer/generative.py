@@ -4,7 +4,8 @@ Ollama, llama.cpp's server), through LangChain's ``ChatOpenAI``.
 The model sees numbered, fenced passages (``prompts/generative.yaml``) cut to its context
 window; its answer is streamed with markers renumbered on the fly, then checked
 (``citation_check``). When the model fails, the extractive answer stands in, marked as a
-fallback. The API key never reaches a log line or an error message.
+fallback. A question the passages cannot answer (the extractive answerability check) is
+not sent to the model at all. The API key never reaches a log line or an error message.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ class GenerativeAnswerer:
         language = query.language
         if not hits:
             yield self._no_answer(query, started)
+            return
+        # The extractive backend's answerability check: when no passage holds what the
+        # question asks for (the indicator, role, year or province), the model is not asked.
+        veto = self.fallback.veto(query, hits)
+        if veto is not None:
+            veto.backend = self.name
+            veto.extra["vetoed"] = True
+            veto.latency_ms = (time.perf_counter() - started) * 1000
+            yield veto.answer
+            yield veto
             return
         try:
             messages, shown, context = self.prompt(query.text, language, hits)

@@ -35,6 +35,8 @@ class Answer:
             "evidence": round(self.evidence, 4),
             "latency_ms": round(self.latency_ms, 1),
             "citations": [c.to_dict() for c in self.citations],
+            # An abstention names the nearest report ("it gives X, not Y [1]").
+            "nearest": list(self.extra.get("nearest", [])),
             "retrieved": [
                 {"source": h.source, "score": round(h.dense, 4), "bm25": round(h.bm25, 3),
                  "language": h.language, "text": h.text}

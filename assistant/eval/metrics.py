@@ -45,7 +45,9 @@ def contains(answer: str, references: Iterable[str]) -> bool:
     for ref in references:
         target = normalize_answer(ref)
         # Boundaries keep "8%" from matching inside "98%" and "12" inside "12.5".
-        if target and re.search(rf"(?<![\w.]){re.escape(target)}(?![\w]|\.\d)", folded):
+        # Arabic attaches "and"/"with" to a number ("و66454"): a figure may follow a letter.
+        before = r"(?<![.])(?<![^\W\u0600-\u06ff])" if target[:1].isdigit() else r"(?<![\w.])"
+        if target and re.search(rf"{before}{re.escape(target)}(?![\w]|\.\d)", folded):
             return True
     return False
 
@@ -97,7 +99,17 @@ def score_case(case: Mapping[str, Any], pred: Mapping[str, Any]) -> dict[str, An
         answered = not pred["abstained"]
         refs = case["answers"]
         out["containment"] = float(answered and bool(refs) and contains(pred["answer"], refs))
-        out["token_f1"] = token_f1(pred["answer"], refs) if answered else 0.0
+        # Development sets give the reference in the question's language and the document's:
+        # "strict" counts only the former (what a reader of the question's language gets).
+        if case.get("answers_qlang"):
+            out["containment_qlang"] = float(answered and contains(pred["answer"],
+                                                                   case["answers_qlang"]))
+        # F1 is a span measure: the answer's short form (the figure or name its lead states)
+        # when it has one, else the whole answer.
+        short = pred.get("span") or pred["answer"]
+        out["token_f1"] = token_f1(short, refs) if answered else 0.0
+        if answered and "lead_lang" in pred:
+            out["lead_in_question_lang"] = float(pred["lead_lang"] == case["question_lang"])
         if gold:
             out["citation_recall"] = len(cited & set(gold)) / len(set(gold))
             if cited:
@@ -110,7 +122,8 @@ def aggregate(cases: Sequence[Mapping[str, Any]],
     """Means of the per-case outcomes, abstention P/R and latency percentiles."""
     out: dict[str, Any] = {"cases": len(scores)}
     keys = [f"recall@{k}" for k in CUTOFFS] + ["mrr@10", "containment", "token_f1",
-                                              "citation_precision", "citation_recall"]
+                                              "citation_precision", "citation_recall",
+                                              "containment_qlang", "lead_in_question_lang"]
     for key in keys:
         values = [s[key] for s in scores if s.get(key) is not None]
         out[key] = round(float(np.mean(values)), 4) if values else None
@@ -131,10 +144,16 @@ def pair_key(case: Mapping[str, Any]) -> str:
 
 def breakdown(cases: Sequence[Mapping[str, Any]], scores: Sequence[Mapping[str, Any]],
               key: str) -> dict[str, dict[str, Any]]:
-    """Aggregates per question-language x document-language pair (``pair``) or per tag."""
+    """Aggregates per question-language x document-language pair (``pair``), per tag, or
+    per split (``split``: cases tuned on vs held out)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, case in enumerate(cases):
-        labels = [pair_key(case)] if key == "pair" else list(case.get("tags") or ["(none)"])
+        if key == "pair":
+            labels = [pair_key(case)]
+        elif key == "split":
+            labels = [str(case.get("split") or "tune")]
+        else:
+            labels = list(case.get("tags") or ["(none)"])
         for label in labels:
             groups[label].append(i)
     return {label: aggregate([cases[i] for i in idx], [scores[i] for i in idx])
@@ -150,6 +169,7 @@ def evaluate(cases: Sequence[Mapping[str, Any]],
         "overall": aggregate(done, scores),
         "by_pair": breakdown(done, scores, "pair"),
         "by_tag": breakdown(done, scores, "tag"),
+        "by_split": breakdown(done, scores, "split"),
         # Compact per-case outcomes: what `eval compare` reports as flipped.
         "per_case": {c["id"]: _flags(c, s) for c, s in zip(done, scores, strict=True)},
     }

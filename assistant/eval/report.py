@@ -12,9 +12,11 @@ from typing import Any
 # Metrics shown, in order: (key in metrics.json, column title).
 HEADLINE = [
     ("recall@1", "R@1"), ("recall@3", "R@3"), ("recall@5", "R@5"), ("recall@10", "R@10"),
-    ("mrr@10", "MRR@10"), ("containment", "contains"), ("token_f1", "F1"),
+    ("mrr@10", "MRR@10"), ("containment", "contains"),
+    ("containment_qlang", "contains (q lang)"), ("token_f1", "F1"),
     ("citation_precision", "cite P"), ("citation_recall", "cite R"),
     ("abstention_precision", "abstain P"), ("abstention_recall", "abstain R"),
+    ("lead_in_question_lang", "lead lang"),
 ]
 MIXED = "multi"
 # Recall@1, not @5: on a small corpus every pair finds its document among the first five.
@@ -76,6 +78,9 @@ def write_report(metrics: dict[str, Any], path: Path, chart: str | None = None) 
     lines += ["", "## By question language → document language", "",
               *_table(metrics["by_pair"], "pair"), "",
               "## By tag", "", *_table(metrics["by_tag"], "tag"), ""]
+    if metrics.get("by_split"):
+        lines += ["## By split (tune: cases tuned on; heldout: never tuned on)", "",
+                  *_table(metrics["by_split"], "split"), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -20,6 +20,7 @@ from assistant.errors import EmptyIndexError, InputError
 from assistant.eval.metrics import NO_DOC, evaluate
 from assistant.eval.report import MIXED, write_chart, write_report
 from assistant.service import Assistant
+from assistant.text.languages import detect
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
@@ -175,6 +176,15 @@ class Evaluation:
             "abstained": answer.abstained, "latency_ms": round(latency, 1),
             "backend": answer.backend,
         }
+        if not answer.abstained:
+            # The line a reader reads first: the lead when there is one (issue 13), checked
+            # with the same offline detector that chose the answer's language.
+            lead = str(answer.extra.get("lead") or answer.answer)
+            row["lead_lang"] = detect(lead, self.settings.languages)
+            if answer.extra.get("span"):
+                row["span"] = answer.extra["span"]
+        if answer.extra.get("vetoed"):
+            row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:
             row["extra"] = case.extra
         return row
@@ -198,7 +208,10 @@ class Evaluation:
     def _row(case: Case, languages: dict[str, str]) -> dict[str, Any]:
         row = case.model_dump(include={"id", "question_lang", "gold_docs", "unanswerable",
                                        "tags"})
+        row["split"] = str(case.extra.get("split") or "tune")
         row["answers"] = case.answers + case.answers_doc_lang
+        if case.answers_doc_lang:
+            row["answers_qlang"] = case.answers
         # A case's own doc_lang wins; otherwise the detected language of its gold files.
         langs = {languages.get(doc, "und") for doc in case.gold_docs}
         detected = (langs.pop() if len(langs) == 1 else MIXED) if langs else NO_DOC

@@ -23,8 +23,9 @@ _ASCII = str.maketrans({
     "\u066b": ".", "\u066c": ",", "\u066a": "%", "\u2212": "-",
 })
 _GROUP_SPACES = " \u00a0\u202f"
+# Not inside a word ("A320"), but Arabic attaches "and"/"with" to a number: "و66,454".
 _SPAN = re.compile(
-    r"(?<![\w.,])(?P<sign>[-+])?"
+    r"(?<![.,])(?<![^\W\u0600-\u06ff])(?P<sign>[-+])?"
     r"(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*)"
     r"(?!\d)(?:(?P<frac>/\d+)(?![\d/]))?(?P<pct>\s?%)?"
 )

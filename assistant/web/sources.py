@@ -63,6 +63,10 @@ def card(c: Citation, turn: int) -> str:
 
 
 def render_cards(answer: Answer, turn: int, no_sources: str) -> str:
+    nearest = [Citation(**c) for c in answer.extra.get("nearest", [])]
+    if answer.abstained and nearest:
+        # "The Lang Son report gives ..., not ... [1]": [1] is the nearest report's card.
+        return "".join(card(c, turn) for c in nearest)
     if answer.abstained or not answer.citations:
         return f'<p class="no-sources"><i>{html.escape(no_sources)}</i></p>'
     return "".join(card(c, turn) for c in answer.citations)

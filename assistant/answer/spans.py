@@ -1,0 +1,153 @@
+"""Spans a question asks for, as sentences write them: roles, people's names, dates and
+places, in any of the five languages (cue lists in ``assistant/data/answer_cues.yaml``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from assistant.text import numbers
+from assistant.text.anchors import find_provinces, fold
+from assistant.text.figures import cue_pattern
+
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_LATIN_NAME = r"[A-ZÀ-ÝĐƠƯẠ-Ỹ][a-zà-ỹđơư]+"
+_CYRILLIC_NAME = r"[А-ЯІЇЄҐ][а-яіїєґ’']+"
+_NAME_WORD = rf"(?:{_LATIN_NAME}|{_CYRILLIC_NAME})"
+_NAME_RUN = re.compile(rf"{_NAME_WORD}(?:\s{_NAME_WORD})+")
+_PLACE = re.compile(r"(?:[A-Z][\w'’-]+\s){1,3}(?:City|Hospital|Ville|Hôpital)\b")
+_TOKEN = re.compile(r"\S+")
+_PUNCT = " ,.;:()\"'«»،؛"
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+@lru_cache(maxsize=1)
+def answer_cues() -> dict[str, Any]:
+    text = resources.files("assistant").joinpath("data/answer_cues.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict), "answer_cues.yaml must be a mapping"
+    return data
+
+
+def cue_regex(forms: Iterable[str], whole_words: bool) -> re.Pattern[str]:
+    parts = []
+    for form in sorted({fold(f) for f in forms}, key=len, reverse=True):
+        stem = form.endswith("*")
+        body = re.escape(form.rstrip("*"))
+        if _ARABIC.search(form) and not whole_words:
+            parts.append(body)
+        elif stem or not whole_words:
+            parts.append(rf"(?<!\w){body}")
+        else:
+            parts.append(rf"(?<!\w){body}(?!\w)")
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
+@lru_cache(maxsize=1)
+def _role_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    # Longest forms first across roles: "deputy director" is consumed before "director".
+    table = [(role, fold(form)) for role, by_language in answer_cues()["roles"].items()
+             for forms in by_language.values() for form in forms]
+    table.sort(key=lambda item: -len(item[1]))
+    return [(role, cue_regex([form], False)) for role, form in table]
+
+
+def find_roles(text: str) -> dict[str, int]:
+    """Roles a text names, each with the position of its first mention (folded text)."""
+    folded = fold(text)
+    found: dict[str, int] = {}
+    for role, pattern in _role_patterns():
+        for match in pattern.finditer(folded):
+            found.setdefault(role, match.start())
+            # Blank the span: "deputy director" must not count as "director" too.
+            folded = folded[: match.start()] + "#" * len(match.group()) + folded[match.end():]
+    return found
+
+
+@lru_cache(maxsize=1)
+def aliases() -> dict[str, list[str]]:
+    text = resources.files("assistant").joinpath("data/provinces.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return {k: [str(a) for a in v or []] for k, v in data.items() if not k.startswith("_")}
+
+
+@lru_cache(maxsize=1)
+def _not_names() -> frozenset[str]:
+    return frozenset(str(w) for w in answer_cues().get("not_names") or [])
+
+
+def _masked(sentence: str) -> str:
+    """The sentence with places blanked: "Ho Chi Minh City", "Ba Ria City" are not people."""
+    out = _PLACE.sub(lambda m: "#" * len(m.group()), sentence)
+    for province in find_provinces(sentence):
+        for alias in sorted([province, *aliases().get(province, [])], key=len, reverse=True):
+            out = re.sub(re.escape(alias), lambda m: "#" * len(m.group()), out,
+                         flags=re.IGNORECASE)
+    return out
+
+
+def people(sentence: str) -> list[tuple[str, int]]:
+    """Personal names (runs of two to four capitalised words that are not titles), with
+    their positions."""
+    found = []
+    masked = _masked(sentence)
+    for run in _NAME_RUN.finditer(masked):
+        words: list[str] = []
+        start = run.start()
+        for word in re.finditer(r"\S+", run.group()):
+            if word.group() in _not_names():
+                if 2 <= len(words) <= 4:
+                    found.append((" ".join(words), start))
+                words, start = [], run.start() + word.end() + 1
+            else:
+                words.append(word.group())
+        if 2 <= len(words) <= 4:
+            found.append((" ".join(words), start))
+    return found
+
+
+def dates_in(sentence: str) -> list[str]:
+    """Day-and-month dates as written ("June 13", "4 novembre", "10 يوليو", "9 septembre 2025")."""
+    months = cue_pattern("months")
+    tokens = list(_TOKEN.finditer(sentence))
+    out = []
+    for i, token in enumerate(tokens):
+        if not months.fullmatch(fold(token.group().strip(_PUNCT))):
+            continue
+        first, last = i, i
+        if i and re.fullmatch(r"\d{1,2}", numbers.canonical(tokens[i - 1].group().strip(_PUNCT))):
+            first = i - 1
+        elif i + 1 < len(tokens) and re.fullmatch(r"\d{1,2}", tokens[i + 1].group().strip(_PUNCT)):
+            last = i + 1
+        if first == last:
+            continue
+        if last + 1 < len(tokens) and re.fullmatch(
+                r"(?:19|20)\d\d", numbers.canonical(tokens[last + 1].group().strip(_PUNCT))):
+            last += 1
+        out.append(sentence[tokens[first].start(): tokens[last].end()].strip(_PUNCT))
+    return out
+
+
+def years_in(text: str, language: str | None = None) -> set[str]:
+    return set(_YEAR.findall(numbers.canonical(text, language)))
+
+
+def places_in(sentence: str, asked: Iterable[str] = ()) -> list[str]:
+    """Named places ("Ba Ria City", "Vung Tau Hospital"), then provinces, not those asked
+    about."""
+    asked = set(asked)
+    found = [m.group().strip() for m in _PLACE.finditer(sentence)
+             if not set(find_provinces(m.group())) & asked]
+    return found + [p for p in find_provinces(sentence) if p not in asked]
+
+
+@lru_cache(maxsize=1)
+def number_words() -> re.Pattern[str]:
+    """Numbers written as words ("six", "hai", "cinq"): they answer "how many" too."""
+    forms = [w for words in answer_cues()["number_words"].values() for w in words]
+    return cue_regex(forms, True)

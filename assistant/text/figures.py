@@ -1,0 +1,194 @@
+"""Figures in report sentences, in any of the five languages: the one figure extractor,
+shared by briefings (key-figures tables) and answers (the lead line that states a figure).
+
+Extraction is rule-based and verbatim: a figure's value is the exact span of the sentence
+it came from ("1,647,334", "4,1", "14.8٪"), so a brief can be checked against its sources
+character for character. The cue words per language live in ``data/briefing_cues.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from assistant.errors import AssistantError
+from assistant.text import numbers
+from assistant.text.anchors import find_terms, fold
+from assistant.text.languages import normalize
+
+# Clauses: figures in one clause share an indicator. Commas inside numbers have no space.
+_CLAUSE = re.compile(r"[;؛:()]|[,،]\s|\s[-–]\s")
+_WORD = re.compile(r"[^\s,;:()؛،.]+")
+_PER_CAPITA = re.compile(r"\s*((?:\w+\s)?\w+/\s?\d[\d,. ]*\d(?:\s\w+)?)")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+URL = re.compile(r"(?:https?://|www\.)\S+")
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_POWER_OF_TEN = re.compile(r"^10+$")
+# Concepts that qualify a figure rather than name what it counts.
+_QUALIFIERS = {"per_10000_people", "examinations"}
+
+
+class Cues(BaseModel):
+    directive: dict[str, list[str]]
+    problem: dict[str, list[str]]
+    target: dict[str, list[str]]
+    deadline: dict[str, list[str]]
+    months: dict[str, list[str]]
+    multipliers: dict[str, list[str]]
+    per: dict[str, list[str]]
+    reference: dict[str, list[str]]
+    related_terms: dict[str, list[str]]
+
+    def lacking(self, languages: Sequence[str]) -> list[str]:
+        """The cue tables that miss one of ``languages`` (the Briefer checks the configured)."""
+        return [f"{name} lacks {', '.join(sorted(set(languages) - set(getattr(self, name))))}"
+                for name in ("directive", "problem", "target", "deadline", "months",
+                             "multipliers", "per", "reference")
+                if set(languages) - set(getattr(self, name))]
+
+
+@lru_cache(maxsize=1)
+def cues() -> Cues:
+    text = resources.files("assistant").joinpath("data/briefing_cues.yaml").read_text("utf-8")
+    try:
+        return Cues.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise AssistantError(f"assistant/data/briefing_cues.yaml is invalid: {exc}") from None
+
+
+@lru_cache(maxsize=64)
+def cue_pattern(kind: str, anchored_end: bool = False) -> re.Pattern[str]:
+    """All languages' cues of one kind: a sentence in one language may quote another."""
+    table: dict[str, list[str]] = getattr(cues(), kind)
+    parts = []
+    for form in sorted({fold(f) for forms in table.values() for f in forms}, key=len,
+                       reverse=True):
+        stem = form.endswith("*")
+        body = re.escape(form.rstrip("*"))
+        if _ARABIC.search(form):
+            parts.append(body if stem else rf"(?<!\w){body}(?!\w)")
+        else:
+            parts.append(rf"(?<!\w){body}" + ("" if stem else r"(?!\w)"))
+    alternation = "|".join(parts)
+    return re.compile(rf"(?:{alternation})\W*$" if anchored_end else f"(?:{alternation})")
+
+
+def has_cue(kind: str, text: str) -> bool:
+    return bool(cue_pattern(kind).search(fold(URL.sub(" ", text))))
+
+
+@dataclass
+class Figure:
+    value: str  # verbatim from the sentence
+    unit: str = ""
+    indicator: str = ""  # the clause around the value, verbatim
+    concept: str = ""  # health_terms concept the clause names, if any
+    target: str | None = None
+    period: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_date(before: str, after: str) -> bool:
+    months = cue_pattern("months")
+    next_word = _WORD.search(after)
+    prev_words = _WORD.findall(before)[-1:]
+    return bool((next_word and months.fullmatch(fold(next_word.group())))
+                or (prev_words and months.fullmatch(fold(prev_words[0]))))
+
+
+def _unit(after: str, value: str) -> str:
+    if value.endswith(("%", "٪")):
+        return "%"
+    stop = re.search(r"[;؛:()]|[,،]\s|\s[-–]\s|\.(\s|$)", after)
+    tail = after[: stop.start()] if stop else after
+    words = _WORD.findall(tail)[:4]
+    if not words:
+        return ""
+    out = [words[0]]
+    if cue_pattern("multipliers").match(fold(words[0])) and len(words) > 1:
+        out.append(words[1])
+    # "doctors/10,000 people": the denominator is part of the unit.
+    per = _PER_CAPITA.match(after)
+    if per:
+        return per.group(1)
+    return " ".join(out).strip(".,")
+
+
+def extract_figures(sentence: str, period: str | None = None,
+                    keep_small: bool = False) -> list[Figure]:
+    """Figures of one sentence with unit, indicator, target and period, values verbatim.
+
+    Years, dates, reference numbers, per-capita denominators, numbers in links and bare
+    numbers below ten (unless ``keep_small``: "3 focal points" answers "how many") are not
+    figures; a number right after a target cue ("(target 2790")
+    is the target of the figure before it.
+    """
+    masked = URL.sub(lambda m: " " * len(m.group()), sentence)
+    years = [normalize(m.group()) for m in re.finditer(r"(?<!\d)(?:19|20)\d\d(?!\d)",
+                                                      normalize(masked))]
+    when = "–".join(dict.fromkeys(years)) if years else period
+    kept: list[tuple[numbers.Figure, bool]] = []  # (match, is a target)
+    for match in numbers.figures(masked):
+        value = match.text.strip()
+        digits = re.sub(r"\D", "", normalize(value).split("/")[0])
+        before, after = masked[: match.start], masked[match.end :]
+        tail = fold(before[-25:])
+        is_percent = value.endswith(("%", "٪"))
+        if _YEAR.match(normalize(value)) or _is_date(before, after):
+            continue
+        if _POWER_OF_TEN.match(digits) and (before.endswith("/") or cue_pattern(
+                "per", anchored_end=True).search(tail)):
+            continue  # a per-capita denominator belongs to the figure before it
+        if cue_pattern("reference", anchored_end=True).search(tail):
+            continue
+        if (("/" not in value and not is_percent and len(digits) == 1 and not keep_small)
+                or not digits.strip("0")):
+            continue
+        # The cue must sit between this number and the one before, close to this one.
+        since_last = before[kept[-1][0].end :] if kept else ""
+        last_words = " ".join(_WORD.findall(since_last)[-3:])
+        is_target = bool(kept) and cue_pattern("target").search(fold(last_words)) is not None
+        kept.append((match, is_target))
+    figures: list[Figure] = []
+    for i, (match, is_target) in enumerate(kept):
+        value = match.text.strip()
+        after = masked[match.end :]
+        if is_target:
+            if figures and figures[-1].target is None:
+                unit = _unit(after, value)
+                figures[-1].target = value if unit in ("%", "") else f"{value} {unit}"
+            continue
+        clause_start = max((m.end() for m in _CLAUSE.finditer(masked, 0, match.start)),
+                           default=0)
+        clause_end_match = _CLAUSE.search(masked, match.end)
+        clause_end = clause_end_match.start() if clause_end_match else len(masked)
+        prev_end = kept[i - 1][0].end if i else 0
+        next_start = kept[i + 1][0].start if i + 1 < len(kept) else len(masked)
+        start, end = max(clause_start, prev_end), min(clause_end, next_start)
+        span = sentence[start:end].strip(" -–*•,;")
+        concept = (_concept(sentence[match.end : end]) or _concept(sentence[start:end])
+                   or _concept(sentence[clause_start:clause_end]))
+        figures.append(Figure(value=value, unit=_unit(after, value), indicator=_trim(span),
+                              concept=concept, period=when))
+    return figures
+
+
+def _concept(text: str) -> str:
+    found = find_terms(text)
+    specific = sorted(found - _QUALIFIERS)
+    if specific:
+        return specific[0]
+    return sorted(found)[0] if found else ""
+
+
+def _trim(text: str, limit: int = 140) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,66 @@
+"""Answers a staff member can act on, through the whole pipeline on the bundled corpus: the
+figure in the question's language with the quoted evidence under it, and "the report does
+not say" (with what it does say) when the fact is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant
+from assistant.answer.lead import load_answer_messages
+from assistant.text import numbers
+from assistant.text.languages import detect
+
+LANGUAGES = ("en", "vi", "uk", "fr", "ar")
+BEDS = {
+    "en": "How many hospital beds does Lang Son province have in total?",
+    "vi": "Tỉnh Lạng Sơn có tổng cộng bao nhiêu giường bệnh?",
+    "uk": "Скільки лікарняних ліжок загалом у провінції Лангшон?",
+    "fr": "Combien de lits d'hôpitaux la province de Lang Son compte-t-elle au total ?",
+    "ar": "كم عدد أسرة المستشفيات في مقاطعة لانج سون إجمالاً؟",
+}
+BUDGET = {
+    "en": "What is Lang Son's health budget for 2026?",
+    "vi": "Ngân sách y tế của Lạng Sơn năm 2026 là bao nhiêu?",
+    "uk": "Який бюджет охорони здоров'я провінції Лангшон на 2026 рік?",
+    "fr": "Quel est le budget de la santé de Lang Son pour 2026 ?",
+    "ar": "ما هي ميزانية الصحة في لانج سون لعام 2026؟",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_figure_lead_in_the_question_language_above_the_quoted_evidence(
+        indexed: Assistant, language: str) -> None:
+    answer = indexed.ask(BEDS[language])
+    assert not answer.abstained
+    lead, _, quote = answer.answer.partition("\n")
+    assert lead.endswith("[1]") and "2862" in lead
+    assert detect(lead, LANGUAGES) == language
+    assert answer.extra["span"] == "2862"
+    # The lead's figures are the cited sentence's, exactly; the sentence is quoted under it.
+    cited = answer.citations[0]
+    assert any(s in quote for s in cited.sentences)
+    assert numbers.keys(lead.replace("[1]", ""), language) <= numbers.keys(
+        " ".join(cited.sentences), cited.language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_missing_fact_abstains_and_says_what_the_report_holds(
+        indexed: Assistant, language: str) -> None:
+    answer = indexed.ask(BUDGET[language])
+    assert answer.abstained and answer.citations == []
+    names = load_answer_messages(indexed.settings.prompts_dir, LANGUAGES).names
+    assert names["budget"][language] in answer.answer
+    assert names["hospital_beds"][language] in answer.answer
+    assert detect(answer.answer, LANGUAGES) == language
+    data = answer.to_dict()
+    assert data["abstained"] is True
+    assert data["nearest"] and data["nearest"][0]["provinces"] == ["Lang Son"]
+    assert answer.answer.endswith("[1]")
+
+
+def test_the_fact_of_another_province_is_not_given(indexed: Assistant) -> None:
+    # Hai Phong's report has no hospital beds; Lang Son's has: no Lang Son figure for it.
+    answer = indexed.ask("How many hospital beds does Hai Phong have?")
+    assert answer.abstained
+    assert "2862" not in answer.answer and "Hai Phong" in answer.answer
