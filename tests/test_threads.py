@@ -16,16 +16,13 @@ from assistant.answer.extractive import ExtractiveAnswerer
 
 from .conftest import load_cases
 
-THREADS = 8
-PER_LANGUAGE = 8  # 5 languages x 8 = 40 questions
 
-
-def _questions() -> list[str]:
+def _questions(per_language: int) -> list[str]:
     by_language: dict[str, list[str]] = {}
     for case in load_cases():
         by_language.setdefault(case["question_lang"], []).append(case["question"])
     assert sorted(by_language) == ["ar", "en", "fr", "uk", "vi"]
-    return [q for qs in by_language.values() for q in qs[:PER_LANGUAGE]]
+    return [q for qs in by_language.values() for q in qs[:per_language]]
 
 
 def _outcome(assistant: Assistant, question: str) -> tuple[Any, ...]:
@@ -35,17 +32,21 @@ def _outcome(assistant: Assistant, question: str) -> tuple[Any, ...]:
             [h.id for h in answer.retrieved])
 
 
-@pytest.mark.parametrize("cache_size", [20_000, 64], ids=["roomy-cache", "evicting-cache"])
-def test_threads_answer_exactly_as_one_at_a_time(indexed: Assistant, cache_size: int) -> None:
+@pytest.mark.parametrize(("cache_size", "threads", "per_language"), [
+    (20_000, 8, 8),  # the web app's case: 8 threads x 40 questions in five languages
+    (64, 4, 2),      # every question evicts what another thread is about to read
+], ids=["roomy-cache", "evicting-cache"])
+def test_threads_answer_exactly_as_one_at_a_time(indexed: Assistant, cache_size: int,
+                                                 threads: int, per_language: int) -> None:
     # A small sentence-vector cache evicts while other threads read it: the case in which a
     # cache that is cleared under a reader loses the vectors that reader counted on.
     backend = ExtractiveAnswerer(indexed.settings, indexed.embedder, cache_size=cache_size)
     shared = Assistant(indexed.settings, backend=backend, embedder=indexed.embedder,
                        store=indexed.store)
-    questions = _questions()
-    assert len(questions) == 40
+    questions = _questions(per_language)
+    assert len(questions) == 5 * per_language
     sequential = {q: _outcome(shared, q) for q in questions}
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(threads)
 
     def worker(seed: int) -> list[tuple[str, tuple[Any, ...]]]:
         order = questions[:]
@@ -58,10 +59,10 @@ def test_threads_answer_exactly_as_one_at_a_time(indexed: Assistant, cache_size:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            results = [r for batch in pool.map(worker, range(THREADS)) for r in batch]
+        with ThreadPoolExecutor(threads) as pool:
+            results = [r for batch in pool.map(worker, range(threads)) for r in batch]
     finally:
         sys.setswitchinterval(interval)
-    assert len(results) == THREADS * len(questions)
+    assert len(results) == threads * len(questions)
     wrong = [q for q, outcome in results if outcome != sequential[q]]
     assert not wrong, f"{len(wrong)} of {len(results)} answers differ, e.g. {wrong[:3]}"
