@@ -11,21 +11,9 @@ from assistant.answer.lead import load_answer_messages
 from assistant.text import numbers
 from assistant.text.languages import detect
 
+from .test_lead import BEDS, BUDGET  # the same questions, in five languages
+
 LANGUAGES = ("en", "vi", "uk", "fr", "ar")
-BEDS = {
-    "en": "How many hospital beds does Lang Son province have in total?",
-    "vi": "Tỉnh Lạng Sơn có tổng cộng bao nhiêu giường bệnh?",
-    "uk": "Скільки лікарняних ліжок загалом у провінції Лангшон?",
-    "fr": "Combien de lits d'hôpitaux la province de Lang Son compte-t-elle au total ?",
-    "ar": "كم عدد أسرة المستشفيات في مقاطعة لانج سون إجمالاً؟",
-}
-BUDGET = {
-    "en": "What is Lang Son's health budget for 2026?",
-    "vi": "Ngân sách y tế của Lạng Sơn năm 2026 là bao nhiêu?",
-    "uk": "Який бюджет охорони здоров'я провінції Лангшон на 2026 рік?",
-    "fr": "Quel est le budget de la santé de Lang Son pour 2026 ?",
-    "ar": "ما هي ميزانية الصحة في لانج سون لعام 2026؟",
-}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

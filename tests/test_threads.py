@@ -16,6 +16,8 @@ from assistant.answer.extractive import ExtractiveAnswerer
 
 from .conftest import load_cases
 
+pytestmark = pytest.mark.slow  # about a minute of answering on 2 cores: not the inner loop
+
 
 def _questions(per_language: int) -> list[str]:
     by_language: dict[str, list[str]] = {}
