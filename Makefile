@@ -43,9 +43,9 @@ test: lint local-llm browser  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
 
 # The inner loop: linters and every test but the slow end-to-end ones (browser, llama.cpp,
-# several servers); needs neither chromium nor the local-model build.
+# several servers, many threads), on two workers; needs neither chromium nor llama.cpp.
 test-fast: lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n 2
 
 bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
