@@ -79,3 +79,19 @@ def test_date_codec(value: object, expected: date | None) -> None:
 def test_bad_dates_say_so(value: str) -> None:
     with pytest.raises(InputError, match="is not a date like 2025-07-10"):
         dates.parse(value, "From")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Theo buổi làm việc ngày 4/11/2025, tỷ lệ bao phủ là bao nhiêu?", {(11, 4)}),
+    ("Hội nghị sáng 10/7 được kết nối với bao nhiêu điểm cầu?", {(7, 10)}),
+    ("Ngày 4 tháng 11 năm 2025", {(11, 4)}),
+    ("the workshop of June 13, 2025", {(6, 13)}),
+    ("la séance de travail du 4 novembre 2025", {(11, 4)}),
+    ("на робочій зустрічі 4 листопада 2025 року", {(11, 4)}),
+    ("حسب جلسة العمل في ٤ نوفمبر ٢٠٢٥", {(11, 4)}),
+    # Fractions are not dates: "4/6 of the key tasks", "12/13 targets", "3/3".
+    ("completed 4/6 of the key tasks and 12/13 targets, 3/3 in 2023", set()),
+    ("How many beds does Lang Son have?", set()),
+])
+def test_days_a_question_names(text: str, expected: set[tuple[int, int]]) -> None:
+    assert dates.days_in(text) == expected

@@ -43,6 +43,21 @@ def test_filters(indexed: Assistant, filters: Filters, allowed: set[str]) -> Non
     assert hits and {h.source for h in hits} <= allowed
 
 
+@pytest.mark.parametrize(("question", "report"), [
+    # Both Lang Son reports give these indicators; the day named picks the report
+    # (003: the working session of 4 November 2025; 004: the review meeting of 10 July).
+    ("Theo buổi làm việc ngày 4/11/2025, tỷ lệ bao phủ bảo hiểm y tế của tỉnh Lạng Sơn là "
+     "bao nhiêu?", "003_e434e3938b5c5e7a.txt"),
+    ("ما نسبة البلديات في لانج سون التي تستوفي المعايير الوطنية للصحة حسب جلسة العمل في "
+     "4 نوفمبر 2025؟", "003_e434e3938b5c5e7a.txt"),
+    ("How many hospital beds did Lang Son report at the meeting of 10 July?",
+     "004_3160aee91d886ff2.txt"),
+])
+def test_a_named_day_ranks_that_days_report_first(indexed: Assistant, question: str,
+                                                  report: str) -> None:
+    assert indexed.search(question, k=5)[0].source == report
+
+
 @pytest.mark.parametrize("fusion", ["dense", "bm25", "rrf", "language-aware"])
 def test_every_fusion_mode_finds_a_same_language_answer(indexed: Assistant, fusion: str) -> None:
     searcher = Searcher(indexed.settings, indexed.store, indexed.embedder, fusion=fusion)

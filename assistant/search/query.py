@@ -1,7 +1,7 @@
 """A question, prepared once: the immutable ``Query`` every later stage reads.
 
 The service builds it (``QueryBuilder.prepare``): validation, Unicode NFC, the standalone
-rewrite of a follow-up, the language, the provinces and indicators it names, its vector,
+rewrite of a follow-up, the language, the provinces, indicators and days it names, its vector,
 and, when a language model is configured, its translations and their vectors. Search and
 the answer backends only read it; nothing below the service validates, embeds or detects.
 """
@@ -19,6 +19,7 @@ from assistant.errors import InputError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.search.followup import History, standalone_question
 from assistant.text.anchors import find_provinces, find_terms
+from assistant.text.dates import days_in
 from assistant.text.languages import UNKNOWN, detect
 
 # (question, its language, target languages) -> {language: translated question}
@@ -43,6 +44,7 @@ class Query:
     vector: np.ndarray = field(repr=False, compare=False)
     provinces: tuple[str, ...] = ()
     terms: frozenset[str] = frozenset()
+    days: frozenset[tuple[int, int]] = frozenset()  # (month, day) pairs it names
     translations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     translation_vectors: Mapping[str, np.ndarray] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
@@ -98,5 +100,6 @@ class QueryBuilder:
                      vector=_frozen(self.embedder.embed_query_vector(text)
                                     if vector is None else vector),
                      provinces=tuple(find_provinces(text)), terms=frozenset(find_terms(text)),
+                     days=days_in(text),
                      translations=MappingProxyType(translations),
                      translation_vectors=MappingProxyType(vectors))

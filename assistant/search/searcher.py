@@ -28,6 +28,7 @@ from assistant.search.centering import CenteredIndex, LanguageMeans
 from assistant.search.filters import Filters
 from assistant.search.lexicon import Lexicon
 from assistant.search.query import Query
+from assistant.text import dates
 from assistant.text.languages import UNKNOWN
 
 RRF_K = 60
@@ -188,9 +189,13 @@ class Searcher:
                 if cid in hits:
                     hits[cid].bm25 = score
         ranked = self._fuse(list(hits.values()), query.language)
-        if anchors:
+        if anchors or query.days:
+            # A day the question names ("the 4/11/2025 session") tells apart two reports
+            # on one province: within the province's passages, the report of that day first.
             wanted = set(anchors)
-            ranked.sort(key=lambda h: not wanted.intersection(h.metadata.get("provinces", [])))
+            ranked.sort(key=lambda h: (
+                bool(anchors) and not wanted.intersection(h.metadata.get("provinces", [])),
+                dates.day_of(h.metadata.get("date")) not in query.days))
         return ranked[:k]
 
     def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,

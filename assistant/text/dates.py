@@ -7,12 +7,15 @@ line, citations, prompts) speaks ISO 8601, parsed by python-dateutil.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from dateutil.parser import isoparse
 
 from assistant.errors import InputError
+from assistant.text.anchors import fold
 
 
 def parse(value: Any, label: str = "date") -> date | None:
@@ -41,3 +44,53 @@ def iso(value: Any) -> str | None:
     """The shown form: yyyy-mm-dd (None for no date)."""
     day = parse(value)
     return day.isoformat() if day else None
+
+
+# Days as questions name them: "4/11/2025", "ngày 4 tháng 11", "sáng 10/7", "4 novembre",
+# "June 13", "4 نوفمبر", "4 листопада". A bare "4/6" is a fraction ("4/6 tasks"), not a
+# date: day/month needs a year after it or a day word before it.
+_DAY_WORDS = r"(?:ngay|sang|chieu|toi|date|le|on|du|дата|يوم)"
+_NUMERIC = re.compile(
+    rf"(?:(?<!\w){_DAY_WORDS}\s+(\d{{1,2}})/(\d{{1,2}})(?:/(?:19|20)\d\d)?(?![\d/])"
+    r"|(?<![\d/])(\d{1,2})/(\d{1,2})/(?:19|20)\d\d(?!\d))")
+_VI_MONTH = re.compile(r"(?<!\w)ngay\s+(\d{1,2})\s+thang\s+(\d{1,2})(?!\d)")
+
+
+@lru_cache(maxsize=1)
+def _month_names() -> re.Pattern[str]:
+    from assistant.text.figures import cues  # the month names of every language
+
+    names: dict[str, int] = {}
+    for forms in cues().months.values():
+        if len(forms) == 12:
+            names.update({fold(form): i + 1 for i, form in enumerate(forms)})
+    alternation = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    _MONTH_NUMBER.update(names)
+    return re.compile(rf"(?<!\w)(?:(\d{{1,2}})\s+({alternation})(?!\w)"
+                      rf"|({alternation})\s+(\d{{1,2}})(?!\d))")
+
+
+_MONTH_NUMBER: dict[str, int] = {}
+
+
+def days_in(text: str) -> frozenset[tuple[int, int]]:
+    """The (month, day) pairs a text names, in any of the five languages."""
+    folded = fold(text)
+    found: set[tuple[int, int]] = set()
+    for match in _NUMERIC.finditer(folded):
+        day, month = (match.group(1), match.group(2)) if match.group(1) else \
+            (match.group(3), match.group(4))
+        found.add((int(month), int(day)))
+    for match in _VI_MONTH.finditer(folded):
+        found.add((int(match.group(2)), int(match.group(1))))
+    for match in _month_names().finditer(folded):
+        if match.group(1):
+            found.add((_MONTH_NUMBER[match.group(2)], int(match.group(1))))
+        else:
+            found.add((_MONTH_NUMBER[match.group(3)], int(match.group(4))))
+    return frozenset((m, d) for m, d in found if 1 <= m <= 12 and 1 <= d <= 31)
+
+
+def day_of(stored: int | None) -> tuple[int, int] | None:
+    """(month, day) of a stored yyyymmdd date."""
+    return None if not stored else (stored // 100 % 100, stored % 100)
