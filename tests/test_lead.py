@@ -181,3 +181,36 @@ def test_new_eval_cases_are_split_a_third_held_out() -> None:
                if not r["unanswerable"]) >= 20 + 13
     new = [r for r in rows if r["id"].startswith(("qa-", "unans-")) and r["split"] == "heldout"]
     assert len(new) >= 20
+
+
+COMMUNES = {
+    "en": "What share of Lang Son's communes meet the national health criteria?",
+    "vi": "Tỷ lệ xã của Lạng Sơn đạt chuẩn quốc gia về y tế là bao nhiêu?",
+    "uk": "Яка частка громад Лангшону відповідає національним критеріям охорони здоров'я?",
+    "fr": "Quelle part des communes de Lang Son répond aux critères nationaux de santé ?",
+    "ar": "ما نسبة البلديات في لانج سون التي تستوفي المعايير الوطنية للصحة؟",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_indicator_in_the_vocabulary_picks_its_own_figure(language: str) -> None:
+    # The sentence gives four figures; before the indicator was in the vocabulary the lead
+    # took another one (or the answer abstained).
+    need = need_of(COMMUNES[language], QUANTITY)
+    assert need.terms == {"commune_health_standards"}
+    assert check(need, INSURANCE_FR, LANG_SON_FR).answerable
+    lead = lead_for(MESSAGES, need, COMMUNES[language], INSURANCE_FR, LANG_SON_FR, language)
+    assert numbers.keys(lead.span, "fr") == {"100"}
+
+
+@pytest.mark.parametrize(("question", "language"), [
+    ("Quel vice-Premier ministre a donné des directives lors de la conférence suivie au point "
+     "de connexion de Tra Vinh ?", "fr"),
+    ("Which Deputy Prime Minister gave directions at the conference at the Tra Vinh bridge "
+     "point?", "en"),
+])
+def test_a_scene_setting_term_is_not_required_of_a_who_question(question: str,
+                                                                language: str) -> None:
+    need = need_of(question, QUANTITY)
+    assert need.kind == "name" and need.roles == {"deputy_prime_minister"}
+    assert not need.terms  # "bridge point" only says where the conference was

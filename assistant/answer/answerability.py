@@ -29,8 +29,9 @@ from assistant.text.figures import extract_figures
 from assistant.text.languages import normalize
 
 # Concepts that qualify another ("patients" in "percentage of patients with a record",
-# "doctors per 10,000 people"): required only when the question names nothing else.
-OPTIONAL_TERMS = {"examinations", "per_10000_people"}
+# "doctors per 10,000 people") or set the scene ("at the Tra Vinh bridge point"): required
+# only when the question names nothing else.
+OPTIONAL_TERMS = {"examinations", "per_10000_people", "bridge_points"}
 # A sentence that holds what was asked for (the indicator, role, province and year) needs
 # less similarity to count as evidence than one judged on similarity alone: measured on the
 # "tune" eval cases, answerable questions' supporting sentences score from 0.79 up, while
@@ -135,6 +136,8 @@ def need_of(question: str, quantity_cues: Iterable[str], terms: Iterable[str] | 
     # Roles are what a "who" question asks for; elsewhere they only set the scene
     # ("where did the leaders chair the conference?").
     roles = frozenset(find_roles(question)) if kind == "name" else frozenset()
+    if roles:  # the role is what is asked; a qualifier alone is then only the scene
+        asked -= OPTIONAL_TERMS
     return Need(kind, frozenset(asked), roles,
                 tuple(find_provinces(question) if provinces is None else provinces),
                 frozenset(years), qualifiers)
