@@ -66,9 +66,11 @@ class Settings(BaseSettings):
     province_anchor: bool = Field(
         True, description="Rank passages about a province the question names first."
     )
-    crosslingual: Literal["centering", "none"] = Field(
-        "centering", description="Cross-lingual scoring: subtract each language's mean "
-        "embedding before comparing (docs/crosslingual.md), or compare raw vectors."
+    crosslingual: Literal["relation", "centering", "none"] = Field(
+        "relation", description="Cross-lingual scoring: by language relation (the question's "
+        "own language ranked as plain dense search ranks it, other languages by centred "
+        "similarity, merged on a per-language-pair scale), centering alone (subtract each "
+        "language's mean embedding before comparing; docs/crosslingual.md), or raw vectors."
     )
     centering_prior: float = Field(
         16.0, ge=0.0, description="Weight, in chunks, of the shipped per-language means "

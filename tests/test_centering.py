@@ -10,7 +10,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.index.embedding import E5Embeddings
-from assistant.search.centering import Centering, LanguageMeans
+from assistant.search.centering import Centering, LanguageMeans, PairLevels
 from assistant.search.searcher import Searcher
 
 # Four short reports in English and four in Vietnamese, on eight different subjects; each
@@ -182,3 +182,59 @@ def test_centred_hits_keep_the_raw_cosine(small_index: Assistant, embedder: E5Em
     assert len(hits) == 8 and all(h.centred is not None for h in hits)
     assert [h.dense for h in hits] == pytest.approx([raw[h.id] for h in hits], abs=1e-4)
     assert [h.centred for h in hits[:2]] == sorted((h.centred for h in hits[:2]), reverse=True)
+
+
+# -- scoring by language relation (crosslingual="relation", issue 14) -------------------------
+
+SAME_LANGUAGE = [
+    ("How many mosquito nets did the district hand out against malaria?", "en-malaria.txt"),
+    ("Why do prisoners get screened for tuberculosis?", "en-tuberculosis.txt"),
+    ("Trẻ em nào được tiêm vắc xin sởi?", "vi-measles.txt"),
+    ("Thanh tra an toàn thực phẩm đã phát hiện gì ở chợ?", "vi-food-safety.txt"),
+]
+
+
+def test_shipped_pair_levels_cover_every_pair_and_only_their_embedder(
+        embedder: E5Embeddings) -> None:
+    levels = PairLevels.shipped(embedder.model_id)
+    langs = Settings().languages
+    assert set(levels.unrelated) == {(q, p) for q in langs for p in langs}
+    # Saying the same thing scores above saying something else, in every pair.
+    assert all(levels.related[pair] > levels.unrelated[pair] + 0.05 for pair in levels.related)
+    assert PairLevels.shipped("some-other-embedder").unrelated == {}
+
+
+def _searchers(assistant: Assistant, fusion: str) -> tuple[Searcher, Searcher]:
+    settings = assistant.settings
+    dense = Searcher(settings.model_copy(update={"crosslingual": "none"}), assistant.store,
+                     assistant.embedder, fusion="dense")
+    relation = Searcher(settings.model_copy(update={"crosslingual": "relation"}),
+                        assistant.store, assistant.embedder, fusion=fusion)
+    return dense, relation
+
+
+@pytest.mark.parametrize("fusion", ["dense", "language-aware"])
+@pytest.mark.parametrize(("question", "gold"), SAME_LANGUAGE)
+def test_relation_keeps_dense_search_in_the_questions_language(
+        small_index: Assistant, question: str, gold: str, fusion: str) -> None:
+    dense, relation = _searchers(small_index, fusion)
+    query = small_index.prepare(question)
+    dense_docs = list(dict.fromkeys(h.source for h in dense.search(query, k=40)))
+    relation_hits = relation.search(query, k=40)
+    relation_docs = list(dict.fromkeys(h.source for h in relation_hits))
+    assert dense_docs[0] == gold
+    assert relation_docs[0] == dense_docs[0]  # the top hit of plain dense search is kept
+    if fusion == "dense":  # BM25 may reorder the question's language; dense may not
+        own = gold[:2]
+        assert [d for d in relation_docs if d.startswith(own)] == \
+            [d for d in dense_docs if d.startswith(own)]
+    assert all(h.centred is not None for h in relation_hits)
+
+
+@pytest.mark.parametrize(("question", "gold"), QUESTIONS)
+def test_relation_still_finds_the_answer_in_the_other_language(
+        small_index: Assistant, question: str, gold: str) -> None:
+    _, relation = _searchers(small_index, "language-aware")
+    query = small_index.prepare(question)
+    docs = list(dict.fromkeys(h.source for h in relation.search(query, k=40)))
+    assert docs.index(gold) <= 1, docs

@@ -13,13 +13,15 @@ memory-mapped copy (``CenteredIndex``, beside the revision's snapshot), rebuilt 
 the index's revision moves, so incremental ingest never leaves a vector centred with
 outdated statistics.
 
-    python -m assistant.search.centering     # recompute data/language_means.npz
+    python -m assistant.search.centering     # recompute data/language_means.npz and
+                                             # data/language_pairs.npz (--pairs-only: it alone)
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,13 @@ if TYPE_CHECKING:
 DATA = Path(__file__).resolve().parent.parent / "data"
 SENTENCES = DATA / "centering_sentences.yaml"
 SHIPPED_MEANS = DATA / "language_means.npz"
+SHIPPED_PAIRS = DATA / "language_pairs.npz"
+# Language-relation scoring (``CenteredIndex.relation_scores``): weight of the raw cosine,
+# less its unrelated level for the language pair, added to the centred cosine; and the weight,
+# in chunks, of the shipped unrelated level against the corpus's own for that question.
+# Chosen on the tuning halves of the devsets only (docs/crosslingual.md).
+RELATION_RAW_WEIGHT = 2.0
+RELATION_PRIOR = 16.0
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -90,6 +99,31 @@ class LanguageMeans:
     def fallback(self, means: dict[str, np.ndarray]) -> np.ndarray | None:
         # Text of no known language: the average language is the least biased guess.
         return np.mean(list(means.values()), axis=0) if means else None
+
+
+@dataclass
+class PairLevels:
+    """Per (question language, passage language): the mean raw cosine of a question and a
+    passage that say unrelated things (``unrelated``) and that say the same thing
+    (``related``), measured on the shipped parallel sentences. A raw cosine means nothing
+    without its pair: an unrelated English passage scores about 0.72 against an English
+    question and 0.73 against a Vietnamese one, a translation 0.93 and 0.85."""
+
+    unrelated: dict[tuple[str, str], float] = field(default_factory=dict)
+    related: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @classmethod
+    def shipped(cls, model_id: str, path: Path = SHIPPED_PAIRS) -> PairLevels:
+        """The levels shipped for ``model_id``; empty for any other embedder."""
+        if not path.is_file():
+            return cls()
+        with np.load(path) as data:
+            if str(data["model_id"]) != model_id:
+                return cls()
+            langs = [str(lang) for lang in data["languages"]]
+            cells = [(q, p, i, j) for i, q in enumerate(langs) for j, p in enumerate(langs)]
+            return cls(unrelated={(q, p): float(data["unrelated"][i, j]) for q, p, i, j in cells},
+                       related={(q, p): float(data["related"][i, j]) for q, p, i, j in cells})
 
 
 class Centering:
@@ -212,6 +246,47 @@ class CenteredIndex:
         vector = (translated or {}).get(self.langs[row])
         return value if vector is None else 0.5 * (value + float(self.matrix[row] @ vector))
 
+    def relation_scores(self, raw_query: np.ndarray, language: str, centred_query: np.ndarray,
+                        levels: PairLevels, depth: int,
+                        translated: Mapping[str, np.ndarray] | None = None,
+                        mask: np.ndarray | None = None) -> np.ndarray:
+        """Scores by language relation (``crosslingual="relation"``): every chunk scores its
+        centred cosine plus ``RELATION_RAW_WEIGHT`` x (raw cosine - the unrelated level of
+        its language pair), the level being the shipped one (``PairLevels``) combined with
+        the mean raw cosine of the corpus's chunks in that language (``RELATION_PRIOR``
+        chunks against the corpus's count). Then the question's own language is ranked as
+        plain dense search ranks it: its ``depth`` best chunks by raw cosine take, in that
+        order, the ``depth`` best of its scores (among ``mask``'s rows). So within the
+        question's language the order is dense search's, and the other languages meet it on
+        one common scale.
+        """
+        if not self.ids:
+            return np.zeros(0, dtype=np.float32)
+        centred = self.scores(centred_query, translated)
+        dots = np.asarray(self.matrix @ raw_query, dtype=np.float32)
+        names, codes = self.snapshot.lang_codes
+        shift = np.array([self._shift[lang] @ raw_query for lang in names], np.float32)
+        raw = self.norms * dots + shift[codes]
+        counts = np.bincount(codes, minlength=len(names)).astype(np.float32)
+        sums = np.bincount(codes, weights=raw, minlength=len(names)).astype(np.float32)
+        level = np.empty(len(names), np.float32)
+        for i, lang in enumerate(names):
+            shipped = levels.unrelated.get((language, lang))
+            own = sums[i] / max(counts[i], 1.0)
+            level[i] = own if shipped is None else \
+                (RELATION_PRIOR * shipped + counts[i] * own) / (RELATION_PRIOR + counts[i])
+        out = centred + RELATION_RAW_WEIGHT * (raw - level[codes])
+        rows = self.rows_of.get(language)
+        if rows is not None and mask is not None:
+            rows = rows[mask[rows]]
+        if rows is not None and len(rows):
+            n = min(depth, len(rows))
+            by_raw = rows[_top_rows(raw[rows], n)]
+            best = np.sort(out[rows][_top_rows(out[rows], n)])[::-1]
+            out[rows] = np.minimum(out[rows], best[-1])  # the rest stay below the top n
+            out[by_raw] = best
+        return out
+
     def languages(self) -> set[str]:
         """The languages of the indexed chunks (those a question may be translated into)."""
         return set(self.corpus_counts)
@@ -224,9 +299,12 @@ class CenteredIndex:
 
     def top(self, query_vector: np.ndarray, n: int,
             translated: Mapping[str, np.ndarray] | None = None,
-            mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """The ``n`` best chunks; ``mask``: only rows where it is True (a filter)."""
-        scores = self.scores(query_vector, translated)
+            mask: np.ndarray | None = None, scores: np.ndarray | None = None
+            ) -> list[tuple[str, float]]:
+        """The ``n`` best chunks; ``mask``: only rows where it is True (a filter);
+        ``scores``: rank by these (``relation_scores``) instead of the centred cosine."""
+        if scores is None:
+            scores = self.scores(query_vector, translated)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf).astype(np.float32)
             n = min(n, int(np.count_nonzero(mask)))
@@ -235,6 +313,12 @@ class CenteredIndex:
             return []
         best = np.argpartition(-scores, n - 1)[:n]
         return [(self.ids[i], float(scores[i])) for i in best[np.argsort(-scores[best])]]
+
+
+def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest scores, best first."""
+    best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return best[np.argsort(-scores[best], kind="stable")]
 
 
 def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
@@ -250,6 +334,26 @@ def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, lis
              count=np.array([len(sentences[lang]) for lang in langs]))
 
 
+def compute_pair_levels(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
+                        path: Path = SHIPPED_PAIRS) -> None:
+    """Raw cosines of the parallel sentences, each language's as questions against each
+    language's as passages: the mean over different sentences (unrelated) and over the same
+    sentence (related), per pair of languages (``PairLevels``)."""
+    langs = sorted(sentences)
+    passages = [embedder.embed_passages(sentences[lang]) for lang in langs]
+    queries = [np.stack([embedder.embed_query_vector(s) for s in sentences[lang]])
+               for lang in langs]
+    unrelated = np.zeros((len(langs), len(langs)), np.float32)
+    related = np.zeros_like(unrelated)
+    for i, q in enumerate(queries):
+        for j, p in enumerate(passages):
+            sims = q @ p.T
+            same = np.eye(len(sims), dtype=bool)
+            unrelated[i, j], related[i, j] = sims[~same].mean(), sims[same].mean()
+    np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
+             unrelated=unrelated, related=related)
+
+
 def main() -> None:
     import yaml
 
@@ -258,8 +362,11 @@ def main() -> None:
 
     sentences = yaml.safe_load(SENTENCES.read_text(encoding="utf-8"))
     embedder = make_embedder(Settings())
-    compute_shipped_means(embedder, sentences)
-    print(f"Wrote {SHIPPED_MEANS} ({embedder.model_id}, {len(sentences)} languages)")
+    if "--pairs-only" not in sys.argv:
+        compute_shipped_means(embedder, sentences)
+        print(f"Wrote {SHIPPED_MEANS} ({embedder.model_id}, {len(sentences)} languages)")
+    compute_pair_levels(embedder, sentences)
+    print(f"Wrote {SHIPPED_PAIRS} ({embedder.model_id}, {len(sentences)} languages)")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.snapshot import Snapshot, SnapshotCache
 from assistant.index.store import ChromaStore
-from assistant.search.centering import CenteredIndex, LanguageMeans
+from assistant.search.centering import CenteredIndex, LanguageMeans, PairLevels
 from assistant.search.filters import Filters
 from assistant.search.lexicon import Lexicon
 from assistant.search.query import Query
@@ -63,6 +63,7 @@ class _Snapshot:
 
     lexicon: Lexicon
     centered: CenteredIndex | None
+    levels: PairLevels | None = None  # crosslingual="relation": the pairs' unrelated levels
 
     @property
     def index(self) -> Snapshot:
@@ -98,10 +99,13 @@ class Searcher:
                 index = SnapshotCache(self.store.snapshot_root()).current(self.store)
                 lexicon = Lexicon(index)
                 centered = None
-                if self.settings.crosslingual == "centering":
+                levels = None
+                if self.settings.crosslingual in ("centering", "relation"):
                     shipped = LanguageMeans.shipped(self.embedder.model_id)
                     centered = CenteredIndex(index, shipped, self.settings.centering_prior)
-                current = self._snapshot = _Snapshot(lexicon, centered)
+                if self.settings.crosslingual == "relation":
+                    levels = PairLevels.shipped(self.embedder.model_id)
+                current = self._snapshot = _Snapshot(lexicon, centered, levels)
                 self._masks = {}
             return current
 
@@ -149,15 +153,25 @@ class Searcher:
         translated: Mapping[str, np.ndarray] = {}
 
         def centred_of(chunk_id: str) -> float | None:
-            return None if centered is None else centered.score(chunk_id, cq, translated)
+            if centered is None:
+                return None
+            if scores is not None:  # the relation score (a BM25-only candidate's)
+                row = centered.row.get(chunk_id)
+                return -1.0 if row is None else float(scores[row])
+            return centered.score(chunk_id, cq, translated)
+
+        scores: np.ndarray | None = None
 
         if centered is not None:
             cq = centered.centering.query(qvec, query.language)
             # Each translation is centred with its own language's query mean.
             translated = {lang: centered.centering.query(vec, lang)
                           for lang, vec in query.translation_vectors.items()}
+            if snapshot.levels is not None and query.language != UNKNOWN:
+                scores = centered.relation_scores(qvec, query.language, cq, snapshot.levels,
+                                                  depth, translated, mask)
             self._centered_candidates(centered, qvec, cq, translated, depth, mask,
-                                      lexicon.visible, hits)
+                                      lexicon.visible, hits, scores)
         if self.fusion != "bm25" and centered is None:
             # With an anchor, look deeper rather than filter by it.
             where = filters.where(self.store.schema()) if filters else None
@@ -201,9 +215,9 @@ class Searcher:
     def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
                              translated: Mapping[str, np.ndarray], depth: int,
                              mask: np.ndarray | None, visible: frozenset[str],
-                             hits: dict[str, Hit]) -> None:
-        # Exact search over centred vectors, among the filter's rows only.
-        scores = dict(centered.top(cq, depth, translated, mask))
+                             hits: dict[str, Hit], relation: np.ndarray | None = None) -> None:
+        # Exact search over centred vectors (or relation scores), among the filter's rows.
+        scores = dict(centered.top(cq, depth, translated, mask, relation))
         if not scores:
             return
         got = centered.snapshot.get_chunks(list(scores))  # text and metadata: no round trip
