@@ -64,3 +64,27 @@ def test_chunk_ids_come_from_content() -> None:
     assert chunk_id("a.txt", "text") == chunk_id("a.txt", "text")
     assert chunk_id("a.txt", "text") != chunk_id("b.txt", "text")
     assert chunk_id("a.txt", "text") != chunk_id("a.txt", "text!")
+
+
+class _Metered:
+    """The real embedder's token count, metered: how much text chunking sends to it."""
+
+    def __init__(self, e5: E5Embeddings) -> None:
+        self.e5, self.max_tokens, self.chars = e5, e5.max_tokens, 0
+
+    def count_tokens(self, text: str) -> int:
+        self.chars += len(text)
+        return self.e5.count_tokens(text)
+
+
+@pytest.mark.parametrize("words", [300, 1200])
+def test_an_over_long_sentence_is_cut_in_linear_time(e5: E5Embeddings, words: int) -> None:
+    # A table flattened into one "sentence" (no full stop in thousands of words): counting
+    # every growing prefix tokenised the sentence quadratically (1,200 words: 36x its length).
+    sentence = " ".join(f"hospital{i % 37} beds {i}," for i in range(words // 3))
+    meter = _Metered(e5)
+    pieces = list(Chunker(meter, LANGUAGES, 96, 0)._fit(sentence))
+    assert " ".join(p for p, _ in pieces).split() == sentence.split()  # nothing lost
+    assert all(e5.count_tokens(p) - e5.count_tokens("") <= 96 for p, _ in pieces)
+    assert all(n == e5.count_tokens(p) - e5.count_tokens("") for p, n in pieces)
+    assert meter.chars < 4 * len(sentence)

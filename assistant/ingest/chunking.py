@@ -5,7 +5,6 @@ is never embedded twice."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +12,8 @@ from typing import Protocol
 from assistant.ingest.loading import LoadedDocument
 from assistant.text.languages import UNKNOWN, detect
 from assistant.text.sentences import split_sentences
+
+_COUNT_CACHE = 50_000  # distinct texts remembered per run
 
 
 class TokenCounter(Protocol):
@@ -47,9 +48,24 @@ class Chunker:
         self.languages = languages
         # Prefix and special tokens are paid once per chunk, not once per sentence.
         self._overhead = counter.count_tokens("")
+        # Reports repeat themselves (captions, boilerplate, the same sentence in a
+        # follow-up report): each distinct text is counted once per run.
+        self._counts: dict[str, int] = {}
+
+    def _raw(self, text: str) -> int:
+        n = self._counts.get(text)
+        if n is None:
+            if len(self._counts) >= _COUNT_CACHE:
+                self._counts.clear()
+            n = self._counts[text] = self.counter.count_tokens(text)
+        return n
 
     def _tokens(self, text: str) -> int:
-        return max(1, self.counter.count_tokens(text) - self._overhead)
+        return max(1, self._raw(text) - self._overhead)
+
+    def _word(self, word: str) -> int:
+        """A word's tokens inside a sentence ("x" stands for the word before it)."""
+        return max(1, self._raw("x " + word) - self._raw("x"))
 
     def chunks(self, doc: LoadedDocument) -> list[Chunk]:
         sentences: list[tuple[str, int]] = []
@@ -65,23 +81,33 @@ class Chunker:
         return out
 
     def _fit(self, sentence: str) -> Iterator[tuple[str, int]]:
-        """A sentence longer than the budget is cut at word boundaries."""
+        """A sentence longer than the budget is cut at word boundaries.
+
+        Words are counted one by one, each after another word as it would stand in a
+        sentence (a subword tokenizer's count is additive over space-separated words), so a
+        long sentence costs one count per distinct word and one per piece, not one per
+        prefix; each piece is then counted exactly and trimmed if the estimate was short."""
         budget = self.max_tokens - self._overhead
         n = self._tokens(sentence)
         if n <= budget:
             yield sentence, n
             return
-        words = re.split(r"(\s+)", sentence)
-        piece = ""
-        for word in words:
-            candidate = piece + word
-            if piece.strip() and self._tokens(candidate) > budget:
-                yield piece.strip(), self._tokens(piece.strip())
-                piece = word.lstrip()
-            else:
-                piece = candidate
-        if piece.strip():
-            yield piece.strip(), self._tokens(piece.strip())
+        words = sentence.split()
+        start = 0
+        while start < len(words):
+            end, size = start, 0
+            while end < len(words) and (end == start or size + self._word(words[end])
+                                        <= budget):
+                size += self._word(words[end])
+                end += 1
+            piece = " ".join(words[start:end])
+            exact = self._tokens(piece)
+            while exact > budget and end - start > 1:
+                end -= 1
+                piece = " ".join(words[start:end])
+                exact = self._tokens(piece)
+            yield piece, exact
+            start = end
 
     def _pack(self, sentences: list[tuple[str, int]]) -> Iterator[list[str]]:
         budget = self.max_tokens - self._overhead
