@@ -3,6 +3,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
@@ -103,3 +104,16 @@ def test_decomposed_vietnamese_question_finds_what_the_composed_one_does(
     want = [(h.id, round(h.similarity, 5)) for h in indexed.search(composed, 5)]
     got = [(h.id, round(h.similarity, 5)) for h in indexed.search(decomposed, 5)]
     assert got == want
+
+
+def test_a_repeated_question_is_embedded_once(indexed: Assistant,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    embed = indexed.embedder.embed_query_vector
+    monkeypatch.setattr(indexed.embedder, "embed_query_vector",
+                        lambda text: calls.append(text) or embed(text))
+    question = "How many inpatients did Hai Phong treat in the first nine months (cache test)?"
+    first, second = indexed.prepare(question), indexed.prepare(question)
+    assert calls == [question]
+    assert np.array_equal(first.vector, second.vector) and not second.vector.flags.writeable
+    assert [h.id for h in indexed.search(first)] == [h.id for h in indexed.search(second)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -72,13 +73,18 @@ class QueryBuilder:
 
     def __init__(self, embedder: LocalEmbeddings, languages: Sequence[str], max_chars: int,
                  followup_cues: dict[str, list[str]], rewrite: Rewrite | None = None,
-                 translate: Translate | None = None) -> None:
+                 translate: Translate | None = None, query_cache: int = 256) -> None:
         self.embedder = embedder
         self.languages = list(languages)
         self.max_chars = max_chars
         self.followup_cues = followup_cues
         self.rewrite = rewrite
         self.translate = translate
+        # Staff ask the same questions ("how many beds ...") again and again: a repeated
+        # text skips the embedder (20-70 ms on two cores). lru_cache is thread-safe, and a
+        # vector depends on the text and the embedder only, never on the index.
+        self._vector = lru_cache(maxsize=query_cache)(
+            lambda text: _frozen(self.embedder.embed_query_vector(text)))
 
     def prepare(self, question: str, history: History | None = None,
                 corpus_languages: Sequence[str] = (),
@@ -94,11 +100,9 @@ class QueryBuilder:
         if self.translate is not None and targets:
             translations = {lang: t for lang, t in self.translate(text, language, targets)
                             .items() if lang in targets}
-        vectors = {lang: _frozen(self.embedder.embed_query_vector(t))
-                   for lang, t in translations.items()}
+        vectors = {lang: self._vector(t) for lang, t in translations.items()}
         return Query(asked=asked, text=text, language=language,
-                     vector=_frozen(self.embedder.embed_query_vector(text)
-                                    if vector is None else vector),
+                     vector=self._vector(text) if vector is None else _frozen(vector),
                      provinces=tuple(find_provinces(text)), terms=frozenset(find_terms(text)),
                      days=days_in(text),
                      translations=MappingProxyType(translations),
