@@ -54,7 +54,15 @@ def _provinces() -> list[tuple[str, re.Pattern[str]]]:
 def find_provinces(text: str) -> list[str]:
     """Canonical names of the provinces a text mentions, in any supported script."""
     folded = _not_places().sub(" ", fold(text))
-    return [name for name, pattern in _provinces() if pattern.search(folded)]
+    spans = sorted(((m.start(), -m.end(), name) for name, pattern in _provinces()
+                    for m in pattern.finditer(folded)))
+    # Leftmost-longest, without overlaps: "Lạng Sơn là" names Lang Son, not also "Sơn La".
+    found, end = set(), -1
+    for start, neg_end, name in spans:
+        if start >= end:
+            found.add(name)
+            end = -neg_end
+    return [name for name, _ in _provinces() if name in found]
 
 
 @lru_cache(maxsize=1)
