@@ -62,7 +62,13 @@ class Settings(BaseSettings):
 
     retrieval_k: int = Field(5, ge=1, le=100, description="Chunks handed to the answerer.")
     candidate_k: int = Field(50, ge=5, le=1000, description="Candidates from each retriever.")
-    fusion: Literal["language-aware", "rrf", "dense", "bm25"] = "language-aware"
+    fusion: Literal["language-aware", "rrf", "dense", "bm25"] = Field(
+        "dense", description="How dense search and BM25 combine: dense (dense or relation "
+        "scores alone; the default since issue 14b: on the devsets' tuning halves BM25's "
+        "reordering of the question's language only lost same-language recall), "
+        "language-aware (BM25 reorders the question's language among dense search's ranks), "
+        "rrf (plain reciprocal-rank fusion) or bm25 alone."
+    )
     province_anchor: bool = Field(
         True, description="Rank passages about a province the question names first."
     )
@@ -71,6 +77,13 @@ class Settings(BaseSettings):
         "own language ranked as plain dense search ranks it, other languages by centred "
         "similarity, merged on a per-language-pair scale), centering alone (subtract each "
         "language's mean embedding before comparing; docs/crosslingual.md), or raw vectors."
+    )
+    relation_raw_weight: float = Field(
+        0.2, ge=0.0, le=10.0, description="crosslingual=relation: weight of the raw cosine, "
+        "less its language pair's unrelated level, added to the centred cosine. 0 ranks other "
+        "languages by centred similarity alone; higher trusts raw similarity more, which "
+        "favours the question's own language (chosen on the devsets' tuning halves; "
+        "docs/crosslingual.md)."
     )
     centering_prior: float = Field(
         16.0, ge=0.0, description="Weight, in chunks, of the shipped per-language means "

@@ -53,22 +53,24 @@ from ._devset_index import (
 )
 from ._results import code_version, write_section
 
-# configuration -> (fusion, crosslingual). "centred LA" was the default before issue 14,
-# "relation LA" (scores by language relation, docs/crosslingual.md) is the default now.
-CONFIGS = {
-    "dense": ("dense", "none"),
-    "bm25": ("bm25", "none"),
-    "centred LA": ("language-aware", "centering"),
-    "relation dense": ("dense", "relation"),
-    "relation LA": ("language-aware", "relation"),
-    "relation LA + ref. translation": ("language-aware", "relation"),
+# configuration -> (fusion, crosslingual, relation_raw_weight). "centred LA" was the default
+# before issue 14; "relation 2 LA" (scores by language relation, raw weight 2, BM25 reorder)
+# its first round's default; "relation dense" (raw weight 0.2, no BM25 reorder) the default now.
+CONFIGS: dict[str, tuple[str, str, float | None]] = {
+    "dense": ("dense", "none", None),
+    "bm25": ("bm25", "none", None),
+    "centred LA": ("language-aware", "centering", None),
+    "relation 2 LA": ("language-aware", "relation", 2.0),
+    "relation LA": ("language-aware", "relation", 0.2),
+    "relation dense": ("dense", "relation", 0.2),
+    "relation dense + ref. translation": ("dense", "relation", 0.2),
 }
 MODES = tuple(CONFIGS)
-DEFAULT_MODE = "relation LA"
+DEFAULT_MODE = "relation dense"
 # The default plus question translation (translation.py) with a perfect translator: the
 # devsets ask every question in every language, so the question's own versions in the other
 # languages stand in for a model's translations. An upper bound for that path, no more.
-TRANSLATED_MODE = "relation LA + ref. translation"
+TRANSLATED_MODE = "relation dense + ref. translation"
 BEFORE_MODE = "centred LA"
 CUTOFFS = (1, 3, 5, 10)
 
@@ -171,6 +173,13 @@ def _query_vectors(name: str, embedder: LocalEmbeddings, rows: list[Row]) -> np.
     return vectors
 
 
+def _configured(settings: Settings, cross: str, weight: float | None) -> Settings:
+    update: dict[str, Any] = {"crosslingual": cross}
+    if weight is not None:
+        update["relation_raw_weight"] = weight
+    return settings.model_copy(update=update)
+
+
 def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> SetResult:
     with tempfile.TemporaryDirectory(prefix=f"devsets-{name}-",
                                      ignore_cleanup_errors=True) as tmp:
@@ -193,11 +202,10 @@ def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> 
             chunk_lang_mismatch=mismatch,
         )
 
-        searchers = {
-            mode: Searcher(settings.model_copy(update={"crosslingual": cross}), store,
-                           embedder, fusion=fusion)
-            for mode, (fusion, cross) in CONFIGS.items()}
-        fusion, cross = CONFIGS[DEFAULT_MODE]
+        searchers = {mode: Searcher(_configured(settings, cross, weight), store, embedder,
+                                    fusion=fusion)
+                     for mode, (fusion, cross, weight) in CONFIGS.items()}
+        fusion, cross, _weight = CONFIGS[DEFAULT_MODE]
         no_anchor = Searcher(settings.model_copy(update={"province_anchor": False,
                                                          "crosslingual": cross}),
                              store, embedder, fusion=fusion)
@@ -359,8 +367,10 @@ def markdown(results: list[SetResult], k: int, limit: int | None, wall_s: float,
         f"`Searcher.search` for every configuration (candidate_k={s.candidate_k}, top {k} "
         "chunks). Configurations: fusion mode (`dense`, `bm25`, `LA` = language-aware) and "
         "cross-lingual scoring (`crosslingual`: none, `centred` = centering, prior "
-        f"{s.centering_prior:g}, `relation` = by language relation); `{DEFAULT_MODE}` is the "
-        f"new default, `{BEFORE_MODE}` the default before issue 14. Hits are deduplicated to "
+        f"{s.centering_prior:g}, `relation` = by language relation, raw weight 0.2 unless "
+        f"named: `relation 2` = weight 2); `{DEFAULT_MODE}` is the default now, "
+        f"`relation 2 LA` the first round of issue 14's, `{BEFORE_MODE}` the default before "
+        "issue 14. Hits are deduplicated to "
         "distinct source files; recall@k is the share of questions whose gold file is among "
         f"the first k files. Code measured: `{version}`."
         + (f" **Quick run: first {limit} questions per set only.**" if limit else ""),

@@ -238,3 +238,28 @@ def test_relation_still_finds_the_answer_in_the_other_language(
     query = small_index.prepare(question)
     docs = list(dict.fromkeys(h.source for h in relation.search(query, k=40)))
     assert docs.index(gold) <= 1, docs
+
+
+def test_relation_raw_weight_is_the_setting_searches_use(
+        small_index: Assistant, embedder: E5Embeddings) -> None:
+    # Weight 0: the other language ranks by centred cosine alone; the question's own language
+    # keeps dense search's order whatever the weight (issue 14b: the default is 0.2).
+    assert Settings().relation_raw_weight == pytest.approx(0.2)
+    searcher = Searcher(small_index.settings.model_copy(update={"crosslingual": "relation"}),
+                        small_index.store, small_index.embedder, fusion="dense")
+    centered = searcher.centered()
+    levels = searcher.snapshot().levels
+    assert centered is not None and levels is not None
+    question = SAME_LANGUAGE[0][0]
+    qvec = embedder.embed_query_vector(question)
+    cq = centered.centering.query(qvec, "en")
+    plain = centered.scores(cq)
+    other = centered.rows_of["vi"]
+    for weight in (0.0, 0.2, 2.0):
+        scores = centered.relation_scores(qvec, "en", cq, levels, 40, raw_weight=weight)
+        if weight == 0.0:
+            assert scores[other] == pytest.approx(plain[other], abs=1e-5)
+        own = centered.rows_of["en"]
+        raw = np.array([centered.raw_similarity(centered.ids[r], qvec) for r in own])
+        assert list(own[np.argsort(-raw, kind="stable")]) == \
+            list(own[np.argsort(-scores[own], kind="stable")])

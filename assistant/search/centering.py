@@ -41,7 +41,7 @@ SHIPPED_PAIRS = DATA / "language_pairs.npz"
 # less its unrelated level for the language pair, added to the centred cosine; and the weight,
 # in chunks, of the shipped unrelated level against the corpus's own for that question.
 # Chosen on the tuning halves of the devsets only (docs/crosslingual.md).
-RELATION_RAW_WEIGHT = 2.0
+RELATION_RAW_WEIGHT = 0.2  # Settings.relation_raw_weight's default (2.0 before issue 14b)
 RELATION_PRIOR = 16.0
 
 
@@ -249,9 +249,10 @@ class CenteredIndex:
     def relation_scores(self, raw_query: np.ndarray, language: str, centred_query: np.ndarray,
                         levels: PairLevels, depth: int,
                         translated: Mapping[str, np.ndarray] | None = None,
-                        mask: np.ndarray | None = None) -> np.ndarray:
+                        mask: np.ndarray | None = None,
+                        raw_weight: float = RELATION_RAW_WEIGHT) -> np.ndarray:
         """Scores by language relation (``crosslingual="relation"``): every chunk scores its
-        centred cosine plus ``RELATION_RAW_WEIGHT`` x (raw cosine - the unrelated level of
+        centred cosine plus ``raw_weight`` x (raw cosine - the unrelated level of
         its language pair), the level being the shipped one (``PairLevels``) combined with
         the mean raw cosine of the corpus's chunks in that language (``RELATION_PRIOR``
         chunks against the corpus's count). Then the question's own language is ranked as
@@ -275,7 +276,7 @@ class CenteredIndex:
             own = sums[i] / max(counts[i], 1.0)
             level[i] = own if shipped is None else \
                 (RELATION_PRIOR * shipped + counts[i] * own) / (RELATION_PRIOR + counts[i])
-        out = centred + RELATION_RAW_WEIGHT * (raw - level[codes])
+        out = centred + raw_weight * (raw - level[codes])
         rows = self.rows_of.get(language)
         if rows is not None and mask is not None:
             rows = rows[mask[rows]]

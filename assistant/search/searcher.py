@@ -169,7 +169,8 @@ class Searcher:
                           for lang, vec in query.translation_vectors.items()}
             if snapshot.levels is not None and query.language != UNKNOWN:
                 scores = centered.relation_scores(qvec, query.language, cq, snapshot.levels,
-                                                  depth, translated, mask)
+                                                  depth, translated, mask,
+                                                  self.settings.relation_raw_weight)
             self._centered_candidates(centered, qvec, cq, translated, depth, mask,
                                       lexicon.visible, hits, scores)
         if self.fusion != "bm25" and centered is None:
