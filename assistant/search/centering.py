@@ -14,6 +14,7 @@ the index's revision moves, so incremental ingest never leaves a vector centred 
 outdated statistics.
 
     python -m assistant.search.centering     # recompute data/language_means.npz
+    ASSISTANT_EMBEDDER=embeddinggemma ... python -m assistant.search.centering  # its own
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ SENTENCES = DATA / "centering_sentences.yaml"
 SHIPPED_MEANS = DATA / "language_means.npz"
 
 
+def means_file(model_id: str) -> Path:
+    """The shipped means for an embedder: its profile's file (data/embedders.yaml, per
+    dimension; ``model_id`` ends in ``@<dim>`` when truncated), else data/language_means.npz."""
+    from assistant.profiles import profiles
+
+    base, _, dim = model_id.partition("@")
+    for profile in profiles().values():
+        if profile.model_id == base and profile.means:
+            name = profile.means.get(int(dim) if dim else profile.dimension or 0)
+            if name:
+                return DATA / name
+    return SHIPPED_MEANS
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -50,8 +65,9 @@ class LanguageMeans:
     weight: dict[str, float] = field(default_factory=dict)  # texts behind each passage mean
 
     @classmethod
-    def shipped(cls, model_id: str, path: Path = SHIPPED_MEANS) -> LanguageMeans:
+    def shipped(cls, model_id: str, path: Path | None = None) -> LanguageMeans:
         """The means shipped for ``model_id``; empty for any other embedder."""
+        path = path or means_file(model_id)  # issue 16: one file per embedder profile
         if not path.is_file():
             return cls()
         with np.load(path) as data:
@@ -238,8 +254,9 @@ class CenteredIndex:
 
 
 def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
-                          path: Path = SHIPPED_MEANS) -> None:
+                          path: Path | None = None) -> Path:
     """Embed the parallel sentences as passages and as queries; save each language's means."""
+    path = path or means_file(embedder.model_id)
     langs = sorted(sentences)
     passage = np.stack([embedder.embed_passages(sentences[lang]).mean(axis=0)
                         for lang in langs])
@@ -248,6 +265,7 @@ def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, lis
     np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
              passage=passage.astype(np.float32), query=query.astype(np.float32),
              count=np.array([len(sentences[lang]) for lang in langs]))
+    return path
 
 
 def main() -> None:
@@ -258,8 +276,8 @@ def main() -> None:
 
     sentences = yaml.safe_load(SENTENCES.read_text(encoding="utf-8"))
     embedder = make_embedder(Settings())
-    compute_shipped_means(embedder, sentences)
-    print(f"Wrote {SHIPPED_MEANS} ({embedder.model_id}, {len(sentences)} languages)")
+    path = compute_shipped_means(embedder, sentences)  # ASSISTANT_EMBEDDER picks the profile
+    print(f"Wrote {path} ({embedder.model_id}, {len(sentences)} languages)")
 
 
 if __name__ == "__main__":
