@@ -350,6 +350,9 @@ def evidence_scores(profile: str, model: str | None, split: str = "tune") -> lis
     from assistant.eval.runner import load_cases
     from assistant.service import Assistant
 
+    cached = CACHE / f"evidence-{profile}-{split}.json"
+    if cached.is_file():
+        return [float(x) for x in json.loads(cached.read_text())]
     cases = [c for c in load_cases(PROJECT_ROOT / "eval" / "cases.jsonl")
              if (c.model_extra or {}).get("split", "tune") == split]
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
@@ -365,6 +368,8 @@ def evidence_scores(profile: str, model: str | None, split: str = "tune") -> lis
             answer = assistant.ask(case.question)
             if answer.evidence > 0:
                 out.append(float(answer.evidence))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(out))
     return out
 
 

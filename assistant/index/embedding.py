@@ -113,7 +113,8 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
     def __init__(self, model_path: str | Path, batch_size: int = 32,
                  query_prefix: str | None = None, passage_prefix: str | None = None, *,
                  model_id: str | None = None, truncate_dim: int | None = None,
-                 max_tokens: int | None = None, threads: int | None = None) -> None:
+                 max_tokens: int | None = None, threads: int | None = None,
+                 wait_policy: str = "passive") -> None:
         self.model_path = Path(model_path)
         if not (self.model_path / "config.json").is_file():
             raise AssistantError(
@@ -128,6 +129,7 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
         self.truncate_dim = truncate_dim
         self._max_tokens = max_tokens
         self.threads = threads
+        self.wait_policy = wait_policy
         self.profile = "sentence-transformers"
         base = model_id or f"sentence-transformers/{self.model_path.name}"
         self.model_id = f"{base}@{truncate_dim}" if truncate_dim else base
@@ -140,9 +142,16 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
             return {}
         return {str(k): str(v) for k, v in prompts.items()}
 
+    def _environment(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder must never reach a hub
+        # As for e5 (Settings.omp_wait_policy), before torch loads: on 2 busy cores, torch's
+        # spinning OpenMP threads made one EmbeddingGemma question take 10.6 s instead of
+        # 0.4 s (docs/embedders.md).
+        os.environ.setdefault("OMP_WAIT_POLICY", self.wait_policy.upper())
+
     @cached_property
     def _model(self) -> Any:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder must never reach a hub
+        self._environment()
         from sentence_transformers import SentenceTransformer
 
         if self.threads:
@@ -159,7 +168,7 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
     def _tokenizer(self) -> Any:
         if "_model" in self.__dict__:
             return self._model.tokenizer
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self._environment()
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(str(self.model_path))
@@ -211,7 +220,8 @@ def _sentence_transformers(settings: Settings) -> SentenceTransformerEmbeddings:
     return SentenceTransformerEmbeddings(
         folder, batch_size=settings.embed_batch_size, query_prefix=profile.query_prompt,
         passage_prefix=profile.document_prompt, model_id=profile.model_id,
-        truncate_dim=truncate, max_tokens=profile.max_tokens)
+        truncate_dim=truncate, max_tokens=profile.max_tokens,
+        wait_policy=settings.omp_wait_policy)
 
 
 def _e5(settings: Settings) -> E5Embeddings:
