@@ -47,6 +47,7 @@ DEVSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "devsets"
 CACHE = Path(__file__).resolve().parent / ".cache" / "embedders"
 SETS = {"xquad": "xquad_mixed_dev", "ntrex": "ntrex_mixed_dev"}
 SECTION = "embedders"
+MODES = ("raw", "centred", "corpus means", "centred ×0.5")
 
 
 @dataclass
@@ -140,14 +141,19 @@ def ranks(data: Embedded, half: str, dim: int | None, mode: str,
     queries = _truncate(data.qvec[picked], dim)
     if mode != "raw":
         model_id = data.model_id if dim is None else f"{data.model_id.split('@')[0]}@{dim}"
-        shipped = LanguageMeans.shipped(model_id) if mode == "centred" else LanguageMeans()
+        shipped = LanguageMeans() if mode == "corpus means" else LanguageMeans.shipped(model_id)
         sums: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(chunks.shape[1], np.float32))
         counts: dict[str, int] = defaultdict(int)
         for vector, lang in zip(chunks, langs, strict=True):
             if lang != "und":
                 sums[lang] += vector
                 counts[lang] += 1
-        centering = Centering(shipped.combined(sums, counts, prior))
+        means = shipped.combined(sums, counts, prior)
+        if mode.startswith("centred ×"):  # partial: v - a * mean (measured, not in the product)
+            scale = float(mode.split("×")[1])
+            means = LanguageMeans({k: scale * v for k, v in means.passage.items()},
+                                  {k: scale * v for k, v in means.query.items()}, means.weight)
+        centering = Centering(means)
         chunks = centering.passages(chunks, langs)
         queries = np.stack([centering.query(v, data.qlang[i])
                             for v, i in zip(queries, picked, strict=True)])
@@ -220,7 +226,9 @@ def markdown(table: list[dict[str, Any]], speeds: dict[str, dict[str, Any]],
              "files ranked by their best chunk's cosine; R@1 / R@5 against the gold file. "
              "*centred*: shipped + the half's own per-language means (the product's "
              "`Centering`); *corpus means*: the half's own means only (what a profile without "
-             "shipped means gets). Question language detected as the service does.", "",
+             "shipped means gets); *centred ×0.5*: half the mean subtracted (measured here only, "
+             "not an option of the product). Question language detected as the service "
+             "does.", "",
              "| set | half | profile | dims | vectors | mono R@1 / R@5 | cross R@1 / R@5 "
              "| worst pair (R@1) |",
              "|---|---|---|---|---|---|---|---|"]
@@ -267,7 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibrate", action="store_true",
                         help="Only print the profiles' thresholds mapped from the first one's "
                         "(bundled eval cases, tune split).")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="Only write results.md from earlier --out-json runs (one per "
+                        "profile, run one at a time on a busy machine).")
     args = parser.parse_args(argv)
+    if args.merge:
+        runs = [json.loads(path.read_text(encoding="utf-8")) for path in args.merge]
+        rows = {(r["set"], r["half"], r["profile"], r["dims"], r["mode"]): r
+                for run in runs for r in run["table"]}  # a later run's row wins
+        write_section(SECTION, markdown(list(rows.values()),
+                                        {k: v for run in runs for k, v in run["speeds"].items()},
+                                        {k: v for run in runs for k, v in run["costs"].items()}))
+        return 0
     folders = dict(item.split("=", 1) for item in args.model)
     if args.calibrate:
         names = args.embedder.split(",")
@@ -307,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_questions += [q["question"] for q in data.questions[:: 37]][: args.speed]
             for half in HALVES:
                 for dim in [None, *extra_dims.get(profile, [])]:
-                    for mode in ("raw", "centred", "corpus means"):
+                    for mode in MODES:
                         found = ranks(data, half, dim, mode, settings.centering_prior)
                         table.append({"set": name, "half": half, "profile": profile,
                                       "dims": dim or data.chunks.shape[1], "full": dim is None,
