@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.profiles import EmbedderProfile, profile_named
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -40,10 +42,45 @@ class Settings(BaseSettings):
         "(BM25, vectors, filter fields) this process keeps; unset: data_dir/index-cache."
     )
 
-    embedder: Literal["e5", "sentence-transformers"] = "e5"
-    embedder_model: str | None = Field(
-        None, description="Local model folder for the sentence-transformers embedder."
+    # -- the embedder: a profile of data/embedders.yaml (assistant/profiles.py) ---------------
+    embedder: str = Field(
+        "e5", description="Embedder profile: e5 (bundled multilingual-e5-small), "
+        "embeddinggemma (EmbeddingGemma-300M from a local folder) or sentence-transformers "
+        "(any local sentence-transformers model, with its own prompts). The index is locked "
+        "to the profile and size that built it (`assistant ingest --rebuild` switches)."
     )
+    embedder_model: str | None = Field(
+        None, description="Local model folder for a sentence-transformers profile "
+        "(e.g. /models/embeddinggemma-300m); nothing is downloaded."
+    )
+    embedder_dim: int | None = Field(
+        None, ge=1, description="Matryoshka: keep the first N dimensions (a size the profile "
+        "lists, e.g. 512 for embeddinggemma); unset: the model's own size."
+    )
+    supported_relief: float = Field(
+        0.05, ge=0.0, le=1.0, description="How much less than min_evidence a sentence holding "
+        "what was asked needs (answer/answerability.py)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        # Thresholds tuned for the chosen embedder (its profile's), unless set explicitly.
+        # A `model_copy(update={"embedder": ...})` skips this: build a new Settings instead.
+        if not isinstance(data, dict):
+            return data
+        profile = profile_named(str(data.get("embedder") or "e5"))
+        return {**profile.thresholds, **data}
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, value: str) -> str:
+        profile_named(value)
+        return value
+
+    @property
+    def embedder_profile(self) -> EmbedderProfile:
+        return profile_named(self.embedder)
     embed_batch_size: int = Field(32, ge=1, le=1024)
     omp_wait_policy: Literal["passive", "active"] = Field(
         "passive", description="How the embedder's OpenMP threads wait between calls: "

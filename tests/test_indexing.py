@@ -65,3 +65,32 @@ def test_index_refuses_vectors_of_another_embedder(
         other.ingest([extra])
     with pytest.raises(EmbedderMismatchError):
         other.ask("How many doctors?")
+
+
+def test_index_is_locked_to_the_profile_and_size_that_built_it(
+        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    from assistant.index.embedding import default_sentence_transformer_path
+
+    report = tmp_path / "report.txt"
+    report.write_text("Tra Vinh has 9.6 doctors per 10,000 people in 2023.", encoding="utf-8")
+    minilm = str(default_sentence_transformer_path())
+    built = Assistant(make_settings(embedder="sentence-transformers", embedder_model=minilm))
+    built.ingest([report])
+    assert built.store.state()["profile"] == "sentence-transformers"
+    assert built.store.state()["dimension"] == 384
+    # Same weights, another profile and size (the embeddinggemma profile's mechanism on MiniLM).
+    switched = Assistant(make_settings(embedder="embeddinggemma", embedder_model=minilm,
+                                       embedder_dim=128))
+    with pytest.raises(EmbedderMismatchError) as error:
+        switched.ingest([report])
+    message = str(error.value)
+    assert "profile sentence-transformers, 384 dimensions" in message
+    assert "'google/embeddinggemma-300m@128'" in message
+    assert "assistant ingest --rebuild" in message
+    with pytest.raises(EmbedderMismatchError, match="--rebuild"):
+        switched.ask("How many doctors are there in Tra Vinh?")
+    switched.reset()  # what `assistant ingest --rebuild` does first
+    assert not switched.ingest([report]).failed
+    assert switched.store.state()["dimension"] == 128
+    assert switched.store.state()["profile"] == "embeddinggemma"
+    assert switched.search("doctors in Tra Vinh", 1)[0].source == "report.txt"

@@ -32,11 +32,6 @@ from assistant.text.languages import normalize
 # "doctors per 10,000 people") or set the scene ("at the Tra Vinh bridge point"): required
 # only when the question names nothing else.
 OPTIONAL_TERMS = {"examinations", "per_10000_people", "bridge_points"}
-# A sentence that holds what was asked for (the indicator, role, province and year) needs
-# less similarity to count as evidence than one judged on similarity alone: measured on the
-# "tune" eval cases, answerable questions' supporting sentences score from 0.79 up, while
-# the unanswerable ones' supported sentences that were wrongly accepted score above 0.87.
-SUPPORTED_RELIEF = 0.05
 
 
 class Passage(Protocol):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.answerability import SUPPORTED_RELIEF, Need, check, need_of
+from assistant.answer.answerability import Need, check, need_of
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
@@ -118,7 +118,7 @@ class ExtractiveAnswerer:
             # Only sentences that hold what was asked count as evidence, and they need
             # less similarity than a sentence judged on similarity alone.
             supported = [c for c in candidates if check(need, c.sentence, c.hit).answerable]
-            floor = self.settings.min_evidence - SUPPORTED_RELIEF
+            floor = self.settings.min_evidence - self.settings.supported_relief
             if not supported or supported[0].score < floor:
                 return self._not_held(query, hits, need, candidates[0].score)
             candidates = supported

@@ -154,6 +154,8 @@ class Indexer:
         targets, roots, report.skipped = self.discover(paths)
         committed = {r.source: r for r in self.store.documents()}
         if committed:
+            # Even when nothing needs embedding: say so if another embedder built the index.
+            self.store.verify_embedder(self.embedder.model_id)
             self.migrate()  # old indexes get their filter keys before anything is added
         pending: list[_Prepared] = []
         # Several files share one embedding call (small calls cost the model dearly);
@@ -201,7 +203,8 @@ class Indexer:
         chunks = chunker.chunks(doc)
         if not chunks:
             raise DocumentError(target.source, "no indexable text after cleaning")
-        self.store.check_embedder(self.embedder.model_id, self.embedder.dimension)
+        self.store.check_embedder(self.embedder.model_id, self.embedder.dimension,
+                                  self.embedder.profile)
         have = self.store.existing_chunk_ids([c.id for c in chunks])
         return _Prepared(target, doc, chunks, [_chunk_metadata(doc, c) for c in chunks],
                          new=[i for i, c in enumerate(chunks) if c.id not in have],

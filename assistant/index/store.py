@@ -156,22 +156,37 @@ class ChromaStore:
                       f"{self.settings.chroma_url}_{self.settings.collection}")
         return base / name
 
-    def verify_embedder(self, model_id: str) -> str | None:
-        """Raise if the index holds vectors of another embedder; return who built it."""
-        built_by = self.state().get("embedder")
-        if built_by and built_by != model_id and self.chunks.count() > 0:
+    def verify_embedder(self, model_id: str, dimension: int | None = None) -> str | None:
+        """Raise if the index holds vectors of another embedder (model, profile or size);
+        return who built it."""
+        state = self.state()
+        built_by = state.get("embedder")
+        built_dim = state.get("dimension")
+        other_model = bool(built_by) and built_by != model_id
+        other_dim = dimension is not None and built_dim is not None \
+            and int(built_dim) != dimension
+        if (other_model or other_dim) and self.chunks.count() > 0:
+            profile = state.get("profile")
+            details = ", ".join(part for part in (f"profile {profile}" if profile else "",
+                                                  f"{built_dim} dimensions" if built_dim else "")
+                                if part)
+            built = f"'{built_by}'" + (f" ({details})" if details else "")
             raise EmbedderMismatchError(
-                f"The index at {self.location} was built with the embedder '{built_by}', but "
-                f"'{model_id}' is configured. Rebuild it (`assistant ingest --rebuild`) or "
-                "configure the embedder it was built with."
+                f"The index at {self.location} was built with the embedder {built}, but "
+                f"'{model_id}'{f' ({dimension} dimensions)' if dimension else ''} is "
+                "configured: vectors of two embedders cannot be compared. Switch the index "
+                "to the configured embedder with `assistant ingest --rebuild` (re-embeds "
+                "every file), or set ASSISTANT_EMBEDDER (and ASSISTANT_EMBEDDER_MODEL, "
+                "ASSISTANT_EMBEDDER_DIM) back to the ones it was built with."
             )
         return str(built_by) if built_by else None
 
-    def check_embedder(self, model_id: str, dimension: int) -> None:
+    def check_embedder(self, model_id: str, dimension: int, profile: str = "") -> None:
         """Refuse to mix vectors of two embedders; claim an empty index for this one."""
-        if self.verify_embedder(model_id) != model_id:
+        if self.verify_embedder(model_id, dimension) != model_id:
             fresh = self.chunks.count() == 0
             self._set_state(embedder=model_id, dimension=dimension,
+                            **({"profile": profile} if profile else {}),
                             **({"schema": SCHEMA} if fresh else {}))
 
     def _set_state(self, **values: Any) -> None:

@@ -15,6 +15,7 @@ outdated statistics.
 
     python -m assistant.search.centering     # recompute data/language_means.npz and
                                              # data/language_pairs.npz (--pairs-only: it alone)
+    ASSISTANT_EMBEDDER=embeddinggemma ... python -m assistant.search.centering  # its own means
 """
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ RELATION_RAW_WEIGHT = 0.2  # Settings.relation_raw_weight's default (2.0 before 
 RELATION_PRIOR = 16.0
 
 
+def means_file(model_id: str) -> Path:
+    """The shipped means for an embedder: its profile's file (data/embedders.yaml, per
+    dimension; ``model_id`` ends in ``@<dim>`` when truncated), else data/language_means.npz."""
+    from assistant.profiles import profiles
+
+    base, _, dim = model_id.partition("@")
+    for profile in profiles().values():
+        if profile.model_id == base and profile.means:
+            name = profile.means.get(int(dim) if dim else profile.dimension or 0)
+            if name:
+                return DATA / name
+    return SHIPPED_MEANS
+
+
+def pairs_file(model_id: str) -> Path:
+    """The shipped pair levels for an embedder, named after its means file."""
+    means = means_file(model_id)
+    return means.with_name(means.name.replace("language_means", "language_pairs"))
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -59,8 +80,9 @@ class LanguageMeans:
     weight: dict[str, float] = field(default_factory=dict)  # texts behind each passage mean
 
     @classmethod
-    def shipped(cls, model_id: str, path: Path = SHIPPED_MEANS) -> LanguageMeans:
+    def shipped(cls, model_id: str, path: Path | None = None) -> LanguageMeans:
         """The means shipped for ``model_id``; empty for any other embedder."""
+        path = path or means_file(model_id)  # issue 16: one file per embedder profile
         if not path.is_file():
             return cls()
         with np.load(path) as data:
@@ -113,8 +135,9 @@ class PairLevels:
     related: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
-    def shipped(cls, model_id: str, path: Path = SHIPPED_PAIRS) -> PairLevels:
+    def shipped(cls, model_id: str, path: Path | None = None) -> PairLevels:
         """The levels shipped for ``model_id``; empty for any other embedder."""
+        path = path or pairs_file(model_id)
         if not path.is_file():
             return cls()
         with np.load(path) as data:
@@ -323,8 +346,9 @@ def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
-                          path: Path = SHIPPED_MEANS) -> None:
+                          path: Path | None = None) -> Path:
     """Embed the parallel sentences as passages and as queries; save each language's means."""
+    path = path or means_file(embedder.model_id)
     langs = sorted(sentences)
     passage = np.stack([embedder.embed_passages(sentences[lang]).mean(axis=0)
                         for lang in langs])
@@ -333,13 +357,15 @@ def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, lis
     np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
              passage=passage.astype(np.float32), query=query.astype(np.float32),
              count=np.array([len(sentences[lang]) for lang in langs]))
+    return path
 
 
 def compute_pair_levels(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
-                        path: Path = SHIPPED_PAIRS) -> None:
+                        path: Path | None = None) -> Path:
     """Raw cosines of the parallel sentences, each language's as questions against each
     language's as passages: the mean over different sentences (unrelated) and over the same
     sentence (related), per pair of languages (``PairLevels``)."""
+    path = path or pairs_file(embedder.model_id)
     langs = sorted(sentences)
     passages = [embedder.embed_passages(sentences[lang]) for lang in langs]
     queries = [np.stack([embedder.embed_query_vector(s) for s in sentences[lang]])
@@ -353,6 +379,7 @@ def compute_pair_levels(embedder: LocalEmbeddings, sentences: Mapping[str, list[
             unrelated[i, j], related[i, j] = sims[~same].mean(), sims[same].mean()
     np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
              unrelated=unrelated, related=related)
+    return path
 
 
 def main() -> None:
@@ -363,11 +390,12 @@ def main() -> None:
 
     sentences = yaml.safe_load(SENTENCES.read_text(encoding="utf-8"))
     embedder = make_embedder(Settings())
+    # ASSISTANT_EMBEDDER picks the profile, and so the files written.
     if "--pairs-only" not in sys.argv:
-        compute_shipped_means(embedder, sentences)
-        print(f"Wrote {SHIPPED_MEANS} ({embedder.model_id}, {len(sentences)} languages)")
-    compute_pair_levels(embedder, sentences)
-    print(f"Wrote {SHIPPED_PAIRS} ({embedder.model_id}, {len(sentences)} languages)")
+        path = compute_shipped_means(embedder, sentences)
+        print(f"Wrote {path} ({embedder.model_id}, {len(sentences)} languages)")
+    path = compute_pair_levels(embedder, sentences)
+    print(f"Wrote {path} ({embedder.model_id}, {len(sentences)} languages)")
 
 
 if __name__ == "__main__":
