@@ -12,6 +12,8 @@ and scored with recall@1/3/5/10 and MRR@10 against the one gold file.
     python -m bench.devsets                       # every set, all questions
     python -m bench.devsets --sets ntrex,bundled --limit 100
     python -m bench.devsets --out-json /tmp/devsets.json
+    python -m bench.devsets --embedder e5,embeddinggemma --model embeddinggemma=/models/eg
+        # profiles side by side: runs bench.embedders (its own section of results.md)
 """
 
 from __future__ import annotations
@@ -520,7 +522,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-json", type=Path, default=None)
     parser.add_argument("--no-write", action="store_true",
                         help="do not update bench/results.md")
-    args = parser.parse_args(argv)
+    parser.add_argument("--embedder", default=None, metavar="PROFILES",
+                        help="compare embedder profiles instead (e5,embeddinggemma): runs "
+                        "bench.embedders with the remaining options (--model P=FOLDER, ...)")
+    args, rest = parser.parse_known_args(argv)
+    if args.embedder:
+        from bench import embedders
+
+        sets = [n for n in args.sets.split(",") if n in embedders.SETS] or list(embedders.SETS)
+        return embedders.main(["--embedder", args.embedder, "--sets", ",".join(sets), *rest,
+                               *(["--no-write"] if args.no_write else [])])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in KNOWN_SETS]
     if unknown or not names:
