@@ -66,6 +66,14 @@ def pairs_file(model_id: str) -> Path:
     return means.with_name(means.name.replace("language_means", "language_pairs"))
 
 
+def _shipped(path: Path, model_id: str) -> dict[str, np.ndarray] | None:
+    """A shipped statistics file's arrays, when it exists and was made by ``model_id``."""
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return dict(data) if str(data["model_id"]) == model_id else None
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -82,16 +90,13 @@ class LanguageMeans:
     @classmethod
     def shipped(cls, model_id: str, path: Path | None = None) -> LanguageMeans:
         """The means shipped for ``model_id``; empty for any other embedder."""
-        path = path or means_file(model_id)  # issue 16: one file per embedder profile
-        if not path.is_file():
+        data = _shipped(path or means_file(model_id), model_id)  # one file per profile
+        if data is None:
             return cls()
-        with np.load(path) as data:
-            if str(data["model_id"]) != model_id:
-                return cls()
-            langs = [str(lang) for lang in data["languages"]]
-            return cls(passage={lang: data["passage"][i] for i, lang in enumerate(langs)},
-                       query={lang: data["query"][i] for i, lang in enumerate(langs)},
-                       weight={lang: float(data["count"][i]) for i, lang in enumerate(langs)})
+        langs = [str(lang) for lang in data["languages"]]
+        return cls(passage={lang: data["passage"][i] for i, lang in enumerate(langs)},
+                   query={lang: data["query"][i] for i, lang in enumerate(langs)},
+                   weight={lang: float(data["count"][i]) for i, lang in enumerate(langs)})
 
     def combined(self, sums: Mapping[str, np.ndarray], counts: Mapping[str, int],
                  prior: float) -> LanguageMeans:
@@ -137,16 +142,13 @@ class PairLevels:
     @classmethod
     def shipped(cls, model_id: str, path: Path | None = None) -> PairLevels:
         """The levels shipped for ``model_id``; empty for any other embedder."""
-        path = path or pairs_file(model_id)
-        if not path.is_file():
+        data = _shipped(path or pairs_file(model_id), model_id)
+        if data is None:
             return cls()
-        with np.load(path) as data:
-            if str(data["model_id"]) != model_id:
-                return cls()
-            langs = [str(lang) for lang in data["languages"]]
-            cells = [(q, p, i, j) for i, q in enumerate(langs) for j, p in enumerate(langs)]
-            return cls(unrelated={(q, p): float(data["unrelated"][i, j]) for q, p, i, j in cells},
-                       related={(q, p): float(data["related"][i, j]) for q, p, i, j in cells})
+        langs = [str(lang) for lang in data["languages"]]
+        cells = [(q, p, i, j) for i, q in enumerate(langs) for j, p in enumerate(langs)]
+        return cls(unrelated={(q, p): float(data["unrelated"][i, j]) for q, p, i, j in cells},
+                   related={(q, p): float(data["related"][i, j]) for q, p, i, j in cells})
 
 
 class Centering:
