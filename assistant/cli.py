@@ -273,6 +273,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
         assistant = Assistant(assistant.settings.model_copy(update={"root_path": root_path}))
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
+    assistant.warm_up()  # the first user's question does not pay for loading
     serve_web(assistant, host=host, port=port)
 
 

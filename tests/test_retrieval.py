@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
-from assistant import Assistant, Filters
+from assistant import Assistant, Filters, Settings
+from assistant.errors import EmptyIndexError
 from assistant.search.searcher import Searcher
 
 from .conftest import load_cases
@@ -117,3 +119,23 @@ def test_a_repeated_question_is_embedded_once(indexed: Assistant,
     assert calls == [question]
     assert np.array_equal(first.vector, second.vector) and not second.vector.flags.writeable
     assert [h.id for h in indexed.search(first)] == [h.id for h in indexed.search(second)]
+
+
+def test_warm_up_maps_the_snapshot_before_the_first_question(indexed: Assistant) -> None:
+    # A second process on the same index, as a web replica after a restart: warm_up()
+    # (what `assistant serve` runs before serving) leaves the first question nothing to load.
+    fresh = Assistant(indexed.settings, embedder=indexed.embedder)
+    assert fresh.searcher._snapshot is None
+    fresh.warm_up()
+    warmed = fresh.searcher._snapshot
+    assert warmed is not None
+    hits = fresh.search("How many doctors per 10,000 people does Tra Vinh have?")
+    assert fresh.searcher._snapshot is warmed and hits
+
+
+def test_warm_up_on_an_empty_index_leaves_the_message_to_the_question(tmp_path: Path) -> None:
+    empty = Assistant(Settings(index_dir=tmp_path / "index", corpus_dir=tmp_path / "none",
+                               data_dir=tmp_path / "data"))
+    empty.warm_up()  # no error: nothing is indexed yet, which the first question says
+    with pytest.raises(EmptyIndexError):
+        empty.ask("How many beds?")
