@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.config import Settings
 from assistant.index.embedding import E5Embeddings
+from assistant.index.indexing import Indexer
+from assistant.index.store import ChromaStore
 from assistant.ingest.chunking import Chunker, chunk_id
 from assistant.ingest.loading import load
 from assistant.text.sentences import split_sentences
@@ -88,3 +91,32 @@ def test_an_over_long_sentence_is_cut_in_linear_time(e5: E5Embeddings, words: in
     assert all(e5.count_tokens(p) - e5.count_tokens("") <= 96 for p, _ in pieces)
     assert all(n == e5.count_tokens(p) - e5.count_tokens("") for p, n in pieces)
     assert meter.chars < 4 * len(sentence)
+
+
+def _repeated_tail(head: str) -> str:
+    tail = " ; ".join(f"de renforcer le service {i} et la santé de la population"
+                      for i in range(40))
+    return f"Il a demandé, pour la résolution {head}, {tail}."
+
+
+def test_a_repeated_passage_is_one_chunk(e5: E5Embeddings, tmp_path: Path,
+                                         make_settings: Any) -> None:
+    # Two long sentences that differ only in their first words: cut to the budget, their
+    # tails are the same text, hence the same id twice in one file (Chroma refused the
+    # file's writes and `assistant ingest` stopped with a traceback; found by bench.soak).
+    report = tmp_path / "repeat.txt"
+    report.write_text("Rapport\n\n" + _repeated_tail("n° 91") + " " + _repeated_tail("n° 82")
+                      + "\n", encoding="utf-8")
+    chunks = Chunker(e5, LANGUAGES, 96, 0).chunks(load(report, report.name, LANGUAGES))
+    ids = [c.id for c in chunks]
+    assert len(ids) == len(set(ids)), [c.text[:60] for c in chunks]
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert "n° 91" in " ".join(c.text for c in chunks)
+    assert "n° 82" in " ".join(c.text for c in chunks)
+
+    settings = make_settings(chunk_tokens=96, chunk_overlap_tokens=0)
+    store = ChromaStore(settings)
+    done = Indexer(settings, store, e5).ingest([report])
+    assert (done.added, done.failed) == (["repeat.txt"], [])
+    record = store.document("repeat.txt")
+    assert record is not None and record.chunk_ids == ids

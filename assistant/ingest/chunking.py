@@ -73,10 +73,14 @@ class Chunker:
             for sentence in split_sentences(line, doc.language):
                 sentences.extend(self._fit(sentence))
         out: list[Chunk] = []
-        for index, group in enumerate(self._pack(sentences)):
+        seen: set[str] = set()
+        for group in self._pack(sentences):
             text = " ".join(group)
+            if text in seen:  # boilerplate repeated word for word: one chunk (one id) is enough
+                continue
+            seen.add(text)
             lang = detect(text, self.languages) if len(text) > 40 else doc.language
-            out.append(Chunk(chunk_id(doc.source, text), doc.source, index, text,
+            out.append(Chunk(chunk_id(doc.source, text), doc.source, len(out), text,
                              lang if lang != UNKNOWN else doc.language, group))
         return out
 
