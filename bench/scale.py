@@ -13,6 +13,11 @@ the query embedding under the thread policies of ``Settings.omp_wait_policy``.
 
     python -m bench.scale                       # 100,000 chunks
     python -m bench.scale --sizes 10000 --no-write
+    python -m bench.scale --server --sizes 1000000   # into a real `chroma run` server
+
+With ``--server`` the collection lives in a ``chroma run`` server (data in
+``ROOT/server-SIZE``), the app's snapshots in ``ROOT/cache-SIZE``; the server's own memory
+and disk are reported beside the app's.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
 from bench._results import code_version, write_section
+from bench._server import Server, chroma_server
 from bench.performance import (
     build_pool,
     commit_many,
@@ -148,7 +154,8 @@ def child_build(root: Path, size: int, seed: int) -> dict[str, Any]:
     return {"size": size, "docs": n_docs, "build_s": build_s, "snapshot_s": snapshot_s,
             "disk_mib": du_mib(settings.index_dir),
             "snapshot_mib": du_mib(store.snapshot_root()),
-            "provinces": provinces_seen.most_common(), "peak_rss_mib": peak_mib()}
+            "provinces": provinces_seen.most_common(), "peak_rss_mib": peak_mib(),
+            "load": load_avg()}
 
 
 def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
@@ -255,6 +262,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=float, default=90.0,
                         help="seconds per timed loop at most")
+    parser.add_argument("--server", action="store_true",
+                        help="build into and query a real `chroma run` server")
     return parser.parse_args(argv)
 
 
@@ -279,7 +288,8 @@ def render(build: dict[str, Any], runs: dict[str, dict[str, Any]], loads: list[s
         "first question, then 200 questions with the query embedded inside `Searcher.search` "
         "(what a user waits for), query embedding alone, and retrieval with a precomputed "
         "vector. RSS = resident memory after the first question / at the end / peak (MiB). "
-        f"Load average (1/5/15 min) at start and end of the run: {' ; '.join(loads)} on "
+        f"Load average (1/5/15 min) at the end of the build and of the questions: "
+        f"{' ; '.join(x for x in loads if x) or 'n/a'} on "
         "2 shared cores.", "",
         f"Code: {runs[next(iter(runs))]['code']}.", "",
         f"Build: {build['docs']:,} documents, {build['build_s']:.0f} s into Chroma "
@@ -304,6 +314,45 @@ def render(build: dict[str, Any], runs: dict[str, dict[str, Any]], loads: list[s
     return "\n".join(lines)
 
 
+def server_lines(build: dict[str, Any], after: dict[str, float], srv: Server) -> str:
+    return (f"Chroma server (`chroma run`, same machine): {du_mib(srv.path):.0f} MiB on disk; "
+            f"resident memory {build['server_rss_mib']:.0f} MiB after the build (peak "
+            f"{build['server_peak_mib']:.0f}), {after['rss']:.0f} MiB after the questions "
+            f"(peak since start {after['peak']:.0f}). The app keeps its snapshot in a local "
+            "cache folder (`index_cache_dir`).")
+
+
+def run_size(args: argparse.Namespace, size: int, srv: Server | None) -> str:
+    env = {} if srv is None else {"ASSISTANT_CHROMA_URL": srv.url,
+                                  "ASSISTANT_INDEX_CACHE_DIR": str(args.root / f"cache-{size}")}
+    built = args.root / f"build-{size}{'-server' if srv else ''}.json"
+    if not built.exists():
+        build = run_child(["--child", "build", "--root", str(args.root), "--size", str(size)],
+                          env)
+        if srv is not None:
+            mem = srv.memory_mib()
+            build.update(server_rss_mib=mem["rss"], server_peak_mib=mem["peak"],
+                         disk_mib=du_mib(srv.path) + du_mib(args.root / f"cache-{size}"),
+                         snapshot_mib=du_mib(args.root / f"cache-{size}"))
+        built.write_text(json.dumps(build), encoding="utf-8")
+    build = json.loads(built.read_text(encoding="utf-8"))
+    query = ["--child", "query", "--root", str(args.root), "--size", str(size),
+             "--budget", str(args.budget)]
+    if srv is None:
+        runs = {
+            "passive (default)": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "passive"}),
+            "active": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "active"}),
+        }
+    else:
+        runs = {"passive (default), server": run_child(query, env)}
+    body = render(build, runs, [build.get("load", ""), load_avg()])
+    if srv is not None:
+        body = body.replace(" with a persisted search snapshot",
+                            " on a `chroma run` server", 1)
+        body += "\n\n" + server_lines(build, srv.memory_mib(), srv)
+    return body
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.child:
@@ -311,25 +360,16 @@ def main(argv: list[str] | None = None) -> None:
             else child_query(args.root, args.size, args.budget)
         args.child_out.write_text(json.dumps(result), encoding="utf-8")
         return
-    loads = [load_avg()]
     prepare(args.root, args.seed, args.queries)
     for size in args.sizes:
-        built = args.root / f"build-{size}.json"
-        if not built.exists():
-            built.write_text(json.dumps(run_child(["--child", "build", "--root", str(args.root),
-                                                   "--size", str(size)])), encoding="utf-8")
-        build = json.loads(built.read_text(encoding="utf-8"))
-        query = ["--child", "query", "--root", str(args.root), "--size", str(size),
-                 "--budget", str(args.budget)]
-        runs = {
-            "passive (default)": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "passive"}),
-            "active": run_child(query, {"ASSISTANT_OMP_WAIT_POLICY": "active"}),
-        }
-        loads.append(load_avg())
-        body = render(build, runs, loads)
+        if args.server:
+            with chroma_server(args.root / f"server-{size}") as srv:
+                body = run_size(args, size, srv)
+        else:
+            body = run_size(args, size, None)
         print(body)
         if not args.no_write:
-            write_section(f"scale-{size}", body)
+            write_section(f"scale-{'server-' if args.server else ''}{size}", body)
 
 
 if __name__ == "__main__":
