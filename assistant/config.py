@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         "active (spin; a question embeds about 2.5x faster on an otherwise idle machine, "
         "see bench/results.md). Applied when the model loads, via OMP_WAIT_POLICY."
     )
+    blas_threads: int = Field(
+        1, ge=1, le=256, description="Threads numpy's BLAS may use in this process (search's "
+        "product over the centred vectors). One: that product is memory-bound, and an idle "
+        "BLAS thread spins long enough to slow the next question's embedding (bench/results.md, "
+        "Scale). Applied when a Searcher is created."
+    )
 
     chunk_tokens: int = Field(200, ge=32, le=512, description="Chunk budget in embedder tokens.")
     chunk_overlap_tokens: int = Field(40, ge=0, le=256)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import pytest
 from assistant import Assistant
 from assistant.answer.extractive import ExtractiveAnswerer
 
-from .conftest import load_cases
+from .conftest import clean_env, load_cases
 
 pytestmark = pytest.mark.slow  # about a minute of answering on 2 cores: not the inner loop
 
@@ -68,3 +69,25 @@ def test_threads_answer_exactly_as_one_at_a_time(indexed: Assistant, cache_size:
     assert len(results) == threads * len(questions)
     wrong = [q for q, outcome in results if outcome != sequential[q]]
     assert not wrong, f"{len(wrong)} of {len(results)} answers differ, e.g. {wrong[:3]}"
+
+
+_BLAS_THREADS = """
+from threadpoolctl import threadpool_info
+from assistant.config import Settings
+from assistant.index.embedding import make_embedder
+from assistant.index.store import ChromaStore
+from assistant.search.searcher import Searcher
+settings = Settings()
+Searcher(settings, ChromaStore(settings), make_embedder(settings))
+print(sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}))
+"""
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_search_process_uses_the_configured_blas_threads(tmp_path: Any, threads: str) -> None:
+    # A fresh process: the limit is process-wide (OpenBLAS starts with one per core).
+    env = {**clean_env(tmp_path / "index"), "ASSISTANT_BLAS_THREADS": threads}
+    run = subprocess.run([sys.executable, "-c", _BLAS_THREADS], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"[{threads}]"
