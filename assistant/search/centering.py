@@ -255,11 +255,7 @@ class CenteredIndex:
         """
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        return self._translated(np.asarray(self.matrix @ query_vector, dtype=np.float32),
-                                translated)
-
-    def _translated(self, out: np.ndarray, translated: Mapping[str, np.ndarray] | None
-                    ) -> np.ndarray:
+        out = np.asarray(self.matrix @ query_vector, dtype=np.float32)
         for lang, vector in (translated or {}).items():
             rows = self.rows_of.get(lang)
             if rows is not None:
@@ -292,11 +288,8 @@ class CenteredIndex:
         """
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        # Both products in one pass over the matrix (it is read from memory once, not twice).
-        both = np.asarray(self.matrix @ np.stack([centred_query, raw_query], axis=1),
-                          dtype=np.float32)
-        centred = self._translated(np.ascontiguousarray(both[:, 0]), translated)
-        dots = both[:, 1]
+        centred = self.scores(centred_query, translated)
+        dots = np.asarray(self.matrix @ raw_query, dtype=np.float32)
         names, codes = self.snapshot.lang_codes
         shift = np.array([self._shift[lang] @ raw_query for lang in names], np.float32)
         raw = self.norms * dots + shift[codes]
