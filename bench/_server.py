@@ -1,4 +1,5 @@
-"""A real ``chroma run`` server for the benches that measure client/server mode.
+"""A real ``chroma run`` server for the benches that measure client/server mode (and for
+``tests/test_chroma_server.py``).
 
 Started on a free port with its data in a folder that outlives the run (so a million-chunk
 build is done once); its resident memory is read from /proc, as the app's is.
@@ -61,14 +62,16 @@ def chroma_server(path: Path, start_s: float = 300.0) -> Iterator[Server]:
         deadline = time.monotonic() + start_s
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"chroma run exited with {proc.returncode}; see {log.name}")
+                raise RuntimeError(f"chroma run exited with {proc.returncode}: "
+                                   + Path(log.name).read_text(errors="replace")[-2000:])
             try:
                 if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise SystemExit(f"chroma run gave no heartbeat in {start_s:.0f} s")
+                raise RuntimeError(f"chroma run gave no heartbeat in {start_s:.0f} s: "
+                                   + Path(log.name).read_text(errors="replace")[-2000:])
             time.sleep(0.5)
         yield Server(url, proc.pid, path)
     finally:

@@ -8,16 +8,15 @@ a user would, with ``ASSISTANT_CHROMA_URL`` or ``--chroma-url``. The embedded in
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from .conftest import BIN, CORPUS, clean_env, cli, free_port
+from bench._server import chroma_server
+
+from .conftest import CORPUS, clean_env, cli, free_port
 
 QUESTION = "How many hospital beds does Lang Son province have in total?"
 CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
@@ -28,40 +27,8 @@ CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.txt"))
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``chroma run`` on a free port, up until the module is done."""
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = (data / "server.log").open("wb")
-    server = subprocess.Popen(
-        [str(BIN / "chroma"), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chroma run exited with {server.returncode}: "
-                            + (data / "server.log").read_text(errors="replace"))
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("chroma run gave no heartbeat in 60 s: "
-                            + (data / "server.log").read_text(errors="replace"))
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    with chroma_server(tmp_path_factory.mktemp("chroma-server") / "db", start_s=60) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
