@@ -20,9 +20,8 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.index.indexing import Indexer, IngestReport
-from assistant.ingest.loading import file_sha256
-from assistant.ingest.loading import SUPPORTED_SUFFIXES
 from assistant.index.store import DocRecord
+from assistant.ingest.loading import SUPPORTED_SUFFIXES, file_sha256
 
 UPLOADS = "uploads"
 # Magic numbers of programs: ELF, Windows PE, Mach-O (both byte orders, fat), scripts.
