@@ -78,7 +78,8 @@ def test_language_aware_fusion_never_moves_other_languages(indexed: Assistant) -
     settings = indexed.settings.model_copy(update={"province_anchor": False})
     query = indexed.prepare(question)
     dense = Searcher(settings, indexed.store, indexed.embedder, fusion="dense").search(query, 25)
-    fused = Searcher(settings, indexed.store, indexed.embedder).search(query, 25)
+    fused = Searcher(settings, indexed.store, indexed.embedder,
+                     fusion="language-aware").search(query, 25)
     dense_docs = list(dict.fromkeys((h.source, h.language) for h in dense))
     fused_docs = list(dict.fromkeys((h.source, h.language) for h in fused))
     assert len(dense_docs) == len(fused_docs) > 2
