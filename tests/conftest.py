@@ -22,6 +22,12 @@ CASES = ROOT / "eval" / "cases.jsonl"
 BIN = Path(sys.executable).parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # The README's picture is refreshed only when asked for, not by every browser-test run.
+    parser.addoption("--screenshot", metavar="PATH", default=None,
+                     help="save the browser test's chat screenshot here (e.g. docs/chat.png)")
+
+
 def load_cases() -> list[dict[str, Any]]:
     return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line]
 
