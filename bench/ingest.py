@@ -18,8 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._measure import load_avg
 from ._results import code_version, write_section
-from .performance import bench_ingest, load_avg, write_corpus
+from ._synthetic import write_corpus
+from .performance import bench_ingest
 
 SECTION = "ingest"
 

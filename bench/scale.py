@@ -39,15 +39,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
+from bench._measure import du_mib, load_avg, pct
 from bench._results import code_version, write_section
 from bench._server import Server, chroma_server
-from bench.performance import (
+from bench._synthetic import (
     build_pool,
     commit_many,
-    du_mib,
-    load_avg,
     make_queries,
-    pct,
     synthetic_documents,
     write_corpus,
 )

@@ -37,9 +37,10 @@ from typing import Any
 import numpy as np
 
 from assistant.config import PROJECT_ROOT, Settings
+from bench._measure import load_avg
 from bench._results import code_version, write_section
 from bench._server import chroma_server, free_port
-from bench.performance import load_avg, make_queries, write_corpus
+from bench._synthetic import make_queries, write_corpus
 from bench.web_load import _wait_up
 
 BIN = Path(sys.executable).parent
