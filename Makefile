@@ -50,6 +50,7 @@ test-fast: lint
 bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
 	$(BIN)/python -m bench.devsets
+	$(BIN)/python -m bench.briefing
 	$(BIN)/python -m bench.web_load
 	$(BIN)/python -m bench.generation
 	$(BIN)/python -m bench.scale
