@@ -37,14 +37,8 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.loading import load
-from assistant.search.centering import (
-    RELATION_PRIOR,
-    RELATION_RAW_WEIGHT,
-    Centering,
-    LanguageMeans,
-    PairLevels,
-    _unit,
-)
+from assistant.search.centering import Centering, _unit
+from assistant.search.language_stats import LanguageMeans, PairLevels
 from assistant.text.languages import detect
 
 from ._results import code_version, write_section
@@ -170,7 +164,8 @@ def ranks(data: Embedded, half: str, dim: int | None, mode: str,
     sims = queries @ chunks.T
     if mode == "relation":
         sims = _relation(sims, raw_queries @ raw_chunks.T, [data.qlang[i] for i in picked],
-                         langs, PairLevels.shipped(model_id))
+                         langs, PairLevels.shipped(model_id), prior,
+                         Settings.model_fields["relation_raw_weight"].default)
     best = np.full((len(picked), len(files)), -np.inf, dtype=np.float32)
     for f in range(len(files)):
         best[:, f] = sims[:, column == f].max(axis=1)
@@ -184,7 +179,7 @@ def ranks(data: Embedded, half: str, dim: int | None, mode: str,
 
 
 def _relation(centred: np.ndarray, raw: np.ndarray, qlangs: list[str], langs: list[str],
-              levels: PairLevels) -> np.ndarray:
+              levels: PairLevels, prior: float, raw_weight: float) -> np.ndarray:
     """The product's ``crosslingual="relation"`` scores (``CenteredIndex.relation_scores``)
     for a matrix of questions: centred cosine plus the raw weight x (raw cosine - the
     pair's unrelated level), then the question's own language in plain dense order."""
@@ -197,8 +192,8 @@ def _relation(centred: np.ndarray, raw: np.ndarray, qlangs: list[str], langs: li
             own, n = float(raw[i, rows].mean()), int(rows.sum())
             shipped = levels.unrelated.get((qlang, lang))
             level[rows] = own if shipped is None else \
-                (RELATION_PRIOR * shipped + n * own) / (RELATION_PRIOR + n)
-        row = centred[i] + RELATION_RAW_WEIGHT * (raw[i] - level)
+                (prior * shipped + n * own) / (prior + n)
+        row = centred[i] + raw_weight * (raw[i] - level)
         mine = np.flatnonzero(codes == qlang)
         if len(mine):
             row[mine[np.argsort(-raw[i, mine], kind="stable")]] = np.sort(row[mine])[::-1]

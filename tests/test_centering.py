@@ -10,7 +10,8 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.index.embedding import E5Embeddings
-from assistant.search.centering import Centering, LanguageMeans, PairLevels
+from assistant.search.centering import Centering
+from assistant.search.language_stats import LanguageMeans, PairLevels
 from assistant.search.searcher import Searcher
 
 # Four short reports in English and four in Vietnamese, on eight different subjects; each

@@ -16,7 +16,7 @@ from assistant.index.embedding import (
     make_embedder,
 )
 from assistant.profiles import profiles
-from assistant.search.centering import SHIPPED_MEANS, LanguageMeans, means_file
+from assistant.search.language_stats import SHIPPED_MEANS, LanguageMeans, means_file
 
 
 @pytest.fixture(scope="module")

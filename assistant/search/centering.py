@@ -12,143 +12,27 @@ how many chunks it has in that language. Stored vectors stay raw: the centred co
 memory-mapped copy (``CenteredIndex``, beside the revision's snapshot), rebuilt whenever
 the index's revision moves, so incremental ingest never leaves a vector centred with
 outdated statistics.
-
-    python -m assistant.search.centering     # recompute data/language_means.npz and
-                                             # data/language_pairs.npz (--pairs-only: it alone)
-    ASSISTANT_EMBEDDER=embeddinggemma ... python -m assistant.search.centering  # its own means
+The shipped means and pair levels: ``language_stats.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.search.language_stats import LanguageMeans, PairLevels
+
 if TYPE_CHECKING:
-    from assistant.index.embedding import LocalEmbeddings
     from assistant.index.snapshot import Snapshot
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-SENTENCES = DATA / "centering_sentences.yaml"
-SHIPPED_MEANS = DATA / "language_means.npz"
-SHIPPED_PAIRS = DATA / "language_pairs.npz"
-# Language-relation scoring (``CenteredIndex.relation_scores``): weight of the raw cosine,
-# less its unrelated level for the language pair, added to the centred cosine; and the weight,
-# in chunks, of the shipped unrelated level against the corpus's own for that question.
-# Chosen on the tuning halves of the devsets only (docs/crosslingual.md).
-RELATION_RAW_WEIGHT = 0.2  # Settings.relation_raw_weight's default (2.0 before issue 14b)
-RELATION_PRIOR = 16.0
-
-
-def means_file(model_id: str) -> Path:
-    """The shipped means for an embedder: its profile's file (data/embedders.yaml, per
-    dimension; ``model_id`` ends in ``@<dim>`` when truncated), else data/language_means.npz."""
-    from assistant.profiles import profiles
-
-    base, _, dim = model_id.partition("@")
-    for profile in profiles().values():
-        if profile.model_id == base and profile.means:
-            name = profile.means.get(int(dim) if dim else profile.dimension or 0)
-            if name:
-                return DATA / name
-    return SHIPPED_MEANS
-
-
-def pairs_file(model_id: str) -> Path:
-    """The shipped pair levels for an embedder, named after its means file."""
-    means = means_file(model_id)
-    return means.with_name(means.name.replace("language_means", "language_pairs"))
-
-
-def _shipped(path: Path, model_id: str) -> dict[str, np.ndarray] | None:
-    """A shipped statistics file's arrays, when it exists and was made by ``model_id``."""
-    if not path.is_file():
-        return None
-    with np.load(path) as data:
-        return dict(data) if str(data["model_id"]) == model_id else None
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
-@dataclass
-class LanguageMeans:
-    """Per-language mean vectors of passages and of queries (e5 embeds them differently)."""
-
-    passage: dict[str, np.ndarray] = field(default_factory=dict)
-    query: dict[str, np.ndarray] = field(default_factory=dict)
-    weight: dict[str, float] = field(default_factory=dict)  # texts behind each passage mean
-
-    @classmethod
-    def shipped(cls, model_id: str, path: Path | None = None) -> LanguageMeans:
-        """The means shipped for ``model_id``; empty for any other embedder."""
-        data = _shipped(path or means_file(model_id), model_id)  # one file per profile
-        if data is None:
-            return cls()
-        langs = [str(lang) for lang in data["languages"]]
-        return cls(passage={lang: data["passage"][i] for i, lang in enumerate(langs)},
-                   query={lang: data["query"][i] for i, lang in enumerate(langs)},
-                   weight={lang: float(data["count"][i]) for i, lang in enumerate(langs)})
-
-    def combined(self, sums: Mapping[str, np.ndarray], counts: Mapping[str, int],
-                 prior: float) -> LanguageMeans:
-        """These means updated with a corpus's per-language vector sums and counts.
-
-        A shipped mean counts as ``prior`` chunks: a corpus with a few chunks in a language
-        barely moves it, a large one takes over. The query mean moves by the same amount as
-        the passage mean (queries about this corpus share its topics).
-        """
-        out = LanguageMeans(dict(self.passage), dict(self.query), dict(self.weight))
-        for lang, total in sums.items():
-            n = counts[lang]
-            if n <= 0:
-                continue
-            corpus_mean = total / n
-            if lang in self.passage:
-                w = prior
-                mixed = (w * self.passage[lang] + n * corpus_mean) / (w + n)
-                out.query[lang] = self.query[lang] + (mixed - self.passage[lang])
-                out.passage[lang] = mixed
-            else:
-                out.passage[lang] = corpus_mean
-                out.query[lang] = corpus_mean
-            out.weight[lang] = self.weight.get(lang, 0.0) + n
-        return out
-
-    def fallback(self, means: dict[str, np.ndarray]) -> np.ndarray | None:
-        # Text of no known language: the average language is the least biased guess.
-        return np.mean(list(means.values()), axis=0) if means else None
-
-
-@dataclass
-class PairLevels:
-    """Per (question language, passage language): the mean raw cosine of a question and a
-    passage that say unrelated things (``unrelated``) and that say the same thing
-    (``related``), measured on the shipped parallel sentences. A raw cosine means nothing
-    without its pair: an unrelated English passage scores about 0.72 against an English
-    question and 0.73 against a Vietnamese one, a translation 0.93 and 0.85."""
-
-    unrelated: dict[tuple[str, str], float] = field(default_factory=dict)
-    related: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    @classmethod
-    def shipped(cls, model_id: str, path: Path | None = None) -> PairLevels:
-        """The levels shipped for ``model_id``; empty for any other embedder."""
-        data = _shipped(path or pairs_file(model_id), model_id)
-        if data is None:
-            return cls()
-        langs = [str(lang) for lang in data["languages"]]
-        cells = [(q, p, i, j) for i, q in enumerate(langs) for j, p in enumerate(langs)]
-        return cls(unrelated={(q, p): float(data["unrelated"][i, j]) for q, p, i, j in cells},
-                   related={(q, p): float(data["related"][i, j]) for q, p, i, j in cells})
 
 
 class Centering:
@@ -189,6 +73,7 @@ class CenteredIndex:
     """
 
     def __init__(self, snapshot: Snapshot, shipped: LanguageMeans, prior: float) -> None:
+        self.prior = prior
         self.revision = snapshot.key  # the snapshot it was built from (collection, revision)
         self.snapshot = snapshot
         self.ids = snapshot.ids
@@ -274,15 +159,15 @@ class CenteredIndex:
     def relation_scores(self, raw_query: np.ndarray, language: str, centred_query: np.ndarray,
                         levels: PairLevels, depth: int,
                         translated: Mapping[str, np.ndarray] | None = None,
-                        mask: np.ndarray | None = None,
-                        raw_weight: float = RELATION_RAW_WEIGHT) -> np.ndarray:
+                        mask: np.ndarray | None = None, *, raw_weight: float) -> np.ndarray:
         """Scores by language relation (``crosslingual="relation"``): every chunk scores its
         centred cosine plus ``raw_weight`` x (raw cosine - the unrelated level of
         its language pair), the level being the shipped one (``PairLevels``) combined with
-        the mean raw cosine of the corpus's chunks in that language (``RELATION_PRIOR``
-        chunks against the corpus's count). Then the question's own language is ranked as
-        plain dense search ranks it: its ``depth`` best chunks by raw cosine take, in that
-        order, the ``depth`` best of its scores (among ``mask``'s rows). So within the
+        the mean raw cosine of the corpus's chunks in that language (the shipped level
+        counts as ``prior`` chunks against the corpus's count, as the means do). Then the
+        question's own language is ranked as plain dense search ranks it: its ``depth`` best
+        chunks by raw cosine take, in that order, the ``depth`` best of its scores (among
+        ``mask``'s rows). So within the
         question's language the order is dense search's, and the other languages meet it on
         one common scale.
         """
@@ -300,7 +185,7 @@ class CenteredIndex:
             shipped = levels.unrelated.get((language, lang))
             own = sums[i] / max(counts[i], 1.0)
             level[i] = own if shipped is None else \
-                (RELATION_PRIOR * shipped + counts[i] * own) / (RELATION_PRIOR + counts[i])
+                (self.prior * shipped + counts[i] * own) / (self.prior + counts[i])
         out = centred + raw_weight * (raw - level[codes])
         rows = self.rows_of.get(language)
         if rows is not None and mask is not None:
@@ -345,60 +230,3 @@ def _top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` highest scores, best first."""
     best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
     return best[np.argsort(-scores[best], kind="stable")]
-
-
-def compute_shipped_means(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
-                          path: Path | None = None) -> Path:
-    """Embed the parallel sentences as passages and as queries; save each language's means."""
-    path = path or means_file(embedder.model_id)
-    langs = sorted(sentences)
-    passage = np.stack([embedder.embed_passages(sentences[lang]).mean(axis=0)
-                        for lang in langs])
-    query = np.stack([np.stack([embedder.embed_query_vector(s) for s in sentences[lang]])
-                      .mean(axis=0) for lang in langs])
-    np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
-             passage=passage.astype(np.float32), query=query.astype(np.float32),
-             count=np.array([len(sentences[lang]) for lang in langs]))
-    return path
-
-
-def compute_pair_levels(embedder: LocalEmbeddings, sentences: Mapping[str, list[str]],
-                        path: Path | None = None) -> Path:
-    """Raw cosines of the parallel sentences, each language's as questions against each
-    language's as passages: the mean over different sentences (unrelated) and over the same
-    sentence (related), per pair of languages (``PairLevels``)."""
-    path = path or pairs_file(embedder.model_id)
-    langs = sorted(sentences)
-    passages = [embedder.embed_passages(sentences[lang]) for lang in langs]
-    queries = [np.stack([embedder.embed_query_vector(s) for s in sentences[lang]])
-               for lang in langs]
-    unrelated = np.zeros((len(langs), len(langs)), np.float32)
-    related = np.zeros_like(unrelated)
-    for i, q in enumerate(queries):
-        for j, p in enumerate(passages):
-            sims = q @ p.T
-            same = np.eye(len(sims), dtype=bool)
-            unrelated[i, j], related[i, j] = sims[~same].mean(), sims[same].mean()
-    np.savez(path, model_id=np.array(embedder.model_id), languages=np.array(langs),
-             unrelated=unrelated, related=related)
-    return path
-
-
-def main() -> None:
-    import yaml
-
-    from assistant.config import Settings
-    from assistant.index.embedding import make_embedder
-
-    sentences = yaml.safe_load(SENTENCES.read_text(encoding="utf-8"))
-    embedder = make_embedder(Settings())
-    # ASSISTANT_EMBEDDER picks the profile, and so the files written.
-    if "--pairs-only" not in sys.argv:
-        path = compute_shipped_means(embedder, sentences)
-        print(f"Wrote {path} ({embedder.model_id}, {len(sentences)} languages)")
-    path = compute_pair_levels(embedder, sentences)
-    print(f"Wrote {path} ({embedder.model_id}, {len(sentences)} languages)")
-
-
-if __name__ == "__main__":
-    main()

@@ -24,8 +24,9 @@ from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.snapshot import Snapshot, SnapshotCache
 from assistant.index.store import ChromaStore
-from assistant.search.centering import CenteredIndex, LanguageMeans, PairLevels
+from assistant.search.centering import CenteredIndex
 from assistant.search.filters import Filters
+from assistant.search.language_stats import LanguageMeans, PairLevels
 from assistant.search.lexicon import Lexicon
 from assistant.search.query import Query
 from assistant.text import dates
@@ -181,7 +182,7 @@ class Searcher:
             if snapshot.levels is not None and query.language != UNKNOWN:
                 scores = centered.relation_scores(qvec, query.language, cq, snapshot.levels,
                                                   depth, translated, mask,
-                                                  self.settings.relation_raw_weight)
+                                                  raw_weight=self.settings.relation_raw_weight)
             self._centered_candidates(centered, qvec, cq, translated, depth, mask,
                                       lexicon.visible, hits, scores)
         if self.fusion != "bm25" and centered is None:
