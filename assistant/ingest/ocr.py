@@ -91,9 +91,10 @@ class Reader:
             page = page.resize((int(page.width * scale), int(page.height * scale)))
         # A 3x3 median removes scanner speckle that Tesseract reads as marks ("%" as "90").
         page = page.filter(ImageFilter.MedianFilter(3))
-        if self.language:  # the file's language so far: one pass, if it reads well
+        if self.language:  # the file's language so far: one pass, if it reads as that
             known = self._tesseract(page, self._codes([self.language]))
-            if known.confidence >= self.options.min_confidence:
+            if known.confidence >= self.options.min_confidence and detect(
+                    known.text, self.languages) == self.language:
                 known.language = self.language
                 return known
         guess = self._script_languages(page)
@@ -109,8 +110,11 @@ class Reader:
         return first
 
     def _codes(self, languages: list[str]) -> str:
-        if len(languages) == 1 and languages[0] != "en" and "en" in self.languages:
-            # English alongside: figures, units and names in Latin letters in any report.
+        if len(languages) == 1 and languages[0] not in SCRIPTS["Latin"] \
+                and "en" in self.languages:
+            # English beside Cyrillic or Arabic: units and names in Latin letters, and it
+            # reads "91,2%" where Ukrainian alone reads "91,290". Beside Vietnamese or
+            # French it only costs accents ("bác sĩ" read "bac si").
             languages = [*languages, "en"]
         return "+".join(TESSERACT[lang] for lang in languages)
 
