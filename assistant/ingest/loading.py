@@ -158,11 +158,13 @@ def _read(suffix: str, data: bytes, ctx: _Context) -> Extracted:
         read, warnings = read_pages(frames, len(frames), ctx.ocr, ctx.source,
                                     range(1, len(frames) + 1), ctx.language)
         return Extracted(list(read.values()), warnings=warnings)
+    # A table's first row is no title: the workbook's own, else the file's name.
     if suffix == ".xlsx":
         parts, title = tables.xlsx_parts(data)
-        return Extracted(parts, title)
+        return Extracted(parts, title or Path(ctx.source).stem)
     if suffix == ".csv":
-        return Extracted(tables.csv_parts(decode(data, ctx.source, ctx.languages)))
+        return Extracted(tables.csv_parts(decode(data, ctx.source, ctx.languages)),
+                         Path(ctx.source).stem)
     if suffix == ".docx":
         return _docx(data, ctx.source)
     text = decode(data, ctx.source, ctx.languages)

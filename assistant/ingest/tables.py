@@ -93,7 +93,7 @@ def _row_text(row: list[str], labels: list[str]) -> str:
         rest = [(lab, v) for lab, v in zip(labels[1:], row[1:], strict=True) if v]
         if not rest:
             return f"{labels[0]}: {first}" if labels[0] else first
-        return "; ".join(f"{first} · {lab}: {v}" if lab else f"{first}: {v}"
+        return ". ".join(f"{first} · {lab}: {v}" if lab else f"{first}: {v}"
                          for lab, v in rest) + "."
     return "; ".join(f"{lab}: {v}" if lab else v for lab, v in cells) + "."
 
