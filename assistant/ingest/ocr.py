@@ -54,12 +54,21 @@ class OcrUnavailable(DocumentError):
     """Tesseract, or the trained data of every configured language, is missing."""
 
 
-@lru_cache(maxsize=8)
-def installed(command: str) -> frozenset[str]:
-    """Tesseract's installed trained data (empty: Tesseract itself is missing)."""
+def _binding(command: str) -> Any:
+    """pytesseract, pointed at ``command`` (the binding keeps the program in a global)."""
     import pytesseract
 
     pytesseract.pytesseract.tesseract_cmd = command
+    # One OpenMP thread: pages are read one at a time beside the embedder, and on two
+    # shared cores Tesseract's threads only wait on each other (1.8 s -> 1.0 s a page).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    return pytesseract
+
+
+@lru_cache(maxsize=8)
+def installed(command: str) -> frozenset[str]:
+    """Tesseract's installed trained data (empty: Tesseract itself is missing)."""
+    pytesseract = _binding(command)
     try:
         return frozenset(pytesseract.get_languages(config=""))
     except (pytesseract.TesseractNotFoundError, OSError, RuntimeError):
@@ -120,8 +129,7 @@ class Reader:
 
     def _script_languages(self, page: Any) -> list[str]:
         """The configured languages written in the page's script (all when unknown)."""
-        import pytesseract
-
+        pytesseract = _binding(self.options.command)
         if "osd" not in installed(self.options.command):
             return self.languages
         try:
@@ -133,12 +141,7 @@ class Reader:
         return options or self.languages
 
     def _tesseract(self, page: Any, codes: str) -> OcrPage:
-        import pytesseract
-
-        pytesseract.pytesseract.tesseract_cmd = self.options.command
-        # One OpenMP thread: pages are read one at a time beside the embedder, and on two
-        # shared cores Tesseract's threads only wait on each other (1.8 s -> 1.0 s a page).
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        pytesseract = _binding(self.options.command)
         try:
             data = pytesseract.image_to_data(page, lang=codes,
                                              output_type=pytesseract.Output.DICT)

@@ -17,6 +17,7 @@ from typing import Any
 from assistant.ingest.parts import Part
 
 MAX_HEADER_ROWS = 3
+DELIMITERS = ",;\t|"
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NUMBER = re.compile(r"^[-+(]?[\d\s.,%‰()]*\d[\d\s.,%‰()]*$")
 
@@ -119,9 +120,19 @@ def csv_parts(text: str) -> list[Part]:
 
     sample = text[:8192]
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
         dialect = csv.excel
+    # The sniffer prefers "," on a tie, but "Lang Son;2862;9,6" (decimal commas) is
+    # consistent either way: the delimiter that splits every line alike into the most
+    # columns wins.
+    lines = sample.splitlines()[:20]
+    if len(lines) > 1:
+        widths = {d: {len(r) for r in csv.reader(lines, delimiter=d)} for d in DELIMITERS}
+        even = [d for d in DELIMITERS if len(widths[d]) == 1]
+        best = max(even, key=lambda d: min(widths[d]), default=None)
+        if best and min(widths[best]) > min(widths.get(dialect.delimiter, {1})):
+            dialect = type("Sniffed", (csv.excel,), {"delimiter": best})
     return row_parts(list(csv.reader(io.StringIO(text), dialect)), "")
 
 
