@@ -44,8 +44,9 @@ def decode(data: bytes, source: str, languages: Sequence[str]) -> str:
     tried = candidates(languages)
     results = list(from_bytes(data, cp_isolation=tried))
     if not results or results[0].chaos > MAX_CHAOS:
-        raise DocumentError(source, "not readable as text in any encoding of the configured "
-                                    f"languages ({', '.join(tried)}); save it as UTF-8")
+        raise DocumentError(source, "looks like a binary file: not readable as text in any "
+                                    "encoding of the configured languages (UTF-8/16/32, "
+                                    f"{', '.join(tried[len(UNICODE):])}); save it as UTF-8")
     best = results[0]
     text = str(best)
     rivals = [r for r in results[1:] if r.chaos == best.chaos

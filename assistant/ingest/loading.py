@@ -224,6 +224,8 @@ def _pdf(data: bytes, ctx: _Context) -> Extracted:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(ctx.source, f"corrupt or unreadable PDF ({exc})") from None
+    if not pages:
+        raise DocumentError(ctx.source, "corrupt or unreadable PDF (it has no pages)")
     scans = [n for n, text in enumerate(pages, 1) if not text.strip()]
     if not scans:  # a text PDF reads as one flow, as before; its ruled tables as rows
         rows = tables.pdf_table_parts(data)
