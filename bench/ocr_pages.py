@@ -54,6 +54,7 @@ def render_page(lines: list[str], seed: int = 0, skew: float = 1.2, noise: float
                 rtl: bool = False) -> Any:
     """One grey-scale page (a PIL image): the lines at 12 pt, rotated ``skew`` degrees,
     with Gaussian noise of ``noise`` grey levels, a little blur and some specks."""
+    import numpy as np
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
     rng = random.Random(seed)
@@ -70,9 +71,10 @@ def render_page(lines: list[str], seed: int = 0, skew: float = 1.2, noise: float
             draw.text((int(0.5 * DPI), y), line, font=font, fill=20)
     page = page.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=250, expand=False)
     page = page.filter(ImageFilter.GaussianBlur(0.6))
-    pixels = page.load()
-    noisy = Image.effect_noise((width, height), noise)
-    page = Image.blend(page, noisy.point(lambda v: v), 0.12)
+    # Seeded noise (Pillow's effect_noise is not): the same page every run.
+    grain = np.random.default_rng(seed).normal(128, noise, (height, width))
+    noisy = Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8), "L")
+    page = Image.blend(page, noisy, 0.12)
     pixels = page.load()
     for _ in range(width * height // 4000):  # dust specks
         x, y = rng.randrange(width), rng.randrange(height)

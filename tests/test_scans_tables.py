@@ -16,6 +16,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.ingest.loading import load
 from assistant.ingest.ocr import installed
+from assistant.web.sources import render_answer
 from bench.ocr_pages import PAGES, page_image, scanned_pdf
 
 LANGUAGES = Settings().languages
@@ -86,6 +87,7 @@ TEXTS = {  # name: (text, encoding)
 }
 
 
+@pytest.mark.slow
 @needs_ocr
 def test_uploaded_scans_tables_and_encodings_answer_with_page_row_and_file(
         tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
@@ -120,8 +122,12 @@ def test_uploaded_scans_tables_and_encodings_answer_with_page_row_and_file(
         ("Tỉnh Hà Giang đã xây dựng bao nhiêu trạm y tế xã mới?", "12", "vie_utf16.txt", ""),
     ]
     failures = []
-    for question, figure, source, locator in cases:
+    for turn, (question, figure, source, locator) in enumerate(cases):
         answer = assistant.ask(question)
+        # The web chat's source card names the page or row, with the cited row marked.
+        html = render_answer(answer, turn, "")
+        if locator and (locator not in html or "<mark" not in html):
+            failures.append((question, "card", html[:300]))
         cited = answer.citations[0] if answer.citations else None
         if (answer.abstained or cited is None or cited.source != source
                 or figure not in answer.answer or figure not in " ".join(cited.sentences)

@@ -193,7 +193,10 @@ def pdf_page_images(data: bytes, pages: Sequence[int], dpi: int) -> Any:
     try:
         for number in pages:
             page = pdf[number - 1]
-            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            width, height = page.get_size()  # points
+            # A poster-sized page at 300 DPI would take gigabytes: cap its pixels first.
+            scale = min(dpi / 72, (MAX_PIXELS / max(width * height, 1.0)) ** 0.5)
+            bitmap = page.render(scale=scale, grayscale=True)
             yield bitmap.to_pil()
             page.close()
     finally:
