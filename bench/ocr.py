@@ -80,8 +80,11 @@ def read_page(work: Path, language: str, lines: list[str], seed: int) -> dict[st
 
 def steady(work: Path, pages: int) -> float:
     """Seconds a page once the file's language is known (pages 2.. of a Vietnamese scan)."""
-    texts = [PAGES["vi"], HELDOUT["vi"]]
-    path = scanned_pdf(work / "multi.pdf", [render_page(texts[i % 2], seed=20 + i)
+    # Each page its own lines: a line on every page is boilerplate, and a file of nothing
+    # else is refused.
+    pool = [*PAGES["vi"], *HELDOUT["vi"]]
+    texts = [[*pool[i % 7:][:4], f"Trang {i + 1} / {pages}"] for i in range(pages)]
+    path = scanned_pdf(work / "multi.pdf", [render_page(texts[i], seed=20 + i)
                                             for i in range(pages)])
     started = time.perf_counter()
     load(path, path.name, Settings().languages)
