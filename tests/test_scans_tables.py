@@ -134,3 +134,42 @@ def test_uploaded_scans_tables_and_encodings_answer_with_page_row_and_file(
                 or locator not in cited.title):
             failures.append((question, answer.answer, cited and (cited.source, cited.title)))
     assert failures == [], "\n".join(map(repr, failures))
+
+
+@pytest.mark.slow
+@needs_ocr
+def test_documents_tab_upload_then_web_chat_cites_page_and_row(
+        tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    from gradio_client import Client, handle_file
+
+    from assistant.web.app import serve
+
+    from .conftest import free_port
+
+    # No users file: local single-user mode, the Documents tab is open.
+    assistant = Assistant(make_settings(data_dir=tmp_path / "data",
+                                        corpus_dir=tmp_path / "corpus"))
+    scan = scanned_pdf(tmp_path / "scan.pdf", [page_image("en", 1), page_image("vi", 2)])
+    sheet = _indicators_xlsx(tmp_path / "cao_bang.xlsx")
+    port = free_port()
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        status, table, _ = client.predict([handle_file(str(scan)), handle_file(str(sheet))],
+                                          api_name="/upload")
+        assert "Accepted: scan.pdf, cao_bang.xlsx" in status, status
+        assert len(table["data"]) == 2
+        answers = {}
+        for question in ("Tỉnh Lạng Sơn có bao nhiêu giường bệnh?",
+                         "How many doctors did Bao Lac district have in 2025?"):
+            history, _, _ = client.predict(question, [], "(any)", "(any)", "", "",
+                                           api_name="/chat")
+            content = history[-1]["content"]
+            answers[question] = content if isinstance(content, str) else " ".join(
+                part.get("text", "") for part in content)
+    finally:
+        app.close()
+    vi, xlsx = answers.values()
+    assert "2862" in vi and "scan · p. 2 · OCR" in vi and "<mark" in vi
+    assert "22" in xlsx and "cao_bang · Districts · row 5" in xlsx
+    assert "<mark id=\"t1-src1\">Bao Lac · Doctors · 2025: 22.</mark>" in xlsx
