@@ -214,3 +214,20 @@ def test_pages_read_with_low_confidence_are_reported(tmp_path: Path) -> None:
     render_page(PAGES["en"], seed=2, noise=90.0, skew=3.0).save(path)
     doc = load(path, "faint.png", LANGUAGES, ocr=OcrOptions(min_confidence=99.5))
     assert doc.warnings and doc.warnings[0].startswith("OCR read with low confidence: p. 1 (")
+
+
+def test_docx_table_with_merged_two_row_header(tmp_path: Path) -> None:
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    top = table.rows[0].cells
+    top[0].merge(table.rows[1].cells[0]).text = "Province"
+    top[1].merge(top[2]).text = "Midwives"
+    for cell, year in zip(table.rows[1].cells[1:], ("2024", "2025"), strict=True):
+        cell.text = year
+    for cell, value in zip(table.rows[2].cells, ("Tra Vinh", "118", "131"), strict=True):
+        cell.text = value
+    document.save(str(tmp_path / "midwives.docx"))
+    doc = load(tmp_path / "midwives.docx", "midwives.docx", LANGUAGES)
+    assert [(s.locator, doc.lines[s.start]) for s in doc.sections] == [
+        ("table 1 · row 3",
+         "Tra Vinh · Midwives · 2024: 118. Tra Vinh · Midwives · 2025: 131.")]
