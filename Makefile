@@ -64,6 +64,7 @@ bench: setup  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.web_load
 	$(BIN)/python -m bench.generation
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.ocr
 
 lock:  ## refresh requirements.lock from the current environment
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' -e '^llama[-_]cpp[-_]python==' -e '^gemma3-270m' > requirements.lock
