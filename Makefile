@@ -58,7 +58,7 @@ test: lint local-llm browser ocr  ## lint, type-check, then the whole test suite
 test-fast: lint
 	$(BIN)/pytest -m "not slow" -n 2
 
-bench: setup  ## benchmarks; figures go to bench/results.md
+bench: setup ocr  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
 	$(BIN)/python -m bench.devsets
 	$(BIN)/python -m bench.web_load
