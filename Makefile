@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local-llm chat test test-fast lint bench lock clean browser
+.PHONY: setup local-llm chat test test-fast lint bench lock clean browser ocr
 
 setup: $(STAMP)
 
@@ -25,7 +25,7 @@ $(LOCAL_STAMP): $(STAMP)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[local]"
 	touch $(LOCAL_STAMP)
 
-chat: setup  ## index corpus/ (only what changed) and serve the web chat on 127.0.0.1:7860
+chat: setup ocr  ## index corpus/ (only what changed) and serve the web chat on 127.0.0.1:7860
 	$(BIN)/python app.py
 
 lint: setup
@@ -39,7 +39,18 @@ browser:  ## make sure /usr/bin/chromium exists for the Playwright test
 	@test -x /usr/bin/chromium || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: lint local-llm browser  ## lint, type-check, then the whole test suite
+# OCR of scanned PDFs and photos: Debian's Tesseract 5 with the five languages' trained data
+# (Apache-2.0, about 30 MB); DejaVu fonts and FriBiDi for the tests' generated scans. As root
+# on a clean machine it installs them; otherwise it says how (the rest works without OCR).
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-vie tesseract-ocr-ukr \
+	tesseract-ocr-fra tesseract-ocr-ara fonts-dejavu-core libfribidi0
+ocr:  ## make sure Tesseract and its vie/ukr/fra/ara/eng data are installed
+	@dpkg -s $(OCR_PACKAGES) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES); \
+		else echo "OCR needs: sudo apt-get install $(OCR_PACKAGES)"; fi; }
+
+test: lint local-llm browser ocr  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
 
 # The inner loop: linters and every test but the slow end-to-end ones (browser, llama.cpp,
@@ -47,13 +58,14 @@ test: lint local-llm browser  ## lint, type-check, then the whole test suite
 test-fast: lint
 	$(BIN)/pytest -m "not slow" -n 2
 
-bench: setup  ## benchmarks; figures go to bench/results.md
+bench: setup ocr  ## benchmarks; figures go to bench/results.md
 	$(BIN)/python -m bench.performance
 	$(BIN)/python -m bench.devsets
 	$(BIN)/python -m bench.briefing
 	$(BIN)/python -m bench.web_load
 	$(BIN)/python -m bench.generation
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.ocr
 
 lock:  ## refresh requirements.lock from the current environment
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^health-assistant' -e '^llama[-_]cpp[-_]python==' -e '^gemma3-270m' > requirements.lock

@@ -81,7 +81,8 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
     """Index files and folders (default: the corpus folder).
 
     New and changed files are embedded, files deleted from a folder are removed from the
-    index, unchanged files are skipped. Supported: .txt .md .html .pdf .docx.
+    index, unchanged files are skipped. Supported: .txt .md .csv .html .pdf .docx .xlsx
+    .png .jpg .tif (scanned PDF pages and images are read by OCR: `make ocr`).
     """
     if rebuild:
         assistant.reset()

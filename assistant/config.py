@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(2000, ge=10)
     max_file_mb: float = Field(50.0, gt=0)
+    # OCR of scans and photos (assistant/ingest/ocr.py), in the languages above.
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution scanned PDF pages are "
+                         "rendered at for OCR.")
+    ocr_min_confidence: float = Field(
+        75.0, ge=0.0, le=100.0, description="Pages OCR reads with less mean confidence "
+        "(Tesseract's, 0-100) are reported at ingest.")
+    tesseract_cmd: str = Field("tesseract", description="The Tesseract program (`make ocr`).")
 
     brief_min_relevance: float = Field(
         0.78, ge=0.0, le=1.5, description="Briefings: documents scoring below this are left out.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -8,7 +9,9 @@ import pytest
 from reportlab.pdfgen import canvas
 
 from assistant.config import Settings
+from assistant.errors import DocumentError
 from assistant.ingest.loading import load
+from assistant.ingest.ocr import OcrOptions, installed
 
 from .conftest import CORPUS
 
@@ -66,8 +69,9 @@ def test_every_format_gives_text_and_metadata(tmp_path: Path, kind: str) -> None
         assert doc.title == "Quarterly health report"
     if kind == "html":
         assert "not text" not in doc.text and "Menu" not in doc.text
-    if kind == "docx":
-        assert "Beds | 2862" in doc.text
+    if kind == "docx":  # a headerless two-column table reads as key and value, one row
+        assert "Beds: 2862" in doc.text
+        assert [(s.locator, s.whole) for s in doc.sections] == [("table 1 · row 1", True)]
 
 
 def test_bundled_report_metadata() -> None:
@@ -112,3 +116,118 @@ def test_decomposed_text_is_stored_composed(tmp_path: Path) -> None:
     path.write_text(unicodedata.normalize("NFD", composed), encoding="utf-8")
     doc = load(path, "nfd.txt", LANGUAGES)
     assert doc.text == composed and doc.language == "vi"
+
+
+# Issue 23: any encoding, through charset-normalizer among the configured languages' code
+# pages. Before it, UTF-16 was refused as binary and a short cp1252 note read as cp1250.
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Réunion à Thái Nguyên : 64 infirmières.", "cp1252"),
+    ("Les infirmières sont arrivées à l'hôpital de Thái Nguyên à midi.", "cp1252"),
+    ("Житомирська область отримала 23 машини.", "cp1251"),
+    ("تسلمت محافظة الزرقاء 19 جهازا جديدا.", "windows-1256"),
+    *[("Tỉnh Hà Giang đã xây dựng 12 trạm y tế xã mới.", enc) for enc in (
+        "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+        "utf-32-be")],
+    ("The province opened 12 new clinics.", "utf-16-le"),
+])
+def test_text_in_any_encoding_decodes_exactly(tmp_path: Path, text: str,
+                                               encoding: str) -> None:
+    path = tmp_path / "note.txt"
+    path.write_bytes(text.encode(encoding))
+    assert load(path, "note.txt", LANGUAGES).text == text
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    ("été".encode("cp1252"), "encoding is ambiguous (cp1251 reads 'йtй', cp1252 reads 'été')"),
+    (bytes(range(256)) * 8, "not readable as text in any encoding"),
+    (b"\x00\x01\x02\x03" * 300, "binary"),
+])
+def test_undecodable_text_is_refused_with_the_reason(tmp_path: Path, data: bytes,
+                                                     reason: str) -> None:
+    path = tmp_path / "note.txt"
+    path.write_bytes(data)
+    with pytest.raises(DocumentError, match=re.escape(reason)):
+        load(path, "note.txt", LANGUAGES)
+
+
+def test_csv_rows_carry_their_headers(tmp_path: Path) -> None:
+    path = tmp_path / "beds.csv"
+    path.write_text("Province;Hospital beds;Doctors per 10,000\nLang Son;2862;9,6\n"
+                    "Tra Vinh;1530;8,1\n", encoding="utf-8")
+    doc = load(path, "beds.csv", LANGUAGES)
+    assert doc.title == "beds"
+    assert [(s.locator, doc.lines[s.start]) for s in doc.sections] == [
+        ("row 2", "Lang Son · Hospital beds: 2862. Lang Son · Doctors per 10,000: 9,6."),
+        ("row 3", "Tra Vinh · Hospital beds: 1530. Tra Vinh · Doctors per 10,000: 8,1.")]
+
+
+def test_ruled_pdf_table_becomes_rows(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
+
+    path = tmp_path / "fleet.pdf"
+    grid = [["Province", "Ambulances"], ["Soc Trang", "47"], ["Bac Lieu", "31"]]
+    table = Table(grid, style=TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+    SimpleDocTemplate(str(path), pagesize=A4).build([table])
+    doc = load(path, "fleet.pdf", LANGUAGES)
+    rows = [(s.locator, doc.lines[s.start]) for s in doc.sections]
+    assert rows == [("p. 1 · table 1 · row 2", "Soc Trang · Ambulances: 47."),
+                    ("p. 1 · table 1 · row 3", "Bac Lieu · Ambulances: 31.")]
+
+
+def _scan(path: Path, text_page: bool) -> Path:
+    from bench.ocr_pages import page_image, scanned_pdf
+
+    scan = scanned_pdf(tmp := path.with_suffix(".scan.pdf"), [page_image("en", 5)])
+    if not text_page:
+        return scan
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    _write(path.with_suffix(".text.pdf"), "pdf", LINES)
+    writer.append(PdfReader(path.with_suffix(".text.pdf")))
+    writer.append(PdfReader(tmp))
+    writer.write(path)
+    return path
+
+
+@pytest.mark.parametrize("text_page", [False, True])
+def test_without_tesseract_a_scan_says_how_to_install_it(tmp_path: Path,
+                                                          text_page: bool) -> None:
+    path = _scan(tmp_path / "mixed.pdf", text_page)
+    no_ocr = OcrOptions(command=str(tmp_path / "no-tesseract"))
+    if not text_page:
+        with pytest.raises(DocumentError, match=r"Tesseract is not installed.*make ocr"):
+            load(path, "mixed.pdf", LANGUAGES, ocr=no_ocr)
+        return
+    doc = load(path, "mixed.pdf", LANGUAGES, ocr=no_ocr)  # the text page is indexed
+    assert "2862 hospital beds" in doc.text
+    assert doc.warnings and doc.warnings[0].startswith("pages 2 are scans, not indexed")
+    assert "apt-get install tesseract-ocr" in doc.warnings[0]
+
+
+@pytest.mark.skipif(not installed("tesseract") >= {"eng"}, reason="needs `make ocr`")
+def test_pages_read_with_low_confidence_are_reported(tmp_path: Path) -> None:
+    from bench.ocr_pages import PAGES, render_page
+
+    path = tmp_path / "faint.png"
+    render_page(PAGES["en"], seed=2, noise=90.0, skew=3.0).save(path)
+    doc = load(path, "faint.png", LANGUAGES, ocr=OcrOptions(min_confidence=99.5))
+    assert doc.warnings and doc.warnings[0].startswith("OCR read with low confidence: p. 1 (")
+
+
+def test_docx_table_with_merged_two_row_header(tmp_path: Path) -> None:
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    top = table.rows[0].cells
+    top[0].merge(table.rows[1].cells[0]).text = "Province"
+    top[1].merge(top[2]).text = "Midwives"
+    for cell, year in zip(table.rows[1].cells[1:], ("2024", "2025"), strict=True):
+        cell.text = year
+    for cell, value in zip(table.rows[2].cells, ("Tra Vinh", "118", "131"), strict=True):
+        cell.text = value
+    document.save(str(tmp_path / "midwives.docx"))
+    doc = load(tmp_path / "midwives.docx", "midwives.docx", LANGUAGES)
+    assert [(s.locator, doc.lines[s.start]) for s in doc.sections] == [
+        ("table 1 · row 3",
+         "Tra Vinh · Midwives · 2024: 118. Tra Vinh · Midwives · 2025: 131.")]

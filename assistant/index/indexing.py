@@ -29,6 +29,7 @@ from assistant.ingest.loading import (
     file_sha256,
     load,
 )
+from assistant.ingest.ocr import OcrOptions
 from assistant.text import dates
 
 
@@ -40,6 +41,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # unsupported types inside a folder
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, with a caveat
     chunks_embedded: int = 0
     chunks_reused: int = 0
     seconds: float = 0.0
@@ -52,10 +54,11 @@ class IngestReport:
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped (unsupported type)")
         head = ", ".join(parts)
+        notes = "".join(f"\nWarning: {source}: {why}" for source, why in self.warnings)
         if self.chunks_embedded == 0 and not self.removed and not self.failed:
-            return f"Nothing to embed: {head}."
+            return f"Nothing to embed: {head}.{notes}"
         return (f"{head}; {self.chunks_embedded} chunks embedded, {self.chunks_reused} reused "
-                f"in {self.seconds:.1f} s.")
+                f"in {self.seconds:.1f} s.{notes}")
 
 
 @dataclass
@@ -197,7 +200,7 @@ class Indexer:
 
     def _prepare(self, target: _Target, updating: bool) -> _Prepared:
         doc = load(target.path, target.source, self.settings.languages,
-                   self.settings.max_file_mb)
+                   self.settings.max_file_mb, OcrOptions.from_settings(self.settings))
         chunker = Chunker(self.embedder, self.settings.languages, self.settings.chunk_tokens,
                           self.settings.chunk_overlap_tokens)
         chunks = chunker.chunks(doc)
@@ -223,6 +226,7 @@ class Indexer:
                 report.failed.append((exc.path, exc.reason))
                 continue
             report.chunks_reused += len(p.chunks) - len(p.new)
+            report.warnings += [(p.doc.source, w) for w in p.doc.warnings]
             (report.updated if p.updating else report.added).append(p.doc.source)
         pending.clear()
 
@@ -277,6 +281,8 @@ def _chunk_metadata(doc: LoadedDocument, chunk: Chunk) -> dict[str, Any]:
         "source": doc.source, "index": chunk.index, "lang": chunk.language,
         "doc_lang": doc.language, "title": doc.title,
     }
+    if chunk.locator:  # the citation names the page or row: "Report · p. 2 · OCR 93%"
+        meta.update(title=f"{doc.title} · {chunk.locator}", locator=chunk.locator)
     if doc.url:
         meta["url"] = doc.url
     if doc.date:

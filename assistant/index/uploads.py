@@ -29,6 +29,10 @@ _EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"
                      b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce", b"\xca\xfe\xba\xbe", b"#!")
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 _READ = 1 << 16
+NAME_BYTES = 255  # the longest file name Linux, macOS and Windows file systems all take
+# Images are read by OCR: their type is checked by magic number, as PDFs are.
+_IMAGE_MAGIC = {".png": (b"\x89PNG",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*")}
 
 
 class UploadRefused(InputError):
@@ -69,7 +73,12 @@ def safe_name(name: str) -> str:
     base = _UNSAFE.sub("_", base).strip(" .")
     if not base or base.startswith("."):
         raise UploadRefused(f"'{name}' is not a usable file name")
-    return base[:150]
+    # Too long for a file system: shorten the stem, keep the type.
+    stem, suffix = (base.rsplit(".", 1)[0], "." + base.rsplit(".", 1)[1]) if "." in base \
+        else (base, "")
+    while stem and len((stem + suffix).encode()) > NAME_BYTES:
+        stem = stem[:-1]
+    return stem.rstrip(" .") + suffix
 
 
 def check_file(path: Path, name: str, settings: Settings) -> None:
@@ -90,11 +99,13 @@ def check_file(path: Path, name: str, settings: Settings) -> None:
         raise UploadRefused("file is a program, not a document")
     if suffix == ".pdf" and not head.startswith(b"%PDF"):
         raise UploadRefused("file does not look like a PDF")
-    if suffix == ".docx":
-        _check_zip(path, settings.max_unzipped_mb)
+    if suffix in _IMAGE_MAGIC and not head.startswith(_IMAGE_MAGIC[suffix]):
+        raise UploadRefused(f"file does not look like a {suffix.lstrip('.').upper()} image")
+    if suffix in (".docx", ".xlsx"):
+        _check_zip(path, settings.max_unzipped_mb, suffix)
 
 
-def _check_zip(path: Path, max_mb: float) -> None:
+def _check_zip(path: Path, max_mb: float, suffix: str) -> None:
     limit = int(max_mb * 1024 * 1024)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -112,7 +123,7 @@ def _check_zip(path: Path, max_mb: float) -> None:
                             raise UploadRefused(f"document expands to more than {max_mb:g} "
                                                 "MB (a zip bomb?)")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
-        raise UploadRefused(f"not a valid .docx file ({exc})") from None
+        raise UploadRefused(f"not a valid {suffix} file ({exc})") from None
 
 
 def stage(files: list[tuple[Path, str]], settings: Settings, indexed: list[DocRecord]
@@ -145,7 +156,8 @@ def stage(files: list[tuple[Path, str]], settings: Settings, indexed: list[DocRe
             continue
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / name
-        tmp = target.with_name(f".{name}.{hashlib.sha1(digest.encode()).hexdigest()[:8]}.part")
+        # Short: the name may already be as long as a file system allows.
+        tmp = target.with_name(f".{hashlib.sha1(digest.encode()).hexdigest()[:16]}.part")
         shutil.copyfile(path, tmp)
         tmp.replace(target)  # atomic: a half-copied file is never picked up by an ingest
         by_hash[digest] = name
@@ -173,7 +185,7 @@ def add_files(indexer: Indexer, files: list[tuple[Path, str]],
         if progress:
             progress(i, len(staged), path.name)
         one = indexer.ingest([path])
-        for name in ("added", "updated", "unchanged", "failed"):
+        for name in ("added", "updated", "unchanged", "failed", "warnings"):
             getattr(total, name).extend(getattr(one, name))
         total.chunks_embedded += one.chunks_embedded
         total.chunks_reused += one.chunks_reused

@@ -31,6 +31,7 @@ class Chunk:
     text: str
     language: str
     sentences: list[str] = field(repr=False, default_factory=list)
+    locator: str = ""  # the page or table row the citation names ("p. 2 · OCR 93%")
 
 
 def chunk_id(source: str, text: str) -> str:
@@ -68,20 +69,24 @@ class Chunker:
         return max(1, self._raw("x " + word) - self._raw("x"))
 
     def chunks(self, doc: LoadedDocument) -> list[Chunk]:
-        sentences: list[tuple[str, int]] = []
-        for line in doc.content_lines:
-            for sentence in split_sentences(line, doc.language):
-                sentences.extend(self._fit(sentence))
         out: list[Chunk] = []
         seen: set[str] = set()
-        for group in self._pack(sentences):
-            text = " ".join(group)
-            if text in seen:  # boilerplate repeated word for word: one chunk (one id) is enough
-                continue
-            seen.add(text)
-            lang = detect(text, self.languages) if len(text) > 40 else doc.language
-            out.append(Chunk(chunk_id(doc.source, text), doc.source, len(out), text,
-                             lang if lang != UNKNOWN else doc.language, group))
+        for lines, locator, whole in _groups(doc):
+            sentences: list[tuple[str, int]] = []
+            for line in lines:
+                for sentence in split_sentences(line, doc.language):
+                    sentences.extend(self._fit(sentence))
+            # A table row is one passage (cut only if it exceeds the budget), no overlap.
+            groups = ([[s for s, _ in sentences]] if whole and sum(n for _, n in sentences)
+                      <= self.max_tokens - self._overhead else self._pack(sentences))
+            for group in groups:
+                text = " ".join(group)
+                if text in seen:  # boilerplate repeated word for word: one chunk (one id)
+                    continue
+                seen.add(text)
+                lang = detect(text, self.languages) if len(text) > 40 else doc.language
+                out.append(Chunk(chunk_id(doc.source, text), doc.source, len(out), text,
+                                 lang if lang != UNKNOWN else doc.language, group, locator))
         return out
 
     def _fit(self, sentence: str) -> Iterator[tuple[str, int]]:
@@ -135,3 +140,20 @@ class Chunker:
             fresh += 1
         if current and fresh:
             yield [s for s, _ in current]
+
+
+def _groups(doc: LoadedDocument) -> Iterator[tuple[list[str], str, bool]]:
+    """Content lines in runs chunked apart: each page or row a citation names, and the
+    flowing text around them (all of it, for a document without sections)."""
+    def content(start: int, end: int) -> list[str]:
+        return [ln for ln, bp in zip(doc.lines[start:end], doc.boilerplate[start:end],
+                                     strict=True) if not bp]
+
+    at = 0
+    for section in doc.sections:
+        if section.start > at:
+            yield content(at, section.start), "", False
+        yield content(section.start, section.end), section.locator, section.whole
+        at = section.end
+    if at < len(doc.lines):
+        yield content(at, len(doc.lines)), "", False

@@ -1,7 +1,8 @@
 """Loading: a file on disk becomes a ``LoadedDocument`` (text, boilerplate marked, metadata).
 
-Parsers are well-kept libraries (pypdf, python-docx, BeautifulSoup, charset-normalizer);
-this module only decides what is boilerplate and what the metadata is.
+Parsers are well-kept libraries (pypdf, python-docx, BeautifulSoup, charset-normalizer;
+Tesseract for scans in ``ocr``, tables in ``tables``); this module only decides what is
+boilerplate and what the metadata is.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from typing import Any
 import yaml
 
 from assistant.errors import DocumentError, UnsupportedFileError
+from assistant.ingest.encoding import decode
+from assistant.ingest.ocr import OcrOptions, OcrUnavailable
+from assistant.ingest.parts import Extracted, Part
 from assistant.text.anchors import find_provinces
 from assistant.text.languages import detect
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv",
+                      *IMAGE_SUFFIXES)
 METADATA_FILE = "metadata.yaml"
 
 _BOILERPLATE = [
@@ -52,6 +58,16 @@ _DATE_PATTERNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Section:
+    """Lines ``start:end`` of a document that a citation names (a page, a table row)."""
+
+    start: int
+    end: int
+    locator: str
+    whole: bool = False
+
+
 @dataclass
 class LoadedDocument:
     """One source file, read and described."""
@@ -67,13 +83,16 @@ class LoadedDocument:
     url: str | None = None
     date: str | None = None  # ISO yyyy-mm-dd
     provinces: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # none: the text is one flow
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def content_lines(self) -> list[str]:
         return [ln for ln, bp in zip(self.lines, self.boilerplate, strict=True) if not bp]
 
 
-def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0) -> LoadedDocument:
+def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
+         ocr: OcrOptions | None = None) -> LoadedDocument:
     """Read one file; raise ``DocumentError`` with a reason a person can act on."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -90,59 +109,90 @@ def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0) ->
         raise DocumentError(source, f"file is larger than the {max_mb:g} MB limit")
     if not data.strip():
         raise DocumentError(source, "file is empty")
-    reader = {".pdf": _pdf_text, ".docx": _docx_text, ".html": _html_text, ".htm": _html_text}
+    entry = _sidecar_entry(path)
+    context = _Context(source, languages, ocr or OcrOptions(tuple(languages)),
+                       str(entry.get("language") or "") or None)
     try:
-        text, title = reader.get(suffix, _plain_text)(data, source)
+        got = _read(suffix, data, context)
     except DocumentError:
         raise
     except Exception as exc:  # parsers raise many types on damaged files (zlib, lxml, pypdf)
         raise DocumentError(source, f"corrupt or unreadable {suffix.lstrip('.').upper()} "
                                     f"({type(exc).__name__}: {exc})") from None
-    # NFC: Vietnamese typed with combining marks (NFD) must embed, match BM25 and cite the
-    # same as its precomposed form; the embedder does not normalise it.
-    text = unicodedata.normalize("NFC", text)
-    lines = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    lines = [ln for ln in lines if ln]
+    lines, sections = _lines(got.parts)
     if not lines:
         raise DocumentError(source, "no text found in file")
     doc = LoadedDocument(
         source=source, path=path, text="\n".join(lines), lines=lines,
-        boilerplate=_mark_boilerplate(lines), sha256=hashlib.sha256(data).hexdigest(),
+        boilerplate=_mark_boilerplate(lines, sections), sha256=hashlib.sha256(data).hexdigest(),
+        sections=sections, warnings=got.warnings,
     )
     if not doc.content_lines:
         raise DocumentError(source, "file holds only boilerplate, no content")
-    doc.title = title or _title_from(doc.content_lines[0])
+    doc.title = got.title or _title_from(doc.content_lines[0])
     doc.url = _find_url(lines)
     doc.date = _find_date(doc.text, doc.url)
     doc.provinces = find_provinces(doc.text)
     doc.language = detect(" ".join(doc.content_lines), languages)
-    _apply_sidecar(doc)
+    _apply_sidecar(doc, entry)
     return doc
 
 
-def _plain_text(data: bytes, source: str) -> tuple[str, str]:
-    if b"\x00" in data[:8192]:
-        raise DocumentError(source, "looks like a binary file, not text")
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise DocumentError(source, "not readable as text in any known encoding")
-    text = str(best)
-    # Control characters other than whitespace mean the "text" is really binary.
-    if sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f") > len(text) * 0.01:
-        raise DocumentError(source, "looks like a binary file, not text")
-    return text, ""
+@dataclass(frozen=True)
+class _Context:
+    source: str
+    languages: list[str]
+    ocr: OcrOptions
+    language: str | None  # from metadata.yaml: the language to read scans in first
 
 
-def _html_text(data: bytes, source: str) -> tuple[str, str]:
+def _read(suffix: str, data: bytes, ctx: _Context) -> Extracted:
+    from assistant.ingest import tables
+
+    if suffix == ".pdf":
+        return _pdf(data, ctx)
+    if suffix in IMAGE_SUFFIXES:
+        from assistant.ingest.ocr import image_frames, read_pages
+
+        frames = image_frames(data)
+        read, warnings = read_pages(frames, len(frames), ctx.ocr, ctx.source,
+                                    range(1, len(frames) + 1), ctx.language)
+        return Extracted(list(read.values()), warnings=warnings)
+    # A table's first row is no title: the workbook's own, else the file's name.
+    if suffix == ".xlsx":
+        parts, title = tables.xlsx_parts(data)
+        return Extracted(parts, title or Path(ctx.source).stem)
+    if suffix == ".csv":
+        return Extracted(tables.csv_parts(decode(data, ctx.source, ctx.languages)),
+                         Path(ctx.source).stem)
+    if suffix == ".docx":
+        return _docx(data, ctx.source)
+    text = decode(data, ctx.source, ctx.languages)
+    if suffix in (".html", ".htm"):
+        text, title = _html_text(text)
+        return Extracted([Part(text)], title)
+    return Extracted([Part(text)])
+
+
+def _lines(parts: list[Part]) -> tuple[list[str], list[Section]]:
+    lines: list[str] = []
+    sections: list[Section] = []
+    for part in parts:
+        # NFC: Vietnamese typed with combining marks (NFD) must embed, match BM25 and cite
+        # the same as its precomposed form; the embedder does not normalise it.
+        text = unicodedata.normalize("NFC", part.text)
+        own = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        own = [ln for ln in own if ln]
+        if own and (part.locator or part.whole):
+            sections.append(Section(len(lines), len(lines) + len(own), part.locator,
+                                    part.whole))
+        lines += own
+    return lines, sections
+
+
+def _html_text(text: str) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
-    text, _ = _plain_text(data, source)
     soup = BeautifulSoup(text, "lxml")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form"]):
         tag.decompose()
@@ -152,34 +202,55 @@ def _html_text(data: bytes, source: str) -> tuple[str, str]:
     return soup.get_text("\n"), title
 
 
-def _pdf_text(data: bytes, source: str) -> tuple[str, str]:
+def _pdf(data: bytes, ctx: _Context) -> Extracted:
     import io
     import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    from assistant.ingest import tables
+    from assistant.ingest.ocr import pdf_page_images, read_pages
+
     # pypdf logs damage without naming the file; we report it, with the name, instead.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise DocumentError(source, "PDF is encrypted")
+            raise DocumentError(ctx.source, "PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = str(reader.metadata.title or "") if reader.metadata else ""
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentError(source, f"corrupt or unreadable PDF ({exc})") from None
-    if not "".join(pages).strip():
-        raise DocumentError(source, "PDF has no extractable text (a scan needs OCR first)")
-    return "\n".join(pages), title
+        raise DocumentError(ctx.source, f"corrupt or unreadable PDF ({exc})") from None
+    if not pages:
+        raise DocumentError(ctx.source, "corrupt or unreadable PDF (it has no pages)")
+    scans = [n for n, text in enumerate(pages, 1) if not text.strip()]
+    if not scans:  # a text PDF reads as one flow, as before; its ruled tables as rows
+        rows = tables.pdf_table_parts(data)
+        return Extracted([Part("\n".join(pages)), *(p for n in sorted(rows) for p in rows[n])],
+                         title)
+    try:
+        read, warnings = read_pages(pdf_page_images(data, scans, ctx.ocr.dpi), len(scans),
+                                    ctx.ocr, ctx.source, scans, ctx.language)
+    except OcrUnavailable as exc:
+        if len(scans) == len(pages):
+            raise
+        # Index the pages that have text; say which were left out and how to read them.
+        read, warnings = {}, [f"pages {', '.join(map(str, scans))} are scans, not indexed: "
+                              f"{exc.reason}"]
+    parts = [read[n] if n in read else Part(text, f"p. {n}")
+             for n, text in enumerate(pages, 1) if text.strip() or n in read]
+    return Extracted(parts, title, warnings)
 
 
-def _docx_text(data: bytes, source: str) -> tuple[str, str]:
+def _docx(data: bytes, source: str) -> Extracted:
     import io
 
     import docx
+
+    from assistant.ingest.tables import docx_table_parts
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -191,18 +262,19 @@ def _docx_text(data: bytes, source: str) -> tuple[str, str]:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise DocumentError(source, f"corrupt or unreadable DOCX ({exc})") from None
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return "\n".join(parts), document.core_properties.title or ""
+    text = "\n".join(p.text for p in document.paragraphs)
+    return Extracted([Part(text), *docx_table_parts(document)],
+                     document.core_properties.title or "")
 
 
-def _mark_boilerplate(lines: list[str]) -> list[bool]:
-    # Captions are often repeated under every photo; a repeated line is not content.
+def _mark_boilerplate(lines: list[str], sections: list[Section]) -> list[bool]:
+    # Captions are often repeated under every photo; a repeated line is not content. A
+    # table row is content even when another row reads the same.
+    rows = {i for s in sections if s.whole for i in range(s.start, s.end)}
     counts = Counter(lines)
     return [
-        counts[ln] > 1 or any(p.search(ln) for p in _BOILERPLATE) for ln in lines
+        i not in rows and (counts[ln] > 1 or any(p.search(ln) for p in _BOILERPLATE))
+        for i, ln in enumerate(lines)
     ]
 
 
@@ -240,17 +312,19 @@ def _sidecar(folder: Path, mtime: float) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _apply_sidecar(doc: LoadedDocument) -> None:
-    """Curated metadata in ``metadata.yaml`` beside the files wins over what we inferred."""
-    meta_path = doc.path.parent / METADATA_FILE
+def _sidecar_entry(path: Path) -> dict[str, Any]:
+    meta_path = path.parent / METADATA_FILE
     if not meta_path.is_file():
-        return
+        return {}
     try:
-        entry = _sidecar(doc.path.parent, meta_path.stat().st_mtime).get(doc.path.name) or {}
+        entry = _sidecar(path.parent, meta_path.stat().st_mtime).get(path.name) or {}
     except (OSError, yaml.YAMLError):
-        return
-    if not isinstance(entry, dict):  # a malformed entry is ignored, never fatal
-        return
+        return {}
+    return entry if isinstance(entry, dict) else {}  # a malformed entry is ignored
+
+
+def _apply_sidecar(doc: LoadedDocument, entry: dict[str, Any]) -> None:
+    """Curated metadata in ``metadata.yaml`` beside the files wins over what we inferred."""
     for key in ("title", "language", "url", "date"):
         if entry.get(key):
             setattr(doc, key, str(entry[key]))

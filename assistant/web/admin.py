@@ -88,7 +88,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
     def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         return refreshed("" if allowed(request) else text.not_allowed)
 
-    gr.Markdown("Add reports (.txt .md .html .pdf .docx, up to "
+    gr.Markdown("Add reports (.txt .md .csv .html .pdf .docx .xlsx, scans and photos, up to "
                 f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
                 "index from the corpus folder and the uploaded files.")
     files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
