@@ -17,6 +17,7 @@ from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.eval.cli import eval_group
+from assistant.records.cli import audit_group
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
@@ -336,6 +337,7 @@ def users_add(assistant: Assistant, name: str, role: str, password: str) -> None
 
 
 cli.add_command(eval_group)
+cli.add_command(audit_group)
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ class AuditLog:
                         documents="[]", detail=json.dumps({"lost_rows": lost,
                                                            "last_error": self.last_error})))
                 conn.execute(sa.insert(audit_events).values(**row))
-        except Exception as exc:  # noqa: BLE001 -- whatever the driver raises, never lose the work
+        except Exception as exc:
             self._failed(f"record a {event} event", exc)
             return False
         with self._lock:

@@ -8,6 +8,7 @@ error at start: each write reports its own failure (see ``AuditLog``), and the c
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -77,10 +78,8 @@ class Database:
     def from_settings(cls, settings: Settings) -> Database:
         if not settings.database_url:
             # The default file's folder; a failure here shows on first use, not at start.
-            try:
+            with contextlib.suppress(OSError):
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                pass
         return cls(database_url(settings))
 
     @property
