@@ -161,3 +161,14 @@ def test_old_rows_day_range_is_inclusive(tmp_path: Path) -> None:
     day = _clock("2026-03-03").date()
     assert len(log.rows(AuditQuery(since=day, until=day))) == 1
     assert log.rows(AuditQuery(since=day + timedelta(days=1))) == []
+
+
+def test_cli_exports_are_audited(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    env = {"ASSISTANT_DATA_DIR": str(settings.data_dir),
+           "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
+    result = CliRunner().invoke(cli, ["feedback", "export", "--format", "csv"], env=env)
+    assert result.exit_code == 0, result.output
+    [row] = AuditLog(settings).rows(AuditQuery(events=["export"]))
+    assert row["user"].startswith("os:")
+    assert row["detail"] == {"what": "feedback", "rows": 0, "format": "csv"}

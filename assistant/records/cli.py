@@ -79,3 +79,12 @@ def audit_export(obj: Any, since: date | None, until: date | None, user: str | N
     log.record("export", operator(), what="audit", rows=count, format=fmt,
                since=since, until=until, user_filter=user, events=list(events))
     click.echo(f"{count} audit event(s) exported.", err=True)
+
+
+def cli_event(obj: Any, event: str, outcome: str = "ok", **detail: Any) -> None:
+    """Record a command's change or export (by the operating-system account); a failure
+    is reported on standard error and never stops the command."""
+    log = AuditLog(_settings(obj))
+    if not log.record(event, operator(), outcome, **detail):
+        click.secho(f"Warning: the audit log could not record this {event}: "
+                    f"{log.last_error}", fg="yellow", err=True)
