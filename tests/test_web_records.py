@@ -142,3 +142,35 @@ def test_a_broken_audit_database_never_loses_the_answer(indexed: Assistant, home
     assert "2862" in _text(history[-1])  # the answer, whatever the database did
     assert "audit write(s) failed" in status and "chat history save(s) failed" in status
     assert not table["data"]
+
+
+def test_uploads_deletions_and_briefings_are_audited(indexed: Assistant, home: Path,
+                                                     tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    program = tmp_path / "minutes.txt"  # refused: the shared index stays as it is
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 100)
+    app, url, _ = _start(indexed, home, audit="metadata")
+    try:
+        ann = _client(url, ADMIN)
+        status, _, _ = ann.predict([handle_file(str(program))], api_name="/upload")
+        assert "Refused" in status
+        ann.predict("no-such-report.txt", api_name="/delete")
+        markdown, _ = _client(url).predict("digital transformation", "(any)", "", "", "en",
+                                           "md", api_name="/brief")
+        assert "[1]" in markdown
+        _ask(_client(url), BEDS)
+    finally:
+        app.close()
+    rows = AuditLog(Settings(data_dir=home / "data")).rows()
+    upload = [r for r in rows if r["event"] == "upload"][-1]
+    assert upload["user"] == "ann" and upload["detail"]["files"] == ["minutes.txt"]
+    assert "Refused" in upload["detail"]["summary"]
+    delete = [r for r in rows if r["event"] == "delete"][-1]
+    assert (delete["user"], delete["outcome"], delete["documents"]) == (
+        "ann", "not_found", ["no-such-report.txt"])
+    briefing = [r for r in rows if r["event"] == "briefing"][-1]
+    assert briefing["user"] == "sam" and briefing["detail"]["topic"] == "digital transformation"
+    assert briefing["documents"]  # the cited reports
+    asked = [r for r in rows if r["event"] == "question"][-1]
+    assert asked["question"] is None and asked["documents"] == [LANG_SON]  # metadata mode
