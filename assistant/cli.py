@@ -17,6 +17,7 @@ from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.eval.cli import eval_group
+from assistant.records.cli import audit_group, cli_event
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
@@ -202,6 +203,8 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
         click.echo(f"Note: the language model failed ({briefing.model_error}); "
                    "the summary quotes the reports instead.", err=True)
     result = export(briefing, fmt, output)  # type: ignore[arg-type]
+    cli_event(assistant, "briefing", topic=topic, province=province, language=language,
+              documents=list(dict.fromkeys(c.source for c in briefing.citations)))
     if output is None:
         click.echo(result)
     else:
@@ -240,6 +243,7 @@ def remove(assistant: Assistant, source: str) -> None:
     """Remove SOURCE (a path as `sources` lists it) and its chunks from the index."""
     if not assistant.remove(source):
         raise click.ClickException(f"'{source}' is not in the index (see `assistant sources`).")
+    cli_event(assistant, "delete", documents=[source])
     click.echo(f"Removed {source}.")
 
 
@@ -287,6 +291,7 @@ def add(assistant: Assistant, files: tuple[Path, ...]) -> None:
     """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
     ones into the uploads folder and index them."""
     report = assistant.add_files([(f, f.name) for f in files])
+    cli_event(assistant, "upload", files=[f.name for f in files], summary=report.summary())
     click.echo(report.summary())
     if report.refused or (report.ingest and report.ingest.failed):
         sys.exit(EXIT_PARTIAL)
@@ -310,6 +315,7 @@ def feedback_export(assistant: Assistant, fmt: str, output: Any) -> None:
     from assistant.web.feedback import FeedbackStore
 
     count = FeedbackStore(assistant.settings.data_dir).export(output, fmt)  # type: ignore[arg-type]
+    cli_event(assistant, "export", what="feedback", rows=count, format=fmt)
     click.echo(f"{count} feedback row(s) exported.", err=True)
 
 
@@ -337,6 +343,7 @@ def users_add(assistant: Assistant, name: str, role: str, password: str) -> None
 
 
 cli.add_command(eval_group)
+cli.add_command(audit_group)
 
 
 def main() -> None:

@@ -208,6 +208,16 @@ class Settings(BaseSettings):
     max_unzipped_mb: float = Field(
         200.0, gt=0, description="Largest uncompressed size a .docx (a zip) may expand to.")
 
+    # Audit log and chat history (issue 22; assistant/records).
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the audit log and chat history database, e.g. "
+        "postgresql+psycopg://user@host/db; unset: SQLite at data_dir/assistant.sqlite.")
+    audit: Literal["full", "metadata", "off"] = Field(
+        "full", description="Audit log: full (with question text), metadata (who, when, "
+        "language, outcome, cited documents; no question text) or off.")
+    audit_retention_days: int = Field(
+        365, ge=0, description="Audit rows older than this are purged at start; 0: keep all.")
+
     @field_validator("languages", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:

@@ -76,8 +76,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 def clean_env(index_dir: Path) -> dict[str, str]:
     """The caller's environment without our settings, pointed at ``index_dir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    # The data folder beside it: commands write audit rows there, never into the checkout.
     env.update(ASSISTANT_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
-               PYTHONIOENCODING="utf-8")
+               ASSISTANT_DATA_DIR=str(index_dir.parent / "data"), PYTHONIOENCODING="utf-8")
     return env
 
 

@@ -175,3 +175,78 @@ def test_workflow_in_a_real_browser(browser: Any, site: tuple[str, Assistant],
     expect(page.locator("#docs-status textarea")).to_have_value(
         "Deleted ninh_binh_malaria.docx.")
     assert "ninh_binh_malaria.docx" not in {r.source for r in assistant.sources()}
+
+
+def test_history_and_audit_in_a_real_browser(browser: Any, site: tuple[str, Assistant]) -> None:
+    from playwright.sync_api import expect
+
+    url, _ = site
+    page = _open(browser, url)
+    _sign_in(page, STAFF)
+    expect(page.locator("#whoami")).to_contain_text("Signed in as sam (staff)")
+    expect(page.get_by_role("tab", name="Audit")).to_have_count(0)  # administrators only
+    answer = _ask(page, "How many hospital beds does Lang Son province have in total?", 1)
+    expect(answer).to_contain_text("2862")
+
+    # A reload empties the chat; the conversation is listed, and opens as it was.
+    page.reload()
+    expect(page.locator("#whoami")).to_contain_text("Signed in as sam (staff)")
+    expect(page.locator("#chat .message-row")).to_have_count(0)
+    picker = page.locator("#conversations input")
+    picker.click()
+    page.get_by_role("option", name=re.compile("How many hospital beds")).first.click()
+    page.locator("#open-conversation").click()
+    expect(page.locator("#chat .message-row").last).to_contain_text("2862")
+    # A follow-up continues it: "and in Tra Vinh?" asks about Tra Vinh's beds.
+    answer = _ask(page, "and in Tra Vinh?", 2)
+    expect(answer).to_contain_text("28.45")
+
+    # Rename it, then delete it.
+    page.locator("#conversation-title textarea").fill("Beds by province")
+    page.locator("#rename-conversation").click()
+    expect(picker).to_have_value(re.compile("Beds by province"))
+    page.locator("#delete-conversation").click()
+    expect(page.locator("#chat .message-row")).to_have_count(0)  # it was the open one
+    page.close()
+
+    # An administrator reads sam's questions in the Audit tab.
+    page = _open(browser, url)
+    _sign_in(page, ADMIN)
+    page.get_by_role("tab", name="Audit").click()
+    page.locator("#audit-show").click()
+    expect(page.locator("#audit-table")).to_contain_text("and in Tra Vinh?")
+    expect(page.locator("#audit-table")).to_contain_text("001_233030e2ea93ce29.txt")
+    page.close()
+
+
+def test_without_sign_in_conversations_belong_to_the_browser(
+        browser: Any, site: tuple[str, Assistant], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    indexed = site[1].settings
+    assistant = Assistant(Settings(index_dir=indexed.index_dir, corpus_dir=CORPUS,
+                                   data_dir=tmp_path / "data"))  # no users file: no sign-in
+    port = free_port()
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        page = _open(browser, url)
+        _ask(page, "How many hospital beds does Lang Son province have in total?", 1)
+        page.reload()  # the same browser (its local storage): the conversation is listed
+        page.locator("#conversations input").click()
+        expect(page.get_by_role("option", name=re.compile("How many hospital beds"))
+               ).to_have_count(1)
+        page.close()
+        # Another browser (a fresh context, its own storage) sees none of it.
+        other = _open(browser, url)
+        expect(other.locator("#whoami")).to_contain_text("Local mode")
+        _ask(other, "Combien de médecins pour 10 000 habitants à Tra Vinh ?", 1)
+        other.reload()
+        other.locator("#conversations input").click()
+        expect(other.get_by_role("option", name=re.compile("Combien de médecins"))
+               ).to_have_count(1)  # the list is filled: what is absent is not its own
+        expect(other.get_by_role("option", name=re.compile("How many hospital beds"))
+               ).to_have_count(0)
+        other.close()
+    finally:
+        app.close()

@@ -26,11 +26,14 @@ def document_rows(assistant: Assistant) -> list[list[Any]]:
              ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
 
 
-def documents_tab(assistant: Assistant, users: Users, text: WebMessages
+def documents_tab(assistant: Assistant, users: Users, text: WebMessages,
+                  audit: Callable[..., None] | None = None
                   ) -> tuple[Callable[..., Any], list[Any]]:
     """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the
     outputs that fill the list once a user has signed in (the page served before sign-in
-    must not carry document names)."""
+    must not carry document names). ``audit(event, request, outcome, **detail)`` records
+    each change (``WebRecords.note``)."""
+    note = audit or (lambda *_args, **_kwargs: None)
     # Module-level-style defaults: Gradio injects a live tracker in place of these.
     # One change to the index at a time: two administrators uploading at once would
     # otherwise race on the same documents (the chat keeps reading meanwhile).
@@ -55,11 +58,14 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
         def step(done: int, total: int, name: str) -> None:
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
+        names = [Path(f).name for f in files]
         try:
             with writing:
                 report = assistant.add_files([(Path(f), Path(f).name) for f in files], step)
         except AssistantError as exc:
+            note("upload", request, "failed", files=names, error=str(exc))
             return refreshed(f"⚠️ {exc}")
+        note("upload", request, "ok", files=names, summary=report.summary())
         return refreshed(report.summary())
 
     def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
@@ -71,7 +77,9 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
             with writing:
                 gone = assistant.remove(source)
         except AssistantError as exc:
+            note("delete", request, "failed", documents=[source], error=str(exc))
             return refreshed(f"⚠️ {exc}")
+        note("delete", request, "ok" if gone else "not_found", documents=[source])
         return refreshed((text.deleted if gone else text.not_indexed).format(source=source))
 
     def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
@@ -82,7 +90,9 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
             with writing:
                 report = assistant.rebuild()
         except AssistantError as exc:
+            note("rebuild", request, "failed", error=str(exc))
             return refreshed(f"⚠️ {exc}")
+        note("rebuild", request, "ok", summary=report.summary())
         return refreshed(text.rebuilt.format(summary=report.summary()))
 
     def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:

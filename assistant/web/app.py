@@ -18,11 +18,14 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 from assistant.answer.types import Answer
 from assistant.errors import AssistantError, EmptyIndexError
 from assistant.prompts import load_web
+from assistant.records import audited_check
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
+from assistant.web.audit_tab import audit_tab
 from assistant.web.auth import Users
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
+from assistant.web.records import Note, WebRecords, history_controls, remember_browser
 from assistant.web.sources import render_answer, render_documents
 
 EXAMPLES = [
@@ -107,24 +110,27 @@ def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
     return pairs
 
 
-def default_tabs(assistant: Assistant) -> list[ExtraTab]:
+def default_tabs(assistant: Assistant, audit: Note | None = None) -> list[ExtraTab]:
     """Tabs mounted after Chat and Documents unless the caller chooses others."""
     from assistant.web.briefing import build_briefing_tab
 
     def briefing() -> None:
-        build_briefing_tab(assistant)
+        build_briefing_tab(assistant, audit)
 
     return [("Briefing", briefing)]
 
 
 def build_app(assistant: Assistant, users: Users | None = None,
-              extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+              extra_tabs: Sequence[ExtraTab] | None = None,
+              records: WebRecords | None = None) -> Any:
     from assistant.web.admin import documents_tab
 
-    if extra_tabs is None:
-        extra_tabs = default_tabs(assistant)
-
     users = users or Users({})
+    # Audit log and chat history (assistant/records): one database, shared by all sessions.
+    records = records or WebRecords.open(assistant.settings, users)
+    if extra_tabs is None:
+        extra_tabs = default_tabs(assistant, records.note)
+
     text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
     backend = assistant.settings.answer_backend
@@ -193,6 +199,10 @@ def build_app(assistant: Assistant, users: Users | None = None,
             gr.Markdown("## Health reports assistant\n" + text.intro.format(backend=backend))
             who = gr.Markdown(elem_id="whoami")
         turns = gr.State({})
+        conversation = gr.State(None)  # the open conversation's id (chat history)
+        browser_id = gr.State(None)  # whose conversations, when nobody signs in
+        browser = gr.BrowserState(None, storage_key="assistant-browser",
+                                  secret=records.browser_secret)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row():
                 with gr.Column(scale=3):
@@ -210,6 +220,7 @@ def build_app(assistant: Assistant, users: Users | None = None,
                         label="Comment (optional): type it, then click thumbs up or down "
                               "under the answer", lines=1, elem_id="comment")
                     thanks = gr.Markdown(elem_id="feedback-status")
+                    connect_history = history_controls(records)
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Column(scale=2):
                     province = gr.Dropdown([ANY], value=ANY, label="Province",
@@ -222,21 +233,29 @@ def build_app(assistant: Assistant, users: Users | None = None,
                     gr.Markdown("**Cited documents** (click to read in full)")
                     documents = gr.HTML(elem_id="documents")
             with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
-                list_documents, document_outputs = documents_tab(assistant, users, text)
+                list_documents, document_outputs = documents_tab(assistant, users, text,
+                                                                 records.note)
+            show_audit, audit_outputs = audit_tab(records)
             # Further tabs (e.g. a briefing builder) are mounted here by the caller.
             for label, build in extra_tabs:
                 with gr.Tab(label):
                     build()
 
-        inputs = [box, chatbot, province, language, since, until, turns]
-        outputs = [chatbot, documents, box, turns]
-        send.click(chat, inputs, outputs, api_name="chat")
-        box.submit(chat, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], "", "", {}), None, outputs, api_visibility="private")
+        inputs = [box, chatbot, province, language, since, until, turns, conversation,
+                  browser_id]
+        outputs = [chatbot, documents, box, turns, conversation]
+        recorded = records.recorded_chat(chat)
+        refill = connect_history(chatbot, turns, documents, conversation, browser_id)
+        refill(send.click(recorded, inputs, outputs, api_name="chat"))
+        refill(box.submit(recorded, inputs, outputs, api_visibility="private"))
+        clear.click(lambda: ([], "", "", {}, None), None, outputs, api_visibility="private")
         copy.click(None, None, None, js=COPY_JS, api_visibility="private")
         chatbot.like(on_like, [turns, comment], [thanks, comment], api_visibility="private")
         app.load(whoami, None, [who, admin, province, language], api_visibility="private")
         app.load(list_documents, None, document_outputs, api_visibility="private")
+        app.load(show_audit, None, audit_outputs, api_visibility="private")
+        refill(app.load(remember_browser, browser, [browser, browser_id],
+                        api_visibility="private"))
     return app
 
 
@@ -247,11 +266,12 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
     users = Users.load(settings.users_file)
-    app = build_app(assistant, users, extra_tabs)
+    records = WebRecords.open(settings, users)
+    app = build_app(assistant, users, extra_tabs, records)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host or settings.host, server_port=port or settings.port,
                share=False,  # public share links: never from here
-               auth=users.check if users.enabled else None,
+               auth=audited_check(users.check, records.audit) if users.enabled else None,
                auth_message=load_web(settings.prompts_dir).sign_in,
                root_path=settings.root_path or None,
                max_file_size=f"{settings.max_file_mb:g}mb",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from assistant.briefing.briefer import BriefRequest
 from assistant.briefing.export import FORMATS, export, to_markdown
@@ -18,8 +21,10 @@ ANY = "(any)"
 
 
 def make_brief(assistant: Assistant, topic: str, province: str, since: str, until: str,
-               language: str, fmt: str, folder: Path) -> tuple[str, str | None]:
-    """The brief as Markdown to show, and the exported file to download (None on error)."""
+               language: str, fmt: str, folder: Path, cited: list[str] | None = None
+               ) -> tuple[str, str | None]:
+    """The brief as Markdown to show, and the exported file to download (None on error).
+    ``cited`` (if given) receives the cited documents' sources, for the audit log."""
     try:
         request = BriefRequest(topic or "", None if province in ("", ANY) else province,
                                parse_date(since, "From"), parse_date(until, "To"), language or "en")
@@ -29,17 +34,19 @@ def make_brief(assistant: Assistant, topic: str, province: str, since: str, unti
     slug = re.sub(r"\W+", "-", (topic or province or "brief").casefold()).strip("-")[:40]
     path = folder / f"briefing-{slug or 'brief'}.{fmt}"
     export(briefing, fmt, path)  # type: ignore[arg-type]
+    if cited is not None:
+        cited.extend(dict.fromkeys(c.source for c in briefing.citations))
     return to_markdown(briefing), str(path)
 
 
-def build_briefing_tab(assistant: Assistant) -> dict[str, Any]:
+def build_briefing_tab(assistant: Assistant,
+                       audit: Callable[..., None] | None = None) -> dict[str, Any]:
     """Add the Briefing components to the current Blocks context; returns them by name.
 
     Mount it inside a ``gr.Tab("Briefing")`` of the web app. The click handler is exposed
     as the API endpoint ``/brief`` (topic, province, since, until, language, format).
+    ``audit(event, request, outcome, **detail)`` records each briefing (``WebRecords.note``).
     """
-    import gradio as gr
-
     provinces = sorted({p for r in assistant.sources() for p in r.provinces})
     folder = Path(tempfile.mkdtemp(prefix="briefings-"))
     with gr.Row():
@@ -57,8 +64,15 @@ def build_briefing_tab(assistant: Assistant) -> dict[str, Any]:
     download = gr.File(label="Download")
 
     def run(topic_: str, province_: str, since_: str, until_: str, language_: str,
-            fmt_: str) -> tuple[str, str | None]:
-        return make_brief(assistant, topic_, province_, since_, until_, language_, fmt_, folder)
+            fmt_: str, request: gr.Request) -> tuple[str, str | None]:
+        cited: list[str] = []
+        shown, path = make_brief(assistant, topic_, province_, since_, until_, language_,
+                                 fmt_, folder, cited)
+        if audit is not None:
+            audit("briefing", request, "ok" if path else "failed", topic=topic_,
+                  province=province_, since=since_, until=until_, language=language_,
+                  format=fmt_, documents=cited)
+        return shown, path
 
     button.click(run, [topic, province, since, until, language, fmt], [output, download],
                  api_name="brief")

@@ -50,11 +50,13 @@ class Turn:
     latency_ms: float
     abstained: bool
     sources: list[dict[str, Any]] = field(default_factory=list)
+    language: str = ""  # the question's (for the audit log)
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Turn:
         return cls(question=answer.question, answer=answer.answer, backend=answer.backend,
                    latency_ms=round(answer.latency_ms, 1), abstained=answer.abstained,
+                   language=answer.language,
                    sources=[{"n": c.n, "source": c.source, "title": c.title, "url": c.url,
                              "sentences": c.sentences} for c in answer.citations])
 
