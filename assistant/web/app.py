@@ -23,6 +23,7 @@ from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.auth import Users
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
+from assistant.web.oidc import SignInHook, SsoServer, SsoUsers, build_sso_app
 from assistant.web.sources import render_answer, render_documents
 
 EXAMPLES = [
@@ -117,7 +118,7 @@ def default_tabs(assistant: Assistant) -> list[ExtraTab]:
     return [("Briefing", briefing)]
 
 
-def build_app(assistant: Assistant, users: Users | None = None,
+def build_app(assistant: Assistant, users: Users | SsoUsers | None = None,
               extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
     from assistant.web.admin import documents_tab
 
@@ -241,11 +242,21 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
-          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None,
+          on_sign_in: SignInHook | None = None) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
+    if settings.oidc_issuer:  # single sign-on: Gradio mounted behind the OIDC routes
+        sso_users = SsoUsers()
+        blocks = build_app(assistant, sso_users, extra_tabs)
+        blocks.queue(default_concurrency_limit=4)
+        server = SsoServer(build_sso_app(
+            blocks, settings, sso_users, on_sign_in, root_path=settings.root_path or None,
+            max_file_size=f"{settings.max_file_mb:g}mb", show_error=True, css=CSS),
+            host or settings.host, port or settings.port, settings.root_path)
+        return server.run() if block else server.start()
     users = Users.load(settings.users_file)
     app = build_app(assistant, users, extra_tabs)
     app.queue(default_concurrency_limit=4)
