@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from assistant import Assistant, Settings
 from assistant.web.oidc import Principal, SignInEvent, principal_from_claims
@@ -22,7 +22,8 @@ from .test_browser import ARGS, CHROMIUM, WAIT
 
 PROVIDER = ROOT / "tests" / "oidc"
 NODE = shutil.which("node")
-CLIENT = {"oidc_client_id": "health-assistant", "oidc_client_secret": "test-client-secret"}
+CLIENT = {"oidc_client_id": "health-assistant",  # model_copy does not validate: a SecretStr
+          "oidc_client_secret": SecretStr("test-client-secret")}
 SSO = {**CLIENT, "oidc_role_claim": "roles", "oidc_admin_values": ["assistant-admin"],
        "oidc_groups_claim": "groups", "oidc_scopes": "openid profile email groups roles"}
 

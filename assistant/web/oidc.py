@@ -205,11 +205,9 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
             return RedirectResponse(f"{base(request)}/login", status_code=302)
         return await call_next(request)
 
-    @app.get("/login")
     async def login(request: Request) -> Any:
         return await provider.authorize_redirect(request, f"{base(request)}/auth")
 
-    @app.get("/auth")
     async def auth(request: Request) -> Any:
         client = request.client.host if request.client else None
         try:
@@ -234,12 +232,16 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
         notify(SignInEvent(True, principal, "", client))
         return RedirectResponse(f"{base(request)}/", status_code=302)
 
-    @app.get("/logout")
     async def logout(request: Request) -> Any:
         principal = Principal.from_session(request.session.pop(SESSION_KEY, None))
         if principal is not None:
             users.forget(principal.name)
         return HTMLResponse(SIGNED_OUT.format(login=f"{base(request)}/login"))
+
+    # Plain Starlette routes (FastAPI would read the lazily imported Request annotation
+    # as a query parameter).
+    for path, endpoint in (("/login", login), ("/auth", auth), ("/logout", logout)):
+        app.add_route(path, endpoint, methods=["GET"])
 
     key = settings.session_secret.get_secret_value() if settings.session_secret else None
     https = (settings.oidc_redirect_base or "").startswith("https://")
