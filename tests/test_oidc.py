@@ -24,6 +24,7 @@ PROVIDER = ROOT / "tests" / "oidc"
 NODE = shutil.which("node")
 CLIENT = {"oidc_client_id": "health-assistant",  # model_copy does not validate: a SecretStr
           "oidc_client_secret": SecretStr("test-client-secret")}
+LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 SSO = {**CLIENT, "oidc_role_claim": "roles", "oidc_admin_values": ["assistant-admin"],
        "oidc_groups_claim": "groups", "oidc_scopes": "openid profile email groups roles"}
 
@@ -165,8 +166,13 @@ def test_sign_in_through_the_provider(site: tuple[str, list[SignInEvent]], user:
         assert events[before:] == [SignInEvent(True, expected, "", "127.0.0.1")]
         # Gradio sees the name (gr.Request.username comes from the same place).
         assert client.get(f"{url}/config").json()["username"] == user
-        # Signed out: back to the provider, the API refuses again.
-        assert "signed out" in client.get(f"{url}/logout").text
+        # Signed out: here, then at the provider (its confirmation form), back to us.
+        confirm = client.get(f"{url}/logout")
+        form = re.search(r'<form[^>]*action="([^"]+)"', confirm.text)
+        assert form and "xsrf" in confirm.text, confirm.text[:500]
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', confirm.text))
+        done = client.post(confirm.url.join(form.group(1)), data={**fields, "logout": "yes"})
+        assert str(done.url).startswith(f"{url}/signed-out") and "signed out" in done.text
         assert client.get(f"{url}/", follow_redirects=False).status_code == 302
         assert client.get(f"{url}/config").status_code == 401
 
@@ -203,8 +209,11 @@ def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
 
     url, _ = site
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # The provider's stock pages import a web font: nothing may leave loopback.
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, LOOPBACK_ONLY])
         page = browser.new_page()
+        page.context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])"),
+                           lambda route: route.abort())
         page.set_default_timeout(WAIT)
         page.goto(f"{url}/")
         # The provider's sign-in page, then its consent page.
@@ -219,4 +228,14 @@ def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
         page.locator("#ask").click()
         page.locator('#chat a.cite[href="#t1-src1"]').first.wait_for()
         expect(page.locator("#chat .message-row").last).to_contain_text("2862")
+        # The sign-out link in the header (Gradio opens it in a new tab) ends the session
+        # here and, after the provider's confirmation, there: the next visitor must sign in.
+        with page.context.expect_page() as opened:
+            page.locator("#whoami").get_by_role("link", name="sign out").click()
+        tab = opened.value
+        tab.get_by_role("button", name=re.compile("sign me out", re.I)).click()
+        expect(tab.get_by_text("You are signed out.")).to_be_visible()
+        assert tab.request.get(f"{url}/config").status == 401
+        tab.goto(f"{url}/")
+        expect(tab.locator("input[name=login]")).to_be_visible()
         browser.close()

@@ -1,8 +1,9 @@
 """Single sign-on with OpenID Connect (Authlib's Starlette client), for ``Settings.oidc_*``.
 
 The Gradio app is mounted in a FastAPI app (``gr.mount_gradio_app`` with an
-``auth_dependency``) beside three routes: ``/login`` (to the provider), ``/auth`` (the
-provider's redirect back: code exchanged, ID token verified, userinfo read) and ``/logout``.
+``auth_dependency``) beside the routes ``/login`` (to the provider), ``/auth`` (the
+provider's redirect back: code exchanged, ID token verified, userinfo read), ``/logout``
+(here and at the provider) and ``/signed-out``.
 A signed session cookie then carries the user as a ``Principal``: the name Gradio sees as
 ``gr.Request.username``, and the role and groups mapped from configurable claims
 (``principal_from_claims``). ``SsoUsers`` answers ``role()``/``is_admin()``/``groups()`` by
@@ -12,6 +13,7 @@ passed to an optional ``on_sign_in`` hook (e.g. an audit log).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import secrets
@@ -26,6 +28,7 @@ from assistant.web.auth import Role
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "principal"
+ID_TOKEN_KEY = "id_token"  # kept for the provider's logout (id_token_hint)
 COOKIE = "assistant_session"
 FAILED = ("<!doctype html><title>Sign-in failed</title><p>Sign-in failed: {reason}</p>"
           '<p><a href="{login}">Try again</a></p>')
@@ -228,19 +231,33 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
             return HTMLResponse(FAILED.format(reason=html.escape(reason),
                                               login=f"{base(request)}/login"), status_code=401)
         request.session[SESSION_KEY] = principal.to_session()
+        request.session[ID_TOKEN_KEY] = token.get("id_token")
         users.remember(principal)
         notify(SignInEvent(True, principal, "", client))
         return RedirectResponse(f"{base(request)}/", status_code=302)
 
     async def logout(request: Request) -> Any:
         principal = Principal.from_session(request.session.pop(SESSION_KEY, None))
+        id_token = request.session.pop(ID_TOKEN_KEY, None)
         if principal is not None:
             users.forget(principal.name)
+        # Sign out at the provider too where it allows (RP-initiated logout): on a shared
+        # computer, the next person must not be signed in silently as the previous one.
+        metadata = await provider.load_server_metadata()
+        if id_token and metadata.get("end_session_endpoint"):
+            return await provider.logout_redirect(
+                request, f"{base(request)}/signed-out", id_token_hint=id_token)
+        return await signed_out(request)
+
+    async def signed_out(request: Request) -> Any:
+        with contextlib.suppress(Exception):  # clears the logout state kept in the session
+            await provider.validate_logout_response(request)
         return HTMLResponse(SIGNED_OUT.format(login=f"{base(request)}/login"))
 
     # Plain Starlette routes (FastAPI would read the lazily imported Request annotation
     # as a query parameter).
-    for path, endpoint in (("/login", login), ("/auth", auth), ("/logout", logout)):
+    for path, endpoint in (("/login", login), ("/auth", auth), ("/logout", logout),
+                           ("/signed-out", signed_out)):
         app.add_route(path, endpoint, methods=["GET"])
 
     key = settings.session_secret.get_secret_value() if settings.session_secret else None

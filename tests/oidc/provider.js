@@ -26,6 +26,7 @@ const provider = new Provider(issuer, {
     client_id: 'health-assistant',
     client_secret: 'test-client-secret',
     redirect_uris: [redirectUri],
+    post_logout_redirect_uris: [redirectUri.replace(/\/auth$/, '/signed-out')],
     grant_types: ['authorization_code'],
     response_types: ['code'],
   }],
