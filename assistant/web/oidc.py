@@ -280,6 +280,10 @@ class SsoServer:
         self.thread: threading.Thread | None = None
 
     def run(self) -> None:
+        config = self.server.config
+        # What Gradio's launch() prints; uvicorn itself is quiet below warnings.
+        print(f"* Running on http://{config.host}:{config.port}{config.root_path} "
+              "(sign-in through the OpenID provider)", flush=True)
         self.server.run()
 
     def start(self) -> SsoServer:
