@@ -214,28 +214,28 @@ def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
         page = browser.new_page()
         page.context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])"),
                            lambda route: route.abort())
-        page.set_default_timeout(WAIT)
+        page.set_default_timeout(WAIT)  # actions; each expect() gets WAIT too (else 5 s)
         page.goto(f"{url}/")
         # The provider's sign-in page, then its consent page.
         page.locator("input[name=login]").fill("alice")
         page.locator("input[name=password]").fill("any password")
         page.get_by_role("button", name="Sign-in").click()
         page.get_by_role("button", name="Continue").click()
-        expect(page.locator("#whoami")).to_contain_text("Signed in as alice (admin)")
-        expect(page.get_by_role("tab", name="Documents")).to_be_visible()
+        expect(page.locator("#whoami")).to_contain_text("Signed in as alice (admin)", timeout=WAIT)
+        expect(page.get_by_role("tab", name="Documents")).to_be_visible(timeout=WAIT)
         page.locator("#question textarea").fill(
             "How many hospital beds does Lang Son province have in total?")
         page.locator("#ask").click()
         page.locator('#chat a.cite[href="#t1-src1"]').first.wait_for()
-        expect(page.locator("#chat .message-row").last).to_contain_text("2862")
+        expect(page.locator("#chat .message-row").last).to_contain_text("2862", timeout=WAIT)
         # The sign-out link in the header (Gradio opens it in a new tab) ends the session
         # here and, after the provider's confirmation, there: the next visitor must sign in.
         with page.context.expect_page() as opened:
             page.locator("#whoami").get_by_role("link", name="sign out").click()
         tab = opened.value
         tab.get_by_role("button", name=re.compile("sign me out", re.I)).click()
-        expect(tab.get_by_text("You are signed out.")).to_be_visible()
+        expect(tab.get_by_text("You are signed out.")).to_be_visible(timeout=WAIT)
         assert tab.request.get(f"{url}/config").status == 401
         tab.goto(f"{url}/")
-        expect(tab.locator("input[name=login]")).to_be_visible()
+        expect(tab.locator("input[name=login]")).to_be_visible(timeout=WAIT)
         browser.close()

@@ -135,9 +135,6 @@ class SsoUsers:
         principal = self.principal(username)
         return principal.groups if principal else ()
 
-    def check(self, username: str, password: str) -> bool:
-        return False  # no passwords here: the provider signs people in
-
 
 def _check_provider(settings: Settings) -> None:
     """Read the provider's discovery document now, so a wrong issuer fails at start."""
