@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: setup local-llm chat test test-fast lint bench lock clean browser ocr
+.PHONY: setup local-llm chat test test-fast lint bench lock clean browser ocr oidc-provider
 
 setup: $(STAMP)
 
@@ -50,7 +50,19 @@ ocr:  ## make sure Tesseract and its vie/ukr/fra/ara/eng data are installed
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES); \
 		else echo "OCR needs: sudo apt-get install $(OCR_PACKAGES)"; fi; }
 
-test: lint local-llm browser ocr  ## lint, type-check, then the whole test suite
+# The single sign-on test signs in at a real OpenID provider: the `oidc-provider` npm
+# package under node (tests/oidc/, pinned by its package-lock.json). A CI machine without
+# node gets Debian's nodejs and npm.
+OIDC_STAMP := tests/oidc/node_modules/.installed
+oidc-provider: $(OIDC_STAMP)
+
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+test: lint local-llm browser ocr oidc-provider  ## lint, type-check, then the whole test suite
 	$(BIN)/pytest
 
 # The inner loop: linters and every test but the slow end-to-end ones (browser, llama.cpp,

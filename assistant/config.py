@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.profiles import EmbedderProfile, profile_named
 
@@ -217,6 +218,48 @@ class Settings(BaseSettings):
         "language, outcome, cited documents; no question text) or off.")
     audit_retention_days: int = Field(
         365, ge=0, description="Audit rows older than this are purged at start; 0: keep all.")
+
+    # Single sign-on (OpenID Connect, web/oidc.py): on when oidc_issuer is set; local
+    # accounts (users_file) are then not used. Roles and groups come from the named claims.
+    oidc_issuer: str | None = Field(
+        None, description="Provider's issuer URL (its /.well-known/openid-configuration is "
+        "read at start); unset: no single sign-on.")
+    oidc_client_id: str | None = Field(None, description="This app's client id there.")
+    oidc_client_secret: SecretStr | None = Field(None, description="Its secret; never logged.")
+    oidc_scopes: str = Field("openid profile email",
+                             description="Scopes asked for (add e.g. 'groups' if needed).")
+    oidc_redirect_base: str | None = Field(
+        None, description="Public URL of the app (e.g. https://assistant.example.org); the "
+        "provider redirects to <it>/auth. Unset: taken from each request.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="Claim naming the user (then email, then sub).")
+    oidc_role_claim: str = Field(
+        "roles", description="Claim holding roles (dots for nested: realm_access.roles).")
+    # NoDecode: a comma-separated variable (a,b) as well as a JSON list.
+    oidc_admin_values: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["admin"],
+        description="Values of the role claim that make an administrator; others: staff.")
+    oidc_groups_claim: str = Field("groups", description="Claim holding the user's groups.")
+    session_secret: SecretStr | None = Field(
+        None, description="Key signing the sign-in cookie; unset: a random one per start "
+        "(everyone signs in again after a restart).")
+    session_hours: float = Field(8.0, gt=0, description="How long a sign-in lasts.")
+
+    @field_validator("oidc_admin_values", mode="before")
+    @classmethod
+    def _split_admin_values(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("ASSISTANT_OIDC_ISSUER is set: set ASSISTANT_OIDC_CLIENT_ID "
+                             "and ASSISTANT_OIDC_CLIENT_SECRET too.")
+        return self
 
     @field_validator("languages", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from assistant.errors import AssistantError
 from assistant.prompts import WebMessages
 from assistant.service import Assistant
 from assistant.web.auth import Users
+from assistant.web.oidc import SsoUsers
 
 COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
 
@@ -26,7 +27,7 @@ def document_rows(assistant: Assistant) -> list[list[Any]]:
              ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
 
 
-def documents_tab(assistant: Assistant, users: Users, text: WebMessages,
+def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessages,
                   audit: Callable[..., None] | None = None
                   ) -> tuple[Callable[..., Any], list[Any]]:
     """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the

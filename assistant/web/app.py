@@ -18,13 +18,14 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 from assistant.answer.types import Answer
 from assistant.errors import AssistantError, EmptyIndexError
 from assistant.prompts import load_web
-from assistant.records import audited_check
+from assistant.records import AuditLog, audited_check
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.audit_tab import audit_tab
 from assistant.web.auth import Users
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
+from assistant.web.oidc import SignInEvent, SignInHook, SsoServer, SsoUsers, build_sso_app
 from assistant.web.records import Note, WebRecords, history_controls, remember_browser
 from assistant.web.sources import render_answer, render_documents
 
@@ -120,7 +121,7 @@ def default_tabs(assistant: Assistant, audit: Note | None = None) -> list[ExtraT
     return [("Briefing", briefing)]
 
 
-def build_app(assistant: Assistant, users: Users | None = None,
+def build_app(assistant: Assistant, users: Users | SsoUsers | None = None,
               extra_tabs: Sequence[ExtraTab] | None = None,
               records: WebRecords | None = None) -> Any:
     from assistant.web.admin import documents_tab
@@ -259,12 +260,35 @@ def build_app(assistant: Assistant, users: Users | None = None,
     return app
 
 
+def audited_sign_in(audit: AuditLog) -> SignInHook:
+    """Single sign-on's attempts go to the audit log, as local sign-ins do."""
+
+    def hook(event: SignInEvent) -> None:
+        name = event.principal.name if event.principal else None
+        audit.record("sign_in", name, "ok" if event.ok else "failed", via="oidc",
+                     reason=event.reason, client=event.client)
+
+    return hook
+
+
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
-          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None,
+          on_sign_in: SignInHook | None = None) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
+    if settings.oidc_issuer:  # single sign-on: Gradio mounted behind the OIDC routes
+        sso_users = SsoUsers()
+        sso_records = WebRecords.open(settings, sso_users)
+        blocks = build_app(assistant, sso_users, extra_tabs, sso_records)
+        blocks.queue(default_concurrency_limit=4)
+        hook = on_sign_in or audited_sign_in(sso_records.audit)
+        server = SsoServer(build_sso_app(
+            blocks, settings, sso_users, hook, root_path=settings.root_path or None,
+            max_file_size=f"{settings.max_file_mb:g}mb", show_error=True, css=CSS),
+            host or settings.host, port or settings.port, settings.root_path)
+        return server.run() if block else server.start()
     users = Users.load(settings.users_file)
     records = WebRecords.open(settings, users)
     app = build_app(assistant, users, extra_tabs, records)

@@ -24,6 +24,7 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 from assistant.config import Settings
 from assistant.records import AuditLog, ChatHistory
 from assistant.web.auth import Users
+from assistant.web.oidc import SsoUsers
 
 log = logging.getLogger("assistant.web")
 
@@ -54,12 +55,12 @@ def _user(request: gr.Request | None) -> str | None:
 class WebRecords:
     audit: AuditLog
     history: ChatHistory
-    users: Users
+    users: Users | SsoUsers
     browser_secret: str | None = None
     history_failures: int = 0
 
     @classmethod
-    def open(cls, settings: Settings, users: Users) -> WebRecords:
+    def open(cls, settings: Settings, users: Users | SsoUsers) -> WebRecords:
         audit = AuditLog(settings)
         return cls(audit, ChatHistory(audit.database), users, _secret(settings.data_dir))
 
