@@ -1,7 +1,9 @@
 """The Documents tab: upload several files, watch them being indexed, list, delete, rebuild.
 
 Only administrators may change the documents. The tab is hidden from staff, but hiding is
-not protection: every handler checks the signed-in user's role on the server too.
+not protection: every handler checks the signed-in user's role on the server too, against
+the users file as it is now (a demoted administrator's open page can no longer change
+anything). An upload may be limited to groups; with none, everyone may read it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
+from assistant.access import clean_groups
 from assistant.errors import AssistantError
 from assistant.prompts import WebMessages
 from assistant.service import Assistant
 from assistant.web.auth import Users
 
-COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
+COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "groups", "url"]
 
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
     return [[r.source, r.title, r.language, len(r.chunk_ids), r.date or "",
-             ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
+             ", ".join(r.provinces), ", ".join(r.groups) or "everyone", r.url or ""]
+            for r in assistant.sources()]
 
 
 def documents_tab(assistant: Assistant, users: Users, text: WebMessages
@@ -45,19 +49,24 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
         rows = document_rows(assistant)
         return message, rows, gr.Dropdown(choices=[r[0] for r in rows], value=None)
 
-    def upload(files: list[str] | None, request: gr.Request,
+    def upload(files: list[str] | None, groups: str | None, request: gr.Request,
                progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
             return refreshed(text.not_allowed)
         if not files:
             return refreshed(text.choose_files)
+        try:
+            readers = clean_groups(groups or "")
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
 
         def step(done: int, total: int, name: str) -> None:
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
         try:
             with writing:
-                report = assistant.add_files([(Path(f), Path(f).name) for f in files], step)
+                report = assistant.add_files([(Path(f), Path(f).name) for f in files], step,
+                                             readers)
         except AssistantError as exc:
             return refreshed(f"⚠️ {exc}")
         return refreshed(report.summary())
@@ -93,6 +102,8 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
                 "index from the corpus folder and the uploaded files.")
     files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload")
+    groups = gr.Textbox(label="Readable by groups (comma-separated; empty: everyone)",
+                        elem_id="upload-groups")
     with gr.Row():
         add = gr.Button("Add to index", variant="primary", elem_id="add-docs")
         refresh = gr.Button("Refresh list")
@@ -105,7 +116,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
                              allow_custom_value=True)  # API callers name any source
         remove = gr.Button("Delete document", variant="stop", elem_id="delete-doc")
     outputs = [status, table, choice]
-    add.click(upload, files, outputs, api_name="upload")
+    add.click(upload, [files, groups], outputs, api_name="upload")
     remove.click(delete, choice, outputs, api_name="delete")
     rebuild_btn.click(rebuild_index, None, outputs, api_name="rebuild")
     refresh.click(listing, None, outputs, api_visibility="private")

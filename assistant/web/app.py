@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
+from assistant.access import User
 from assistant.answer.types import Answer
 from assistant.errors import AssistantError, EmptyIndexError
 from assistant.prompts import load_web
@@ -82,11 +83,11 @@ def _text(content: Any) -> str:
 
 
 def make_filters(province: str | None, language: str | None, since: str | None = None,
-                 until: str | None = None) -> Filters:
+                 until: str | None = None, reader: User | None = None) -> Filters:
     return Filters(
         languages=(language,) if language and language != ANY else (),
         provinces=(province,) if province and province != ANY else (),
-        since=parse_date(since, "From"), until=parse_date(until, "To"),
+        since=parse_date(since, "From"), until=parse_date(until, "To"), reader=reader,
     )
 
 
@@ -107,12 +108,12 @@ def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
     return pairs
 
 
-def default_tabs(assistant: Assistant) -> list[ExtraTab]:
+def default_tabs(assistant: Assistant, users: Users | None = None) -> list[ExtraTab]:
     """Tabs mounted after Chat and Documents unless the caller chooses others."""
     from assistant.web.briefing import build_briefing_tab
 
     def briefing() -> None:
-        build_briefing_tab(assistant)
+        build_briefing_tab(assistant, users)
 
     return [("Briefing", briefing)]
 
@@ -121,24 +122,29 @@ def build_app(assistant: Assistant, users: Users | None = None,
               extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
     from assistant.web.admin import documents_tab
 
-    if extra_tabs is None:
-        extra_tabs = default_tabs(assistant)
-
     users = users or Users({})
+    if extra_tabs is None:
+        extra_tabs = default_tabs(assistant, users)
+
     text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
     backend = assistant.settings.answer_backend
 
     def chat(message: str, history: list[dict[str, Any]], province: str, language: str,
-             since: str, until: str, turns: dict[str, Any] | None
+             since: str, until: str, turns: dict[str, Any] | None, request: gr.Request
              ) -> Iterator[tuple[list[dict[str, Any]], str, str, dict[str, Any]]]:
         turns = dict(turns or {})
+        # Resolved per request, from the users file as it is now: a removed user's open
+        # page gets nothing, and a user's groups bound what search may return.
+        reader = users.user(getattr(request, "username", None))
         history = list(history or [])
         pairs = _history_pairs(history, turns)
         history.append({"role": "user", "content": message})
         turn_no = sum(1 for m in history if m.get("role") == "assistant") + 1
         try:
-            filters = make_filters(province, language, since, until)
+            if reader is None:
+                raise AssistantError(text.signed_out)
+            filters = make_filters(province, language, since, until, reader)
             streamed = ""
             final: Answer | None = None
             for part in assistant.ask_stream(message, filters, None, pairs):
@@ -176,12 +182,13 @@ def build_app(assistant: Assistant, users: Users | None = None,
     def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
         # Filled in after sign-in: the page served to the login form carries no names.
         name = getattr(request, "username", None)
-        role = users.role(name)
+        reader = users.user(name)
+        role = reader.role if reader else None
         who = (text.signed_in.format(user=name, role=role) if users.enabled
-               else text.local_mode)
+               else text.local_mode if role == "admin" else text.anonymous_mode)
         if assistant.store.is_empty():  # said on arrival, not only after a question
             who += f"\n\n⚠️ {html.escape(str(EmptyIndexError()))}"
-        records = assistant.sources()
+        records = assistant.sources(reader) if reader else []
         provinces = sorted({p for r in records for p in r.provinces})
         languages = sorted({r.language for r in records})
         return (who, gr.Tab(visible=role == "admin"),
@@ -241,15 +248,17 @@ def build_app(assistant: Assistant, users: Users | None = None,
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
-          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None) -> Any:
+          block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None,
+          allow_anonymous: bool = False) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
-    users = Users.load(settings.users_file)
+    host = host or settings.host
+    users = Users.for_serving(settings.users_file, host, allow_anonymous)  # fails closed
     app = build_app(assistant, users, extra_tabs)
     app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host or settings.host, server_port=port or settings.port,
+    app.launch(server_name=host, server_port=port or settings.port,
                share=False,  # public share links: never from here
                auth=users.check if users.enabled else None,
                auth_message=load_web(settings.prompts_dir).sign_in,
