@@ -202,12 +202,12 @@ class Briefer:
         labels = {name: self.messages.label(name, language) for name in self.messages.labels}
         title_topic = topic or ", ".join(provinces) or labels["all_topics"]
         briefing = Briefing(request, labels["title"].format(topic=title_topic), language, labels)
-        reader = request.reader
-        records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)
-                   and (reader is None or reader.may_read(r.groups))]
+        records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)]
         if records:
             self.store.verify_embedder(self.embedder.model_id)
-            sentences, focused = self._relevant(records, topic, provinces, reader)
+            # The reader's groups apply where the passages are selected (the searcher's
+            # filter): a document they may not read gives no sentence, so no line or source.
+            sentences, focused = self._relevant(records, topic, provinces, request.reader)
             self._compose(briefing, sentences, topic, focused)
         briefing.latency_ms = (time.perf_counter() - started) * 1000
         return briefing

@@ -45,14 +45,15 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
     def allowed(request: gr.Request | None) -> bool:
         return users.is_admin(getattr(request, "username", None))
 
-    def refreshed(message: str) -> tuple[str, list[list[Any]], Any]:
-        rows = document_rows(assistant)
+    def refreshed(message: str, admin: bool = True) -> tuple[str, list[list[Any]], Any]:
+        # The list itself is for administrators: titles of group documents are not for all.
+        rows = document_rows(assistant) if admin else []
         return message, rows, gr.Dropdown(choices=[r[0] for r in rows], value=None)
 
     def upload(files: list[str] | None, groups: str | None, request: gr.Request,
                progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         if not files:
             return refreshed(text.choose_files)
         try:
@@ -73,7 +74,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
 
     def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         if not source:
             return refreshed(text.choose_document)
         try:
@@ -86,7 +87,7 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
     def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
                       ) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         try:
             with writing:
                 report = assistant.rebuild()
@@ -95,14 +96,15 @@ def documents_tab(assistant: Assistant, users: Users, text: WebMessages
         return refreshed(text.rebuilt.format(summary=report.summary()))
 
     def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
-        return refreshed("" if allowed(request) else text.not_allowed)
+        admin = allowed(request)
+        return refreshed("" if admin else text.not_allowed, admin)
 
     gr.Markdown("Add reports (.txt .md .html .pdf .docx, up to "
                 f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
                 "index from the corpus folder and the uploaded files.")
     files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload")
-    groups = gr.Textbox(label="Readable by groups (comma-separated; empty: everyone)",
+    groups = gr.Textbox("", label="Readable by groups (comma-separated; empty: everyone)",
                         elem_id="upload-groups")
     with gr.Row():
         add = gr.Button("Add to index", variant="primary", elem_id="add-docs")

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import gradio as gr  # event hints (gr.Request) must resolve at module level
+
 from assistant.access import User
 from assistant.briefing.briefer import BriefRequest
 from assistant.briefing.export import FORMATS, export, to_markdown
@@ -63,8 +65,6 @@ def build_briefing_tab(assistant: Assistant, users: Users | None = None) -> dict
     as the API endpoint ``/brief`` (topic, province, since, until, language, format); it
     briefs from the documents the signed-in user may read.
     """
-    import gradio as gr
-
     users = users or Users({})
     # Province names only: a restricted document's provinces show as a choice, never its text.
     provinces = sorted({p for r in assistant.sources() for p in r.provinces})
