@@ -191,3 +191,27 @@ def test_briefing_tab_shows_document_html_as_text(url: str) -> None:
                                           api_name="/brief")
     assert "re-enter your password" in html and "&lt;img" in html  # shown, as text
     assert re.search(r"<(img|a)\b", html) is None, html  # no live image, no link
+
+
+def test_users_file_changes_reach_open_sessions(home: Path, url: str) -> None:
+    # Issue 22 item 1: no restart; a new user signs in, a demoted admin's open page can
+    # change nothing, a reset password replaces the old one, a removed user gets nothing.
+    from assistant.web.auth import remove_user
+
+    users = home / "users.yaml"
+    add_user(users, "dora", "first-password", "admin")
+    dora = _client(url, ("dora", "first-password"))
+    status, _, _ = dora.predict(None, api_name="/upload")
+    assert "Choose one or more files" in status  # an administrator
+    add_user(users, "dora", "second-password", "staff")
+    status, _, _ = dora.predict(B_ONLY, api_name="/delete")
+    assert "Only administrators" in status
+    with pytest.raises(ValueError, match="Could not login"):
+        _client(url, ("dora", "first-password"))
+    _client(url, ("dora", "second-password"))
+    remove_user(users, "dora")
+    history, documents, _ = dora.predict(QUESTION, [], "(any)", "(any)", "", "",
+                                         api_name="/chat")
+    assert "no longer signed in" in json.dumps(history) and documents == ""
+    html, download = dora.predict(TOPIC, "(any)", "", "", "en", "md", api_name="/brief")
+    assert "no longer signed in" in html and download is None
