@@ -29,8 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_PARTIAL = 1  # some files failed; the rest were indexed
 # Terminal escape sequences (CSI, OSC, two-byte ESC) and other control characters: a
 # document title holding them could rewrite the screen or set the terminal's title.
-_CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])"
-                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- and 8-bit
+                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC
+                      r"|\x1b[ -/]*[0-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # ESC x, controls
 
 
 def plain(text: str | None) -> str:
