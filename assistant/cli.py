@@ -250,7 +250,8 @@ def sources(assistant: Assistant, as_json: bool) -> None:
         click.echo(json.dumps([{
             "source": r.source, "title": r.title, "language": r.language,
             "chunks": len(r.chunk_ids), "date": r.date, "url": r.url,
-            "provinces": r.provinces} for r in records], ensure_ascii=False, indent=2))
+            "provinces": r.provinces, "groups": r.groups} for r in records],
+            ensure_ascii=False, indent=2))
         return
     if not records:
         click.echo("The index is empty. Run `assistant ingest` first.")

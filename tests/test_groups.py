@@ -215,3 +215,46 @@ def test_users_file_changes_reach_open_sessions(home: Path, url: str) -> None:
     assert "no longer signed in" in json.dumps(history) and documents == ""
     html, download = dora.predict(TOPIC, "(any)", "", "", "en", "md", api_name="/brief")
     assert "no longer signed in" in html and download is None
+
+
+def test_groups_follow_metadata_changes_uploads_and_rebuilds(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "beds.txt").write_text(
+        "Lang Son province has 2862 hospital beds in total in 2025.\n", encoding="utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path / "index", corpus_dir=corpus,
+                                   data_dir=tmp_path / "data"))
+    assistant.ingest()
+    (corpus / "metadata.yaml").write_text("beds.txt: {groups: [x]}\n", encoding="utf-8")
+    report = assistant.ingest()  # same bytes, new readers: rewritten, not re-embedded
+    assert report.updated == ["beds.txt"] and report.chunks_embedded == 0
+    beds = "How many hospital beds does Lang Son have?"
+    assert not assistant.search(beds, 5, Filters(reader=STAFF_A))
+    assert assistant.search(beds, 5, Filters(reader=User("x", "staff", frozenset({"x"}))))
+    note = tmp_path / "note.txt"
+    note.write_text("Ninh Binh opened 37 malaria clinics in 2025.", encoding="utf-8")
+    added = assistant.add_files([(note, "note.txt")], groups=("b",))
+    assert added.accepted == ["note.txt"]
+    (corpus / "metadata.yaml").write_text("beds.txt: {groups: ['bad name']}\n",
+                                          encoding="utf-8")
+    failed = assistant.ingest()  # a bad group name fails the file, never opens it to all
+    assert failed.failed and "groups" in failed.failed[0][1]
+    (corpus / "metadata.yaml").write_text("'*': {groups: [x]}\n", encoding="utf-8")
+    assistant.rebuild()  # the uploads folder's metadata.yaml keeps the upload's groups
+    assert {r.source: r.groups for r in assistant.sources()} == {"beds.txt": ["x"],
+                                                                 "note.txt": ["b"]}
+
+
+def test_upload_form_groups(url: str, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    doc = tmp_path / "clinics.txt"
+    doc.write_text("Ha Giang opened 29 leprosy clinics in 2025 under the unit's plan.",
+                   encoding="utf-8")
+    status, _, _ = _client(url, ADMIN).predict([handle_file(str(doc))], "B", api_name="/upload")
+    assert "Accepted: clinics.txt" in status
+    question = "How many leprosy clinics did Ha Giang open?"
+    for auth, sees in ((ALICE, False), (BORIS, True)):
+        history, documents, _ = _client(url, auth).predict(question, [], "(any)", "(any)", "",
+                                                          "", api_name="/chat")
+        assert ("29 leprosy" in json.dumps(history, ensure_ascii=False) + documents) == sees
