@@ -130,7 +130,10 @@ class Searcher:
             if key not in self._masks:
                 if len(self._masks) >= 32:
                     self._masks.pop(next(iter(self._masks)))
-                self._masks[key] = filters.mask(index)
+                rows = filters.mask(index)
+                # Keeping every row (a staff member on an index open to all) is no filter:
+                # the unfiltered path costs less.
+                self._masks[key] = None if rows is not None and rows.all() else rows
             return self._masks[key]
 
     def lexicon(self) -> Lexicon:
