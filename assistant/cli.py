@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from assistant.access import clean_groups
 from assistant.answer.citations import Citation
 from assistant.answer.types import Answer
 from assistant.config import Settings
@@ -21,10 +23,21 @@ from assistant.records.cli import audit_group, cli_event
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
+from assistant.web.commands import feedback_group, reader_named, users_group
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_PARTIAL = 1  # some files failed; the rest were indexed
+# Terminal escape sequences (CSI, OSC, two-byte ESC) and other control characters: a
+# document title holding them could rewrite the screen or set the terminal's title.
+_CONTROL = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- and 8-bit
+                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC
+                      r"|\x1b[ -/]*[0-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # ESC x, controls
+
+
+def plain(text: str | None) -> str:
+    """Document-derived text safe to print: no escape sequences, no control characters."""
+    return _CONTROL.sub("", text or "")
 
 
 def _friendly(fn: F) -> F:
@@ -39,6 +52,10 @@ def _friendly(fn: F) -> F:
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+_AS = click.option("--as", "as_user", metavar="USER",
+                   help="Only what USER (of ASSISTANT_USERS_FILE) may read, by their groups.")
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -90,7 +107,7 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
     targets = list(paths) or [assistant.settings.corpus_dir]
     report = assistant.ingest(targets, progress=not quiet and sys.stderr.isatty())
     for source, reason in report.failed:
-        click.secho(f"  failed: {source}: {reason}", fg="yellow", err=True)
+        click.secho(f"  failed: {plain(source)}: {plain(reason)}", fg="yellow", err=True)
     if report.skipped:
         click.echo(f"  skipped {len(report.skipped)} unsupported file(s): "
                    + ", ".join(report.skipped[:5]) + (" …" if len(report.skipped) > 5 else ""),
@@ -114,18 +131,29 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
               help="Answer backend (default: ASSISTANT_ANSWER_BACKEND, else extractive).")
 @click.option("--stream", is_flag=True,
               help="Print the answer as it is generated, then the checked answer's sources.")
+@_AS
 @click.pass_obj
 @_friendly
 def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         provinces: tuple[str, ...], sources: tuple[str, ...], since: date | None,
         until: date | None, k: int | None, as_json: bool, backend: str | None,
-        stream: bool) -> None:
+        stream: bool, as_user: str | None) -> None:
     """Answer QUESTION from the indexed documents, with numbered citations.
 
     With a language model (--backend openai or local; see README) the answer is written in
     the question's language; if the model fails, the extractive answer is shown instead.
     """
-    filters = Filters(languages, provinces, sources, since, until)
+    reader = reader_named(assistant, as_user)
+    known = assistant.settings.languages
+    if unknown := [code for code in languages if code not in known]:
+        raise InputError(f"--lang {unknown[0]} is not one of the configured languages "
+                         f"({', '.join(known)}).")
+    if sources:  # a name USER may not read is as unknown as one that does not exist
+        indexed = {r.source for r in assistant.sources(reader)}
+        if missing := [s for s in sources if s not in indexed]:
+            raise InputError(f"--source {missing[0]} is not an indexed document "
+                             "(see `assistant sources`).")
+    filters = Filters(languages, provinces, sources, since, until, reader)
     if backend and backend != assistant.settings.answer_backend:
         assistant = Assistant(assistant.settings.model_copy(update={"answer_backend": backend}))
     try:
@@ -141,14 +169,14 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     if not stream:
-        click.echo(answer.answer)
+        click.echo(plain(answer.answer))
     # An abstention's [1] is the nearest report ("it gives X, not Y").
     cited = answer.citations or [Citation(**c) for c in answer.extra.get("nearest", [])]
     if cited:
         click.echo()
         for c in cited:
-            url = f"\n      {c.url}" if c.url else ""
-            click.echo(f"  [{c.n}] {c.title} ({c.source}){url}")
+            url = f"\n      {plain(c.url)}" if c.url else ""
+            click.echo(f"  [{c.n}] {plain(c.title)} ({plain(c.source)}){url}")
 
 
 def _print_stream(items: Iterator[str | Answer]) -> Answer:
@@ -158,10 +186,10 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
         if isinstance(item, Answer):
             click.echo()
             if item.answer != "".join(shown).strip():
-                click.echo(item.answer)
+                click.echo(plain(item.answer))
             return item
         shown.append(item)
-        click.echo(item, nl=False)
+        click.echo(plain(item), nl=False)
     raise AssertionError("the answer stream ended without an Answer")
 
 
@@ -177,10 +205,12 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (required for docx; default: print).")
+@_AS
 @click.pass_obj
 @_friendly
 def brief(assistant: Assistant, topic: str, province: str | None, since: date | None,
-          until: date | None, language: str | None, fmt: str, output: Path | None) -> None:
+          until: date | None, language: str | None, fmt: str, output: Path | None,
+          as_user: str | None) -> None:
     """A one-page briefing on TOPIC from every relevant report, every line cited.
 
     \b
@@ -198,7 +228,8 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
         raise InputError(f"--lang {language} is not one of the configured languages "
                          f"({', '.join(languages)}).")
     language = language or languages[0]
-    briefing = assistant.brief(BriefRequest(topic, province, since, until, language))
+    reader = reader_named(assistant, as_user)
+    briefing = assistant.brief(BriefRequest(topic, province, since, until, language, reader))
     if briefing.model_error:
         click.echo(f"Note: the language model failed ({briefing.model_error}); "
                    "the summary quotes the reports instead.", err=True)
@@ -206,7 +237,7 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
     cli_event(assistant, "briefing", topic=topic, province=province, language=language,
               documents=list(dict.fromkeys(c.source for c in briefing.citations)))
     if output is None:
-        click.echo(result)
+        click.echo(plain(str(result)) if fmt == "md" else result)
     else:
         click.echo(f"Wrote {output} ({len(briefing.citations)} source(s), "
                    f"{len(briefing.figures)} figure(s)).")
@@ -223,15 +254,16 @@ def sources(assistant: Assistant, as_json: bool) -> None:
         click.echo(json.dumps([{
             "source": r.source, "title": r.title, "language": r.language,
             "chunks": len(r.chunk_ids), "date": r.date, "url": r.url,
-            "provinces": r.provinces} for r in records], ensure_ascii=False, indent=2))
+            "provinces": r.provinces, "groups": r.groups} for r in records],
+            ensure_ascii=False, indent=2))
         return
     if not records:
         click.echo("The index is empty. Run `assistant ingest` first.")
         return
     click.echo(f"{'source':<40} {'lang':<5} {'chunks':>6}  {'date':<10}  title")
     for r in records:
-        click.echo(f"{r.source:<40} {r.language:<5} {len(r.chunk_ids):>6}  "
-                   f"{r.date or '-':<10}  {r.title[:60]}")
+        click.echo(f"{plain(r.source):<40} {r.language:<5} {len(r.chunk_ids):>6}  "
+                   f"{r.date or '-':<10}  {plain(r.title)[:60]}")
     click.echo(f"{len(records)} document(s), {sum(len(r.chunk_ids) for r in records)} chunks.")
 
 
@@ -264,85 +296,56 @@ def reset(assistant: Assistant, yes: bool) -> None:
 @click.option("--port", type=int, help="Port (default 7860).")
 @click.option("--no-ingest", is_flag=True, help="Serve the index as it is.")
 @click.option("--root-path", help="URL prefix behind a reverse proxy, e.g. /assistant.")
+@click.option("--allow-anonymous", is_flag=True,
+              help="With no users file, serve a non-loopback address anyway; everyone is "
+                   "staff (never admin).")
 @click.pass_obj
 @_friendly
 def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: bool,
-          root_path: str | None) -> None:
+          root_path: str | None, allow_anonymous: bool) -> None:
     """Start the web chat (ingests the corpus folder first unless --no-ingest).
 
     Sign-in is on when ASSISTANT_USERS_FILE names a users file (see `assistant users add`).
+    Without one, only 127.0.0.1 is served (one local administrator), unless
+    --allow-anonymous.
     """
     from assistant.web.app import serve as serve_web
+    from assistant.web.auth import Users
+
+    # Before the minutes an ingest may take: a server that will refuse to start says so now.
+    Users.for_serving(assistant.settings.users_file, host or assistant.settings.host,
+                      allow_anonymous)
 
     if root_path is not None:  # settings are chosen once, before anything is built
         assistant = Assistant(assistant.settings.model_copy(update={"root_path": root_path}))
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
     assistant.warm_up()  # the first user's question does not pay for loading
-    serve_web(assistant, host=host, port=port)
+    serve_web(assistant, host=host, port=port, allow_anonymous=allow_anonymous)
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
                                                                   path_type=Path))
+@click.option("--group", "groups", multiple=True, metavar="GROUP",
+              help="Only members of GROUP (and admins) may read them; repeatable. "
+                   "Default: everyone.")
 @click.pass_obj
 @_friendly
-def add(assistant: Assistant, files: tuple[Path, ...]) -> None:
+def add(assistant: Assistant, files: tuple[Path, ...], groups: tuple[str, ...]) -> None:
     """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
     ones into the uploads folder and index them."""
-    report = assistant.add_files([(f, f.name) for f in files])
-    cli_event(assistant, "upload", files=[f.name for f in files], summary=report.summary())
-    click.echo(report.summary())
+    report = assistant.add_files([(f, f.name) for f in files], groups=clean_groups(groups))
+    cli_event(assistant, "upload", files=[f.name for f in files], groups=list(groups),
+              summary=report.summary())
+    click.echo(plain(report.summary()))
     if report.refused or (report.ingest and report.ingest.failed):
         sys.exit(EXIT_PARTIAL)
 
 
-@cli.group()
-def feedback() -> None:
-    """Feedback staff gave on answers in the web chat."""
-
-
-@feedback.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl",
-              show_default=True)
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: standard output).")
-@click.pass_obj
-@_friendly
-def feedback_export(assistant: Assistant, fmt: str, output: Any) -> None:
-    """Write every feedback row (rating, comment, question, answer, sources, backend,
-    latency) as CSV or JSONL, e.g. to turn into evaluation cases."""
-    from assistant.web.feedback import FeedbackStore
-
-    count = FeedbackStore(assistant.settings.data_dir).export(output, fmt)  # type: ignore[arg-type]
-    cli_event(assistant, "export", what="feedback", rows=count, format=fmt)
-    click.echo(f"{count} feedback row(s) exported.", err=True)
-
-
-@cli.group()
-def users() -> None:
-    """Web sign-in accounts, kept in ASSISTANT_USERS_FILE with bcrypt-hashed passwords."""
-
-
-@users.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff",
-              show_default=True, help="Admins may upload and delete documents.")
-@click.password_option(help="Asked for when not given.")
-@click.pass_obj
-@_friendly
-def users_add(assistant: Assistant, name: str, role: str, password: str) -> None:
-    """Create NAME, or replace its password and role."""
-    from assistant.web.auth import add_user
-
-    path = assistant.settings.users_file
-    if path is None:
-        raise click.UsageError("Set ASSISTANT_USERS_FILE to the users file to write.")
-    add_user(path, name, password, role)  # type: ignore[arg-type]
-    click.echo(f"Saved {name} ({role}) in {path}.")
-
-
 cli.add_command(eval_group)
+cli.add_command(feedback_group)
+cli.add_command(users_group)
 cli.add_command(audit_group)
 
 

@@ -124,6 +124,8 @@ class WebMessages(BaseModel):
     deleted: str
     not_indexed: str
     rebuilt: str
+    signed_out: str = "You are no longer signed in (or your account was removed): sign in again."
+    anonymous_mode: str = "Anonymous access: everyone is staff (no sign-in configured)"
 
     @model_validator(mode="after")
     def _placeholders(self) -> WebMessages:

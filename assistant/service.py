@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.access import User
 from assistant.answer.backends import AnswerBackend, make_backend
 from assistant.answer.generative import GenerativeAnswerer
 from assistant.answer.llm import ChatEndpoint
@@ -132,20 +133,23 @@ class Assistant:
         if chat_model is None and isinstance(self.backend, GenerativeAnswerer):
             # A configured language model writes the summary; its figures are still checked.
             chat_model = self.backend.chat.model()
-        return Briefer(self.settings, self.store, self.embedder, chat_model).brief(request)
+        return Briefer(self.settings, self.searcher, chat_model).brief(request)
 
     # The documents.
     def ingest(self, paths: Iterable[Path] | None = None, progress: bool = False) -> IngestReport:
         return self.indexer.ingest(list(paths or [self.settings.corpus_dir]), progress=progress)
 
     def add_files(self, files: list[tuple[Path, str]],
-                  progress: Callable[[int, int, str], None] | None = None
-                  ) -> uploads.UploadReport:
-        """Check uploaded files as the web app does, copy them to the uploads folder, index."""
-        return uploads.add_files(self.indexer, files, progress)
+                  progress: Callable[[int, int, str], None] | None = None,
+                  groups: tuple[str, ...] = ()) -> uploads.UploadReport:
+        """Check uploaded files as the web app does, copy them to the uploads folder, index;
+        ``groups`` may read them (none: everyone)."""
+        return uploads.add_files(self.indexer, files, progress, groups)
 
-    def sources(self) -> list[DocRecord]:
-        return self.store.documents()
+    def sources(self, reader: User | None = None) -> list[DocRecord]:
+        """The indexed documents (those ``reader`` may read, when given)."""
+        records = self.store.documents()
+        return records if reader is None else [r for r in records if reader.may_read(r.groups)]
 
     def remove(self, source: str) -> bool:
         """Drop a document from the index (and its file, if it was uploaded)."""

@@ -88,3 +88,69 @@ def test_users_add_through_cli(tmp_path: Path,
     assert Users.load(path).is_admin("ann") and Users.load(path).check("ann", "pw-ann")
     missing = run_cli("users", "add", "bob", "--password", "x")
     assert missing.returncode == 2 and "ASSISTANT_USERS_FILE" in missing.stderr
+
+
+# -- issue 22 item 1: sign-in fails closed, and the users file is live ---------------------
+
+@pytest.mark.parametrize("text", ["", "users: {}\n", "# nobody yet\n"])
+def test_a_users_file_naming_nobody_is_an_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "users.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AssistantError, match=r"has no users; add one with `assistant users "
+                                             r"add NAME --role admin`"):
+        Users.load(path)
+    add_user(path, "ann", "pw-ann", "admin")  # and `users add` can still start it
+    assert Users.load(path).is_admin("ann")
+
+
+@pytest.mark.parametrize(("host", "allow", "role"), [
+    ("127.0.0.1", False, "admin"), ("localhost", False, "admin"), ("::1", False, "admin"),
+    ("0.0.0.0", True, "staff"), ("10.0.0.5", True, "staff"), ("127.0.0.1", True, "staff"),
+])
+def test_without_a_users_file(host: str, allow: bool, role: str) -> None:
+    users = Users.for_serving(None, host, allow)
+    anonymous = users.user(None)
+    assert not users.enabled and anonymous is not None and anonymous.role == role
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "assistant.example.org"])
+def test_a_public_address_without_sign_in_is_refused(host: str) -> None:
+    with pytest.raises(AssistantError, match="--allow-anonymous"):
+        Users.for_serving(None, host)
+
+
+def test_changes_to_the_users_file_apply_without_a_restart(tmp_path: Path) -> None:
+    from assistant.web.auth import remove_user
+
+    path = tmp_path / "users.yaml"
+    add_user(path, "ann", "old-password", "admin", ["Lang-Son"])
+    add_user(path, "sam", "pw-sam", "staff")
+    users = Users.load(path)  # one object, as a running server holds it
+    assert users.check("ann", "old-password") and users.is_admin("ann")
+    assert users.user("ann").groups == {"lang-son"}  # type: ignore[union-attr]
+    add_user(path, "ann", "new-password", "staff")  # reset and demoted
+    assert users.check("ann", "new-password") and not users.check("ann", "old-password")
+    assert users.role("ann") == "staff" and users.user("ann").groups == set()  # type: ignore[union-attr]
+    assert remove_user(path, "sam") and users.user("sam") is None
+    assert not users.check("sam", "pw-sam") and not remove_user(path, "sam")
+    path.write_text("users: [broken", encoding="utf-8")  # unusable: nobody, not everybody
+    assert users.user("ann") is None and not users.check("ann", "new-password")
+    assert users.enabled
+
+
+def test_users_add_with_groups_and_serve_refusals(
+        tmp_path: Path, run_cli: Callable[..., CompletedProcess[str]]) -> None:
+    path = tmp_path / "users.yaml"
+    env = {"ASSISTANT_USERS_FILE": str(path)}
+    saved = run_cli("users", "add", "ann", "--role", "staff", "--group", "a", "--group", "b",
+                    "--password", "pw-ann", env=env, check=True)
+    assert "applies it at the next request" in saved.stdout
+    assert Users.load(path).user("ann").groups == {"a", "b"}  # type: ignore[union-attr]
+    removed = run_cli("users", "remove", "ann", env=env, check=True)
+    assert "Removed ann" in removed.stdout
+    # Both refusals come before any ingest: quick, exit 1, one line, no traceback.
+    empty = run_cli("serve", "--no-ingest", env=env)
+    assert empty.returncode == 1 and "has no users; add one with" in empty.stderr
+    public = run_cli("serve", "--no-ingest", "--host", "0.0.0.0")
+    assert public.returncode == 1 and "--allow-anonymous" in public.stderr
+    assert "Traceback" not in empty.stderr + public.stderr

@@ -6,8 +6,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
+from typing import Any
 
 import pytest
+
+from .conftest import clean_env, cli
 
 Run = Callable[..., CompletedProcess[str]]
 
@@ -79,3 +82,42 @@ def test_python_dash_m_entry_point(cli_env: dict[str, str]) -> None:
     result = subprocess.run([sys.executable, "-m", "assistant", "--help"], env=cli_env,
                             capture_output=True, text=True, timeout=120, check=True)
     assert "ingest" in result.stdout
+
+
+# -- issue 22 item 6: input errors, not "the documents don't answer this question" ---------
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["😀😀🏥"], "no words"),
+    (["?!?!"], "no words"),
+    (["--lang", "xx", "hospital beds"], "--lang xx is not one of the configured languages"),
+    (["--since", "2025-12-01", "--until", "2025-01-01", "hospital beds"], "swap the dates"),
+    (["--source", "nope.txt", "hospital beds"], "--source nope.txt is not an indexed document"),
+], ids=["emoji", "punctuation", "lang", "period", "source"])
+def test_unusable_ask_options_exit_2(indexed: Any, args: list[str], message: str) -> None:
+    result = cli(clean_env(indexed.settings.index_dir), "ask", *args)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert message in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_titles_cannot_drive_the_terminal_and_refusals_are_not_accepted(
+        run_cli: Run, tmp_path: Path) -> None:
+    corpus = tmp_path / "reports"
+    corpus.mkdir()
+    (corpus / "beds.txt").write_text(
+        "Lang Son province has 2862 hospital beds in total in 2025.\n", encoding="utf-8")
+    title = "\x1b]0;owned\x07\x1b[2J\x1b[31mBeds\x9b31m report\x1b[0m"
+    (corpus / "metadata.yaml").write_text(json.dumps({"beds.txt": {"title": title}}),
+                                          encoding="utf-8")
+    run_cli("ingest", str(corpus), check=True)
+    listing = run_cli("sources", check=True).stdout
+    answer = run_cli("ask", "How many hospital beds does Lang Son have?", check=True).stdout
+    for out in (listing, answer):
+        assert "Beds report" in out, out
+        assert not any(c in out for c in "\x1b\x07\x9b"), repr(out)
+    broken = tmp_path / "minutes.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"not really a pdf\n" * 20)
+    added = run_cli("add", str(broken))
+    assert added.returncode == 1
+    assert "Refused: minutes.pdf: corrupt or unreadable PDF" in added.stdout
+    assert "Accepted" not in added.stdout, added.stdout

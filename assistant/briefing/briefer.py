@@ -27,13 +27,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ValidationInfo, model_validator
 
+from assistant.access import User
 from assistant.answer.citations import Citation, CitationBuilder, markers
 from assistant.briefing.figures import Analysis, analyse, cues, related_concepts
 from assistant.config import Settings
 from assistant.errors import AssistantError, EmptyIndexError, InputError
-from assistant.index.embedding import LocalEmbeddings
-from assistant.index.store import ChromaStore, DocRecord
+from assistant.index.store import DocRecord
 from assistant.prompts import load_model, require_languages
+from assistant.search.filters import Filters
+from assistant.search.searcher import Searcher
 from assistant.text import dates, numbers
 from assistant.text.anchors import find_provinces, find_terms
 from assistant.text.languages import UNKNOWN, detect, tokenize
@@ -47,7 +49,6 @@ _CROSS_LINGUAL_OFFSET = 0.04
 _TERM_BONUS = 0.06
 _OVERLAP_BONUS = 0.04
 _MIN_WORDS = 6
-_PAGE = 1000
 
 
 class BriefingMessages(BaseModel):
@@ -82,6 +83,7 @@ class BriefRequest:
     since: date | None = None
     until: date | None = None
     language: str = "en"
+    reader: User | None = None  # who asks: only documents they may read are briefed on
 
 
 @dataclass
@@ -134,6 +136,7 @@ class Briefing:
 
     def to_dict(self) -> dict[str, Any]:
         request = asdict(self.request)
+        request.pop("reader", None)
         request["since"] = self.request.since.isoformat() if self.request.since else None
         request["until"] = self.request.until.isoformat() if self.request.until else None
         return {
@@ -168,11 +171,14 @@ class _Sentence:
 class Briefer:
     """Builds a ``Briefing`` from the index; one per ``Assistant``."""
 
-    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+    def __init__(self, settings: Settings, searcher: Searcher,
                  chat_model: BaseChatModel | None = None) -> None:
+        # Passages come through the searcher: its snapshot (no Chroma round trips) and its
+        # filter, so a reader's groups bound a briefing exactly as they bound a chat answer.
         self.settings = settings
-        self.store = store
-        self.embedder = embedder
+        self.searcher = searcher
+        self.store = searcher.store
+        self.embedder = searcher.embedder
         self.chat_model = chat_model
         self.messages = load_briefing_messages(settings.prompts_dir, tuple(settings.languages))
         if lacking := cues().lacking(settings.languages):
@@ -199,7 +205,9 @@ class Briefer:
         records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)]
         if records:
             self.store.verify_embedder(self.embedder.model_id)
-            sentences, focused = self._relevant(records, topic, provinces)
+            # The reader's groups apply where the passages are selected (the searcher's
+            # filter): a document they may not read gives no sentence, so no line or source.
+            sentences, focused = self._relevant(records, topic, provinces, request.reader)
             self._compose(briefing, sentences, topic, focused)
         briefing.latency_ms = (time.perf_counter() - started) * 1000
         return briefing
@@ -229,8 +237,8 @@ class Briefer:
                 return False
         return True
 
-    def _relevant(self, records: list[DocRecord], topic: str,
-                  provinces: list[str]) -> tuple[list[_Sentence], bool]:
+    def _relevant(self, records: list[DocRecord], topic: str, provinces: list[str],
+                  reader: User | None) -> tuple[list[_Sentence], bool]:
         """Every sentence of the relevant documents, scored against the topic; and whether
         the brief has a subject (False: a province or period brief, everything counts)."""
         by_source = {r.source: r for r in records}
@@ -249,28 +257,26 @@ class Briefer:
         sentences: list[_Sentence] = []
         doc_best: dict[str, float] = {}
         seen: set[tuple[str, str]] = set()
-        for start in range(0, len(ids), _PAGE):
-            got = self.store.get_chunks(ids[start : start + _PAGE], None, embeddings=True)
-            for meta, text, vec in zip(got["metadatas"], got["documents"], got["embeddings"],
-                                       strict=True):
-                record = by_source[meta["source"]]
-                lang = str(meta.get("lang", record.language))
-                dense = float(np.asarray(vec, dtype=np.float32) @ qvec)
-                chunk_score = dense + (_CROSS_LINGUAL_OFFSET if lang != qlang else 0.0)
-                for sentence in split_sentences(text, lang):
-                    sentence = sentence.lstrip("-*•– ").strip()
-                    if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
-                        continue
-                    seen.add((record.source, sentence))
-                    facts = analyse(sentence)
-                    on_topic = bool(topic_terms & facts.terms)
-                    overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
-                    score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
-                             + _OVERLAP_BONUS * overlap)
-                    period = record.date[:4] if record.date else None
-                    sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
-                                               facts, period))
-                    doc_best[record.source] = max(doc_best.get(record.source, -1.0), score)
+        scope = Filters(sources=tuple(by_source), reader=reader)
+        for meta, text, vec in self.searcher.passages(ids, scope):
+            record = by_source[meta["source"]]
+            lang = str(meta.get("lang", record.language))
+            dense = float(np.asarray(vec, dtype=np.float32) @ qvec)
+            chunk_score = dense + (_CROSS_LINGUAL_OFFSET if lang != qlang else 0.0)
+            for sentence in split_sentences(text, lang):
+                sentence = sentence.lstrip("-*•– ").strip()
+                if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
+                    continue
+                seen.add((record.source, sentence))
+                facts = analyse(sentence)
+                on_topic = bool(topic_terms & facts.terms)
+                overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
+                score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
+                         + _OVERLAP_BONUS * overlap)
+                period = record.date[:4] if record.date else None
+                sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
+                                           facts, period))
+                doc_best[record.source] = max(doc_best.get(record.source, -1.0), score)
         if not has_subject:
             return sentences, False  # a province or period brief: every document in scope
         best = max(doc_best.values(), default=0.0)

@@ -20,7 +20,13 @@ from assistant.config import Settings
 from assistant.errors import DocumentError, InputError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.snapshot import SnapshotCache
-from assistant.index.store import SCHEMA, ChromaStore, DocRecord, province_field
+from assistant.index.store import (
+    SCHEMA,
+    ChromaStore,
+    DocRecord,
+    group_metadata,
+    province_field,
+)
 from assistant.ingest.chunking import Chunk, Chunker
 from assistant.ingest.loading import (
     METADATA_FILE,
@@ -28,6 +34,7 @@ from assistant.ingest.loading import (
     LoadedDocument,
     file_sha256,
     load,
+    sidecar_groups,
 )
 from assistant.ingest.ocr import OcrOptions
 from assistant.text import dates
@@ -172,7 +179,10 @@ class Indexer:
                 if not target.path.exists():
                     raise DocumentError(target.source, "file not found")
                 previous = committed.get(target.source)
-                if previous and previous.sha256 == file_sha256(target.path):
+                # Unchanged: same bytes and same readers (a file moved to another group
+                # in metadata.yaml is rewritten, its vectors reused).
+                if previous and previous.sha256 == file_sha256(target.path) and \
+                        tuple(previous.groups) == sidecar_groups(target.path, target.source):
                     report.unchanged.append(target.source)
                     continue
                 pending.append(self._prepare(target, updating=previous is not None))
@@ -272,7 +282,7 @@ def _record(doc: LoadedDocument, chunk_ids: list[str]) -> DocRecord:
     return DocRecord(
         source=doc.source, sha256=doc.sha256, title=doc.title, language=doc.language,
         chunk_ids=chunk_ids, path=str(doc.path.resolve()), url=doc.url, date=doc.date,
-        provinces=doc.provinces, ingested_at=time.time(),
+        provinces=doc.provinces, ingested_at=time.time(), groups=list(doc.groups),
     )
 
 
@@ -290,5 +300,6 @@ def _chunk_metadata(doc: LoadedDocument, chunk: Chunk) -> dict[str, Any]:
     if doc.provinces:
         meta["provinces"] = doc.provinces
         meta.update({province_field(p): True for p in doc.provinces})
+    meta.update(group_metadata(list(doc.groups)))
     return meta
 

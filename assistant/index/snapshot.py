@@ -39,6 +39,7 @@ import numpy as np
 from assistant.text.languages import tokenize
 
 if TYPE_CHECKING:
+    from assistant.access import User
     from assistant.index.store import ChromaStore, DocRecord
 
 FORMAT = 2
@@ -54,6 +55,7 @@ class DocEntry:
     language: str
     date: int  # YYYYMMDD, 0: unknown
     provinces: tuple[str, ...]
+    groups: tuple[str, ...] = ()  # who may read it; empty: everyone
 
 
 def _empty(dtype: Any, *shape: int) -> np.ndarray:
@@ -180,6 +182,10 @@ class Snapshot:
         code = {lang: i for i, lang in enumerate(names)}
         return names, np.fromiter((code[x] for x in self.langs), np.int16, len(self.langs))
 
+    def readable(self, user: User) -> np.ndarray:
+        """Per file: may ``user`` read it (see ``User.may_read``)."""
+        return np.fromiter((user.may_read(d.groups) for d in self.docs), bool, len(self.docs))
+
     @cached_property
     def province_docs(self) -> dict[str, np.ndarray]:
         """Province -> indices of the files about it."""
@@ -215,7 +221,7 @@ class Snapshot:
                 encoding="utf-8")
             meta = {"format": FORMAT, "key": self.key, "revision": self.revision,
                     "docs": [[d.source, d.sha256, list(d.chunk_ids), d.language, d.date,
-                              list(d.provinces)] for d in self.docs]}
+                              list(d.provinces), list(d.groups)] for d in self.docs]}
             # meta.json last: a folder without it is incomplete and never loaded.
             (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
             try:
@@ -239,8 +245,9 @@ class Snapshot:
                 # A plain view of the map (indexing a np.memmap object is slow).
                 return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
 
-            docs = [DocEntry(s, h, tuple(c), lang, int(d), tuple(p))
-                    for s, h, c, lang, d, p in meta["docs"]]
+            # Saved before groups existed: six fields, no groups (readable by everyone).
+            docs = [DocEntry(s, h, tuple(c), lang, int(d), tuple(p), tuple(g[0]) if g else ())
+                    for s, h, c, lang, d, p, *g in meta["docs"]]
             return cls(meta["key"], int(meta["revision"]), docs, names["ids"], names["langs"],
                        np.asarray(arr("doc_of_row")), arr("vectors"), names["vocab"],
                        np.asarray(arr("fwd_ptr")), arr("fwd_term"), arr("fwd_tf"),
@@ -272,7 +279,7 @@ def _entry(record: DocRecord) -> DocEntry:
 
     return DocEntry(record.source, record.sha256, tuple(record.chunk_ids), record.language,
                     (dates.to_int(record.date) or 0) if record.date else 0,
-                    tuple(record.provinces))
+                    tuple(record.provinces), tuple(record.groups))
 
 
 def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocRecord],

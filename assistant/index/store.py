@@ -30,6 +30,12 @@ _PAGE = 2000
 SCHEMA = 2
 
 
+def group_metadata(groups: list[str]) -> dict[str, Any]:
+    """A chunk's access keys: ``restricted`` (False or absent: everyone may read it) and
+    the groups that may (a list, matched with ``$contains``; Chroma rejects empty lists)."""
+    return {"restricted": True, "groups": list(groups)} if groups else {"restricted": False}
+
+
 def province_field(province: str) -> str:
     """The chunk-metadata key that is True when the chunk's file is about ``province``."""
     return "province_" + re.sub(r"[^0-9a-z]+", "_", province.lower()).strip("_")
@@ -47,6 +53,7 @@ class DocRecord:
     date: str | None = None
     provinces: list[str] = field(default_factory=list)
     ingested_at: float = 0.0
+    groups: list[str] = field(default_factory=list)  # who may read it; empty: everyone
 
     def to_metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -61,6 +68,8 @@ class DocRecord:
             meta["date"] = self.date
         if self.provinces:
             meta["provinces"] = self.provinces
+        if self.groups:
+            meta["groups"] = self.groups
         return meta
 
     @classmethod
@@ -71,6 +80,7 @@ class DocRecord:
             chunk_ids=[i for i in meta.get("chunk_ids", []) if i], path=meta.get("path", ""),
             url=meta.get("url"), date=meta.get("date"),
             provinces=list(meta.get("provinces", [])), ingested_at=meta.get("ingested_at", 0.0),
+            groups=list(meta.get("groups", [])),
         )
 
 

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import DocRecord
-from assistant.ingest.loading import SUPPORTED_SUFFIXES, file_sha256
+from assistant.ingest.loading import METADATA_FILE, SUPPORTED_SUFFIXES, file_sha256
 
 UPLOADS = "uploads"
 # Magic numbers of programs: ELF, Windows PE, Mach-O (both byte orders, fat), scripts.
@@ -126,10 +128,27 @@ def _check_zip(path: Path, max_mb: float, suffix: str) -> None:
         raise UploadRefused(f"not a valid {suffix} file ({exc})") from None
 
 
-def stage(files: list[tuple[Path, str]], settings: Settings, indexed: list[DocRecord]
-          ) -> tuple[list[Path], UploadReport]:
+def _set_groups(folder: Path, name: str, groups: tuple[str, ...]) -> None:
+    """Record who may read an uploaded file in the uploads folder's ``metadata.yaml``, as
+    for corpus files: a rebuild re-reads it, so the groups outlive the index."""
+    path = folder / METADATA_FILE
+    data = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}) or {}
+    if groups:
+        data[name] = {**(data.get(name) or {}), "groups": list(groups)}
+    elif name in data:
+        data[name].pop("groups", None)
+    else:
+        return
+    tmp = folder / f".{METADATA_FILE}.part"
+    tmp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def stage(files: list[tuple[Path, str]], settings: Settings, indexed: list[DocRecord],
+          groups: tuple[str, ...] = ()) -> tuple[list[Path], UploadReport]:
     """Check each (temporary path, original name) and copy the good ones into the uploads
-    folder; return the staged paths and a report of what was refused or duplicated."""
+    folder, readable by ``groups`` (none: everyone); return the staged paths and a report
+    of what was refused or duplicated."""
     report = UploadReport()
     by_hash = {r.sha256: r.source for r in indexed}
     by_source = {r.source: r for r in indexed}
@@ -155,6 +174,7 @@ def stage(files: list[tuple[Path, str]], settings: Settings, indexed: list[DocRe
             report.refused.append((shown, f"cannot read file ({exc.strerror})"))
             continue
         target_dir.mkdir(parents=True, exist_ok=True)
+        _set_groups(target_dir, name, groups)  # before the file: never readable by all
         target = target_dir / name
         # Short: the name may already be as long as a file system allows.
         tmp = target.with_name(f".{hashlib.sha1(digest.encode()).hexdigest()[:16]}.part")
@@ -175,9 +195,11 @@ def discard(settings: Settings, record: DocRecord | None) -> None:
 
 
 def add_files(indexer: Indexer, files: list[tuple[Path, str]],
-              progress: Callable[[int, int, str], None] | None = None) -> UploadReport:
-    """Check, stage and index uploaded files, one at a time so progress can be shown."""
-    staged, report = stage(files, indexer.settings, indexer.store.documents())
+              progress: Callable[[int, int, str], None] | None = None,
+              groups: tuple[str, ...] = ()) -> UploadReport:
+    """Check, stage and index uploaded files, one at a time so progress can be shown.
+    ``groups``: who may read them (none: everyone)."""
+    staged, report = stage(files, indexer.settings, indexer.store.documents(), groups)
     if not staged:
         return report
     total = IngestReport()
@@ -185,13 +207,17 @@ def add_files(indexer: Indexer, files: list[tuple[Path, str]],
         if progress:
             progress(i, len(staged), path.name)
         one = indexer.ingest([path])
-        for name in ("added", "updated", "unchanged", "failed", "warnings"):
+        for name in ("added", "updated", "unchanged", "warnings"):  # failures: refused, below
             getattr(total, name).extend(getattr(one, name))
         total.chunks_embedded += one.chunks_embedded
         total.chunks_reused += one.chunks_reused
         total.seconds += one.seconds
-        for _source, _reason in one.failed:  # unreadable after all: do not keep the file
+        for _source, reason in one.failed:  # unreadable after all: do not keep the file
             path.unlink(missing_ok=True)
+            # Refused, not "accepted" and then failed: one line says what happened.
+            if path.name in report.accepted:
+                report.accepted.remove(path.name)
+            report.refused.append((path.name, reason))
     if progress:
         progress(len(staged), len(staged), "done")
     report.ingest = total

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import DocumentError, UnsupportedFileError
+from assistant.access import clean_groups
+from assistant.errors import DocumentError, InputError, UnsupportedFileError
 from assistant.ingest.encoding import decode
 from assistant.ingest.ocr import OcrOptions, OcrUnavailable
 from assistant.ingest.parts import Extracted, Part
@@ -85,6 +86,7 @@ class LoadedDocument:
     provinces: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)  # none: the text is one flow
     warnings: list[str] = field(default_factory=list)
+    groups: tuple[str, ...] = ()  # who may read it (metadata.yaml); empty: everyone
 
     @property
     def content_lines(self) -> list[str]:
@@ -307,20 +309,44 @@ def _find_date(text: str, url: str | None) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _sidecar(folder: Path, mtime: float) -> dict[str, Any]:
+def _sidecar(folder: Path, stamp: tuple[int, int]) -> dict[str, Any]:
     data = yaml.safe_load((folder / METADATA_FILE).read_text(encoding="utf-8")) or {}
     return data if isinstance(data, dict) else {}
 
 
-def _sidecar_entry(path: Path) -> dict[str, Any]:
+def _sidecar_entries(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The file's own entry in ``metadata.yaml`` beside it, and the folder's (key ``*``)."""
     meta_path = path.parent / METADATA_FILE
     if not meta_path.is_file():
-        return {}
+        return None
     try:
-        entry = _sidecar(path.parent, meta_path.stat().st_mtime).get(path.name) or {}
+        stat = meta_path.stat()  # (mtime, size): two quick writes may share an mtime
+        data = _sidecar(path.parent, (stat.st_mtime_ns, stat.st_size))
     except (OSError, yaml.YAMLError):
-        return {}
-    return entry if isinstance(entry, dict) else {}  # a malformed entry is ignored
+        return None
+    own, folder = data.get(path.name), data.get("*")
+    return (own if isinstance(own, dict) else {}), (folder if isinstance(folder, dict) else {})
+
+
+def sidecar_groups(path: Path, source: str | None = None) -> tuple[str, ...]:
+    """The groups that may read ``path``: its ``groups`` in ``metadata.yaml``, else the
+    folder's (the ``*`` entry), else none (everyone). A bad name fails the file: guessing
+    "everyone" would show a restricted document to all."""
+    entries = _sidecar_entries(path)
+    if entries is None:
+        return ()
+    own, folder = entries
+    raw = own.get("groups", folder.get("groups"))
+    try:
+        return clean_groups([raw] if isinstance(raw, str) else raw)
+    except (InputError, TypeError) as exc:
+        raise DocumentError(source or path.name, f"{METADATA_FILE}: groups: {exc}") from None
+
+
+def _sidecar_entry(path: Path) -> dict[str, Any]:
+    """The file's own entry in ``metadata.yaml`` ({} if none; a malformed one is ignored)."""
+    entries = _sidecar_entries(path)
+    return entries[0] if entries else {}
 
 
 def _apply_sidecar(doc: LoadedDocument, entry: dict[str, Any]) -> None:
@@ -332,6 +358,7 @@ def _apply_sidecar(doc: LoadedDocument, entry: dict[str, Any]) -> None:
     if provinces:
         doc.provinces = [str(p) for p in (provinces if isinstance(provinces, list)
                                           else [provinces])]
+    doc.groups = sidecar_groups(doc.path, doc.source)
 
 
 def file_sha256(path: Path) -> str:

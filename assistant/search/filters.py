@@ -1,9 +1,13 @@
-"""Search filters: language, province, source and period.
+"""Search filters: language, province, source, period, and who is reading.
 
 Two forms of one filter: a row mask over a snapshot (``mask``, what search uses: computed
 from the files' scalar fields in about a millisecond at 100,000 chunks, so a filtered
 search costs what an unfiltered one does), and a Chroma ``where`` (``where``: equality on
 scalar keys, one boolean key per province; for raw-vector search and other readers).
+
+``reader`` is the signed-in user: only documents their groups may read are candidates, on
+every path (chat, briefings, ``ask --as``). None: no one to restrict (the command line's
+operator, local mode); an administrator is not restricted either.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.access import User
+from assistant.errors import InputError
 from assistant.index.snapshot import Snapshot
 from assistant.index.store import SCHEMA, province_field
 from assistant.text import dates
@@ -26,10 +32,21 @@ class Filters:
     sources: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
+    reader: User | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise InputError(f"The period starts ({self.since.isoformat()}) after it ends "
+                             f"({self.until.isoformat()}): swap the dates.")
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the reader may not see everything."""
+        return self.reader is not None and not self.reader.is_admin
 
     def __bool__(self) -> bool:
         return bool(self.languages or self.provinces or self.sources or self.since
-                    or self.until)
+                    or self.until or self.restricted)
 
     def where(self, schema: int = SCHEMA) -> dict[str, Any] | None:
         """The filter as a Chroma ``where`` (an index of schema 1 has no province keys: its
@@ -48,6 +65,11 @@ class Filters:
             clauses.append({"date": {"$gte": dates.to_int(self.since)}})
         if self.until:
             clauses.append({"date": {"$lte": dates.to_int(self.until)}})
+        if self.restricted and self.reader is not None:
+            # Chunks written before groups existed have no "restricted" key: everyone's.
+            readable: list[dict[str, Any]] = [{"restricted": {"$ne": True}}]
+            readable += [{"groups": {"$contains": g}} for g in sorted(self.reader.groups)]
+            clauses.append(readable[0] if len(readable) == 1 else {"$or": readable})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -71,6 +93,8 @@ class Filters:
             keep &= snapshot.doc_dates >= dates.to_int(self.since)
         if self.until:
             keep &= (snapshot.doc_dates <= dates.to_int(self.until)) & (snapshot.doc_dates > 0)
+        if self.restricted and self.reader is not None:
+            keep &= snapshot.readable(self.reader)
         rows = keep[snapshot.doc_of_row]
         if self.languages:
             names, codes = snapshot.lang_codes

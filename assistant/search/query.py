@@ -60,6 +60,10 @@ def validate_question(question: str, max_chars: int) -> str:
     cleaned = " ".join(unicodedata.normalize("NFC", question).split())
     if not cleaned:
         raise InputError("The question is empty: type a question about the documents.")
+    if not any(c.isalnum() for c in cleaned):
+        # "😀😀🏥" or "?!?!" would embed to some vector and quote whatever lies nearest.
+        raise InputError("The question has no words (no letters or digits): type a "
+                         "question about the documents.")
     if len(cleaned) > max_chars:
         raise InputError(
             f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "

@@ -13,8 +13,9 @@ revision moves; everything about one question comes in with the ``Query``.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,10 @@ class Searcher:
             if key not in self._masks:
                 if len(self._masks) >= 32:
                     self._masks.pop(next(iter(self._masks)))
-                self._masks[key] = filters.mask(index)
+                rows = filters.mask(index)
+                # Keeping every row (a staff member on an index open to all) is no filter:
+                # the unfiltered path costs less.
+                self._masks[key] = None if rows is not None and rows.all() else rows
             return self._masks[key]
 
     def lexicon(self) -> Lexicon:
@@ -146,6 +150,18 @@ class Searcher:
         if centered is not None:
             return sorted(centered.languages())
         return sorted({r.language for r in self.store.documents()} - {UNKNOWN})
+
+    def passages(self, ids: Sequence[str], filters: Filters | None = None
+                 ) -> Iterator[tuple[dict[str, Any], str, np.ndarray]]:
+        """(metadata, text, raw vector) of each of ``ids`` the filter keeps, in that order:
+        what a briefing reads (every passage in scope, not the top k)."""
+        index = self.snapshot().index
+        mask = self._mask(filters, index)
+        for cid in ids:
+            row = index.row.get(cid)
+            if row is not None and (mask is None or mask[row]):
+                yield (json.loads(index.metas[row]), index.texts[row],
+                       np.asarray(index.vectors[row], dtype=np.float32))
 
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
@@ -192,7 +208,9 @@ class Searcher:
             for cid, meta, text, dist in zip(got["ids"][0], got["metadatas"][0],
                                              got["documents"][0], got["distances"][0],
                                              strict=True):
-                if cid in lexicon.visible and cid not in hits:
+                # The mask too: a reader's groups are enforced even where ``where`` lags.
+                if cid in lexicon.visible and cid not in hits and (
+                        mask is None or mask[snapshot.index.row[cid]]):
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
                                     centred=centred_of(cid))
         if self.fusion != "dense":

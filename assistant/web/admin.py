@@ -1,7 +1,9 @@
 """The Documents tab: upload several files, watch them being indexed, list, delete, rebuild.
 
 Only administrators may change the documents. The tab is hidden from staff, but hiding is
-not protection: every handler checks the signed-in user's role on the server too.
+not protection: every handler checks the signed-in user's role on the server too, against
+the users file as it is now (a demoted administrator's open page can no longer change
+anything). An upload may be limited to groups; with none, everyone may read it.
 """
 
 from __future__ import annotations
@@ -13,21 +15,22 @@ from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
+from assistant.access import clean_groups
 from assistant.errors import AssistantError
 from assistant.prompts import WebMessages
 from assistant.service import Assistant
-from assistant.web.auth import Users
-from assistant.web.oidc import SsoUsers
+from assistant.web.auth import Accounts
 
-COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "url"]
+COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "groups", "url"]
 
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
     return [[r.source, r.title, r.language, len(r.chunk_ids), r.date or "",
-             ", ".join(r.provinces), r.url or ""] for r in assistant.sources()]
+             ", ".join(r.provinces), ", ".join(r.groups) or "everyone", r.url or ""]
+            for r in assistant.sources()]
 
 
-def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessages,
+def documents_tab(assistant: Assistant, users: Accounts, text: WebMessages,
                   audit: Callable[..., None] | None = None
                   ) -> tuple[Callable[..., Any], list[Any]]:
     """Lay out the tab's content; call inside a ``gr.Tab``. Returns the function and the
@@ -45,16 +48,21 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
     def allowed(request: gr.Request | None) -> bool:
         return users.is_admin(getattr(request, "username", None))
 
-    def refreshed(message: str) -> tuple[str, list[list[Any]], Any]:
-        rows = document_rows(assistant)
+    def refreshed(message: str, admin: bool = True) -> tuple[str, list[list[Any]], Any]:
+        # The list itself is for administrators: titles of group documents are not for all.
+        rows = document_rows(assistant) if admin else []
         return message, rows, gr.Dropdown(choices=[r[0] for r in rows], value=None)
 
-    def upload(files: list[str] | None, request: gr.Request,
+    def upload(files: list[str] | None, groups: str | None, request: gr.Request,
                progress: gr.Progress = file_progress) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         if not files:
             return refreshed(text.choose_files)
+        try:
+            readers = clean_groups(groups or "")
+        except AssistantError as exc:
+            return refreshed(f"⚠️ {exc}")
 
         def step(done: int, total: int, name: str) -> None:
             progress((done, total), desc=f"Indexing {name}", unit="files")
@@ -62,7 +70,8 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
         names = [Path(f).name for f in files]
         try:
             with writing:
-                report = assistant.add_files([(Path(f), Path(f).name) for f in files], step)
+                report = assistant.add_files([(Path(f), Path(f).name) for f in files], step,
+                                             readers)
         except AssistantError as exc:
             note("upload", request, "failed", files=names, error=str(exc))
             return refreshed(f"⚠️ {exc}")
@@ -71,7 +80,7 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
 
     def delete(source: str | None, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         if not source:
             return refreshed(text.choose_document)
         try:
@@ -86,7 +95,7 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
     def rebuild_index(request: gr.Request, progress: gr.Progress = tqdm_progress
                       ) -> tuple[str, list[list[Any]], Any]:
         if not allowed(request):
-            return refreshed(text.not_allowed)
+            return refreshed(text.not_allowed, admin=False)
         try:
             with writing:
                 report = assistant.rebuild()
@@ -97,13 +106,16 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
         return refreshed(text.rebuilt.format(summary=report.summary()))
 
     def listing(request: gr.Request) -> tuple[str, list[list[Any]], Any]:
-        return refreshed("" if allowed(request) else text.not_allowed)
+        admin = allowed(request)
+        return refreshed("" if admin else text.not_allowed, admin)
 
     gr.Markdown("Add reports (.txt .md .csv .html .pdf .docx .xlsx, scans and photos, up to "
                 f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
                 "index from the corpus folder and the uploaded files.")
     files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload")
+    groups = gr.Textbox("", label="Readable by groups (comma-separated; empty: everyone)",
+                        elem_id="upload-groups")
     with gr.Row():
         add = gr.Button("Add to index", variant="primary", elem_id="add-docs")
         refresh = gr.Button("Refresh list")
@@ -116,7 +128,7 @@ def documents_tab(assistant: Assistant, users: Users | SsoUsers, text: WebMessag
                              allow_custom_value=True)  # API callers name any source
         remove = gr.Button("Delete document", variant="stop", elem_id="delete-doc")
     outputs = [status, table, choice]
-    add.click(upload, files, outputs, api_name="upload")
+    add.click(upload, [files, groups], outputs, api_name="upload")
     remove.click(delete, choice, outputs, api_name="delete")
     rebuild_btn.click(rebuild_index, None, outputs, api_name="rebuild")
     refresh.click(listing, None, outputs, api_visibility="private")

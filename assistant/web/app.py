@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
+from assistant.access import User
 from assistant.answer.types import Answer
 from assistant.errors import AssistantError, EmptyIndexError
 from assistant.prompts import load_web
@@ -23,7 +24,7 @@ from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.audit_tab import audit_tab
-from assistant.web.auth import Users
+from assistant.web.auth import Accounts, Users
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
 from assistant.web.oidc import SignInEvent, SignInHook, SsoServer, SsoUsers, build_sso_app
 from assistant.web.records import Note, WebRecords, history_controls, remember_browser
@@ -86,11 +87,11 @@ def _text(content: Any) -> str:
 
 
 def make_filters(province: str | None, language: str | None, since: str | None = None,
-                 until: str | None = None) -> Filters:
+                 until: str | None = None, reader: User | None = None) -> Filters:
     return Filters(
         languages=(language,) if language and language != ANY else (),
         provinces=(province,) if province and province != ANY else (),
-        since=parse_date(since, "From"), until=parse_date(until, "To"),
+        since=parse_date(since, "From"), until=parse_date(until, "To"), reader=reader,
     )
 
 
@@ -111,17 +112,18 @@ def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
     return pairs
 
 
-def default_tabs(assistant: Assistant, audit: Note | None = None) -> list[ExtraTab]:
+def default_tabs(assistant: Assistant, users: Accounts | None = None,
+                 audit: Note | None = None) -> list[ExtraTab]:
     """Tabs mounted after Chat and Documents unless the caller chooses others."""
     from assistant.web.briefing import build_briefing_tab
 
     def briefing() -> None:
-        build_briefing_tab(assistant, audit)
+        build_briefing_tab(assistant, users, audit)
 
     return [("Briefing", briefing)]
 
 
-def build_app(assistant: Assistant, users: Users | SsoUsers | None = None,
+def build_app(assistant: Assistant, users: Accounts | None = None,
               extra_tabs: Sequence[ExtraTab] | None = None,
               records: WebRecords | None = None) -> Any:
     from assistant.web.admin import documents_tab
@@ -130,22 +132,27 @@ def build_app(assistant: Assistant, users: Users | SsoUsers | None = None,
     # Audit log and chat history (assistant/records): one database, shared by all sessions.
     records = records or WebRecords.open(assistant.settings, users)
     if extra_tabs is None:
-        extra_tabs = default_tabs(assistant, records.note)
+        extra_tabs = default_tabs(assistant, users, records.note)
 
     text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
     backend = assistant.settings.answer_backend
 
     def chat(message: str, history: list[dict[str, Any]], province: str, language: str,
-             since: str, until: str, turns: dict[str, Any] | None
+             since: str, until: str, turns: dict[str, Any] | None, request: gr.Request
              ) -> Iterator[tuple[list[dict[str, Any]], str, str, dict[str, Any]]]:
         turns = dict(turns or {})
+        # Resolved per request, from the users file as it is now: a removed user's open
+        # page gets nothing, and a user's groups bound what search may return.
+        reader = users.user(getattr(request, "username", None))
         history = list(history or [])
         pairs = _history_pairs(history, turns)
         history.append({"role": "user", "content": message})
         turn_no = sum(1 for m in history if m.get("role") == "assistant") + 1
         try:
-            filters = make_filters(province, language, since, until)
+            if reader is None:
+                raise AssistantError(text.signed_out)
+            filters = make_filters(province, language, since, until, reader)
             streamed = ""
             final: Answer | None = None
             for part in assistant.ask_stream(message, filters, None, pairs):
@@ -183,12 +190,13 @@ def build_app(assistant: Assistant, users: Users | SsoUsers | None = None,
     def whoami(request: gr.Request) -> tuple[str, Any, Any, Any]:
         # Filled in after sign-in: the page served to the login form carries no names.
         name = getattr(request, "username", None)
-        role = users.role(name)
+        reader = users.user(name)
+        role = reader.role if reader else None
         who = (text.signed_in.format(user=name, role=role) if users.enabled
-               else text.local_mode)
+               else text.local_mode if role == "admin" else text.anonymous_mode)
         if assistant.store.is_empty():  # said on arrival, not only after a question
             who += f"\n\n⚠️ {html.escape(str(EmptyIndexError()))}"
-        records = assistant.sources()
+        records = assistant.sources(reader) if reader else []
         provinces = sorted({p for r in records for p in r.provinces})
         languages = sorted({r.language for r in records})
         return (who, gr.Tab(visible=role == "admin"),
@@ -273,11 +281,12 @@ def audited_sign_in(audit: AuditLog) -> SignInHook:
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
           block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None,
-          on_sign_in: SignInHook | None = None) -> Any:
+          on_sign_in: SignInHook | None = None, allow_anonymous: bool = False) -> Any:
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
+    host = host or settings.host
     if settings.oidc_issuer:  # single sign-on: Gradio mounted behind the OIDC routes
         sso_users = SsoUsers()
         sso_records = WebRecords.open(settings, sso_users)
@@ -287,13 +296,13 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
         server = SsoServer(build_sso_app(
             blocks, settings, sso_users, hook, root_path=settings.root_path or None,
             max_file_size=f"{settings.max_file_mb:g}mb", show_error=True, css=CSS),
-            host or settings.host, port or settings.port, settings.root_path)
+            host, port or settings.port, settings.root_path)
         return server.run() if block else server.start()
-    users = Users.load(settings.users_file)
+    users = Users.for_serving(settings.users_file, host, allow_anonymous)  # fails closed
     records = WebRecords.open(settings, users)
     app = build_app(assistant, users, extra_tabs, records)
     app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host or settings.host, server_port=port or settings.port,
+    app.launch(server_name=host, server_port=port or settings.port,
                share=False,  # public share links: never from here
                auth=audited_check(users.check, records.audit) if users.enabled else None,
                auth_message=load_web(settings.prompts_dir).sign_in,

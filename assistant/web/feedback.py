@@ -11,7 +11,7 @@ import csv
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -102,8 +102,12 @@ class FeedbackStore:
             row["abstained"] = bool(row["abstained"])
         return rows
 
-    def export(self, out: IO[str], fmt: Literal["csv", "jsonl"]) -> int:
-        rows = self.rows()
+    def export(self, out: IO[str], fmt: Literal["csv", "jsonl"],
+               readable: Collection[str] | None = None) -> int:
+        """Write the rows; with ``readable`` (the sources a reader may read), only rows
+        whose every cited source is among them: an answer quotes its sources."""
+        rows = [r for r in self.rows() if readable is None
+                or all(s.get("source") in readable for s in r["sources"])]
         if fmt == "jsonl":
             for row in rows:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.access import User, clean_groups
 from assistant.config import Settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.web.auth import Role
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,17 @@ class SsoUsers:
     def groups(self, username: str | None) -> tuple[str, ...]:
         principal = self.principal(username)
         return principal.groups if principal else ()
+
+    def user(self, username: str | None) -> User | None:
+        """The request's user with the role and groups of their last sign-in."""
+        principal = self.principal(username)
+        if principal is None:
+            return None
+        try:
+            groups = frozenset(clean_groups(principal.groups))
+        except InputError:  # a group name the index cannot hold: grant none, never all
+            groups = frozenset()
+        return User(principal.name, principal.role, groups)
 
 
 def _check_provider(settings: Settings) -> None:

@@ -23,8 +23,7 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from assistant.config import Settings
 from assistant.records import AuditLog, ChatHistory
-from assistant.web.auth import Users
-from assistant.web.oidc import SsoUsers
+from assistant.web.auth import Accounts
 
 log = logging.getLogger("assistant.web")
 
@@ -55,12 +54,12 @@ def _user(request: gr.Request | None) -> str | None:
 class WebRecords:
     audit: AuditLog
     history: ChatHistory
-    users: Users | SsoUsers
+    users: Accounts
     browser_secret: str | None = None
     history_failures: int = 0
 
     @classmethod
-    def open(cls, settings: Settings, users: Users | SsoUsers) -> WebRecords:
+    def open(cls, settings: Settings, users: Accounts) -> WebRecords:
         audit = AuditLog(settings)
         return cls(audit, ChatHistory(audit.database), users, _secret(settings.data_dir))
 
@@ -97,7 +96,8 @@ class WebRecords:
                      ) -> Iterator[tuple[Any, ...]]:
             before = set(turns or {})
             last: ChatOutput | None = None
-            for last in chat(message, history, province, language, since, until, turns):
+            for last in chat(message, history, province, language, since, until, turns,
+                             request):
                 yield (*last, conversation)
             if last is None:
                 return
