@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from assistant.access import clean_groups
 from assistant.answer.citations import Citation
@@ -54,6 +55,32 @@ def _friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Session:
+    """What a command is given: the settings, and the ``Assistant`` (embedder, Chroma store,
+    answer backend) built only when a command asks for it: ``users add`` or ``eval
+    compare`` never load a model or open the index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def assistant(self) -> Assistant:
+        return Assistant(self.settings)
+
+
+def pass_assistant(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``click.pass_obj`` for commands that work on the index: they get the Assistant, and
+    building it, like the command itself, turns our errors into a message and exit code."""
+
+    @click.pass_obj
+    @_friendly
+    @functools.wraps(fn)
+    def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
+        return fn(session.assistant, *args, **kwargs)
+
+    return wrapper
+
+
 _AS = click.option("--as", "as_user", metavar="USER",
                    help="Only what USER (of ASSISTANT_USERS_FILE) may read, by their groups.")
 
@@ -86,15 +113,19 @@ def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> N
         overrides["index_dir"] = index_dir
     if chroma_url:
         overrides["chroma_url"] = chroma_url
-    ctx.obj = Assistant(Settings(**overrides))
+    try:
+        ctx.obj = Session(Settings(**overrides))
+    except ValidationError as exc:  # a bad ASSISTANT_* value: say which, not a traceback
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+                             for e in exc.errors())
+        raise click.UsageError(f"Invalid setting: {problems}") from None
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Drop the index first and embed everything anew.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: bool) -> None:
     """Index files and folders (default: the corpus folder).
 
@@ -132,8 +163,7 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
 @click.option("--stream", is_flag=True,
               help="Print the answer as it is generated, then the checked answer's sources.")
 @_AS
-@click.pass_obj
-@_friendly
+@pass_assistant
 def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         provinces: tuple[str, ...], sources: tuple[str, ...], since: date | None,
         until: date | None, k: int | None, as_json: bool, backend: str | None,
@@ -206,8 +236,7 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (required for docx; default: print).")
 @_AS
-@click.pass_obj
-@_friendly
+@pass_assistant
 def brief(assistant: Assistant, topic: str, province: str | None, since: date | None,
           until: date | None, language: str | None, fmt: str, output: Path | None,
           as_user: str | None) -> None:
@@ -245,8 +274,7 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def sources(assistant: Assistant, as_json: bool) -> None:
     """List indexed documents with language, chunk count and date."""
     records = assistant.sources()
@@ -269,8 +297,7 @@ def sources(assistant: Assistant, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("source")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def remove(assistant: Assistant, source: str) -> None:
     """Remove SOURCE (a path as `sources` lists it) and its chunks from the index."""
     if not assistant.remove(source):
@@ -281,8 +308,7 @@ def remove(assistant: Assistant, source: str) -> None:
 
 @cli.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def reset(assistant: Assistant, yes: bool) -> None:
     """Delete every document and vector from the index."""
     if not yes and not click.confirm(f"Delete the whole index at {assistant.store.location}?"):
@@ -299,8 +325,7 @@ def reset(assistant: Assistant, yes: bool) -> None:
 @click.option("--allow-anonymous", is_flag=True,
               help="With no users file, serve a non-loopback address anyway; everyone is "
                    "staff (never admin).")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: bool,
           root_path: str | None, allow_anonymous: bool) -> None:
     """Start the web chat (ingests the corpus folder first unless --no-ingest).
@@ -330,8 +355,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
 @click.option("--group", "groups", multiple=True, metavar="GROUP",
               help="Only members of GROUP (and admins) may read them; repeatable. "
                    "Default: everyone.")
-@click.pass_obj
-@_friendly
+@pass_assistant
 def add(assistant: Assistant, files: tuple[Path, ...], groups: tuple[str, ...]) -> None:
     """Check FILES as the web upload does (size, type, zip bombs, duplicates), copy the good
     ones into the uploads folder and index them."""

@@ -171,4 +171,4 @@ def test_cli_exports_are_audited(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [row] = AuditLog(settings).rows(AuditQuery(events=["export"]))
     assert row["user"].startswith("os:")
-    assert row["detail"] == {"what": "feedback", "rows": 0, "format": "csv"}
+    assert row["detail"] == {"what": "feedback", "rows": 0, "format": "csv", "as_user": None}

@@ -31,13 +31,13 @@ def _friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def reader_named(assistant: Any, name: str | None) -> User | None:
+def reader_named(obj: Any, name: str | None) -> User | None:
     """``--as NAME``: that user of ASSISTANT_USERS_FILE (None: the operator, who reads all)."""
     if name is None:
         return None
     from assistant.web.auth import Users
 
-    path = assistant.settings.users_file
+    path = obj.settings.users_file
     if path is None:
         raise InputError("--as needs ASSISTANT_USERS_FILE (the users file to look NAME up in).")
     user = Users.load(path).user(name)
@@ -46,8 +46,8 @@ def reader_named(assistant: Any, name: str | None) -> User | None:
     return user
 
 
-def _users_file(assistant: Any) -> Any:
-    path = assistant.settings.users_file
+def _users_file(obj: Any) -> Any:
+    path = obj.settings.users_file
     if path is None:
         raise click.UsageError("Set ASSISTANT_USERS_FILE to the users file to write.")
     return path
@@ -67,16 +67,18 @@ def feedback_group() -> None:
               help="Only rows whose sources USER (of ASSISTANT_USERS_FILE) may read.")
 @click.pass_obj
 @_friendly
-def feedback_export(assistant: Any, fmt: str, output: Any, as_user: str | None) -> None:
+def feedback_export(session: Any, fmt: str, output: Any, as_user: str | None) -> None:
     """Write every feedback row (rating, comment, question, answer, sources, backend,
     latency) as CSV or JSONL, e.g. to turn into evaluation cases."""
     from assistant.web.feedback import FeedbackStore
 
-    reader = reader_named(assistant, as_user)
-    readable = None if reader is None else {r.source for r in assistant.sources(reader)}
-    count = FeedbackStore(assistant.settings.data_dir).export(
+    reader = reader_named(session, as_user)
+    # The index is opened only to list what ``--as`` may read.
+    readable = None if reader is None else {r.source for r in
+                                            session.assistant.sources(reader)}
+    count = FeedbackStore(session.settings.data_dir).export(
         output, fmt, readable)  # type: ignore[arg-type]
-    cli_event(assistant, "export", what="feedback", rows=count, format=fmt, as_user=as_user)
+    cli_event(session, "export", what="feedback", rows=count, format=fmt, as_user=as_user)
     click.echo(f"{count} feedback row(s) exported.", err=True)
 
 
@@ -94,12 +96,12 @@ def users_group() -> None:
 @click.password_option(help="Asked for when not given.")
 @click.pass_obj
 @_friendly
-def users_add(assistant: Any, name: str, role: str, groups: tuple[str, ...],
+def users_add(session: Any, name: str, role: str, groups: tuple[str, ...],
               password: str) -> None:
     """Create NAME, or replace its password, role and groups."""
     from assistant.web.auth import add_user
 
-    path = _users_file(assistant)
+    path = _users_file(session)
     add_user(path, name, password, role, groups)  # type: ignore[arg-type]
     member = f", groups: {', '.join(groups)}" if groups else ""
     click.echo(f"Saved {name} ({role}{member}) in {path}. {APPLIES} (a new password "
@@ -110,11 +112,11 @@ def users_add(assistant: Any, name: str, role: str, groups: tuple[str, ...],
 @click.argument("name")
 @click.pass_obj
 @_friendly
-def users_remove(assistant: Any, name: str) -> None:
+def users_remove(session: Any, name: str) -> None:
     """Delete NAME: their open sessions lose access at their next request."""
     from assistant.web.auth import remove_user
 
-    path = _users_file(assistant)
+    path = _users_file(session)
     if not remove_user(path, name):
         raise click.BadParameter(f"no user '{name}' in {path}.", param_hint="NAME")
     click.echo(f"Removed {name} from {path}. {APPLIES}.")
