@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Settings
+from assistant.errors import DocumentError
 from assistant.index.uploads import safe_name, stage, uploads_dir
 
 FACT = "In 2025 the Ninh Binh Department of Health opened 37 new malaria clinics.\n"
@@ -51,3 +52,15 @@ def test_images_and_spreadsheets_are_checked_before_parsing(
     write(src)
     staged, report = stage([(src, name)], make_settings(data_dir=tmp_path / "data"), [])
     assert staged == [] and report.refused[0][0] == name and reason in report.refused[0][1]
+
+
+@pytest.mark.parametrize("name", ["sheet.xlsx", "report.docx"])
+def test_a_folder_file_obeys_the_same_unzipped_limit(tmp_path: Path, name: str) -> None:
+    # One limit (Settings.max_unzipped_mb) for uploads and for files found in a folder; the
+    # folder path once hard-coded 200 MB for .docx and had none for .xlsx.
+    from assistant.ingest.loading import load
+
+    path = tmp_path / name
+    _bomb(path)  # 300 MB inflated
+    with pytest.raises(DocumentError, match="more than 100 MB"):
+        load(path, name, ["en"], max_unzipped_mb=100)

@@ -210,7 +210,8 @@ class Indexer:
 
     def _prepare(self, target: _Target, updating: bool) -> _Prepared:
         doc = load(target.path, target.source, self.settings.languages,
-                   self.settings.max_file_mb, OcrOptions.from_settings(self.settings))
+                   self.settings.max_file_mb, OcrOptions.from_settings(self.settings),
+                   self.settings.max_unzipped_mb)
         chunker = Chunker(self.embedder, self.settings.languages, self.settings.chunk_tokens,
                           self.settings.chunk_overlap_tokens)
         chunks = chunker.chunks(doc)

@@ -12,7 +12,6 @@ import hashlib
 import re
 import shutil
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import DocRecord
+from assistant.ingest.archives import expansion_problem
 from assistant.ingest.loading import METADATA_FILE, SUPPORTED_SUFFIXES, file_sha256
 
 UPLOADS = "uploads"
@@ -30,7 +30,6 @@ UPLOADS = "uploads"
 _EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe",
                      b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce", b"\xca\xfe\xba\xbe", b"#!")
 _UNSAFE = re.compile(r"[^\w.\- ]+")
-_READ = 1 << 16
 NAME_BYTES = 255  # the longest file name Linux, macOS and Windows file systems all take
 # Images are read by OCR: their type is checked by magic number, as PDFs are.
 _IMAGE_MAGIC = {".png": (b"\x89PNG",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
@@ -108,24 +107,9 @@ def check_file(path: Path, name: str, settings: Settings) -> None:
 
 
 def _check_zip(path: Path, max_mb: float, suffix: str) -> None:
-    limit = int(max_mb * 1024 * 1024)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if sum(m.file_size for m in members) > limit:
-                raise UploadRefused(f"document would expand to more than {max_mb:g} MB "
-                                    "(a zip bomb?)")
-            # Declared sizes can lie: inflate for real, stopping at the limit.
-            total = 0
-            for member in members:
-                with archive.open(member) as stream:
-                    while block := stream.read(_READ):
-                        total += len(block)
-                        if total > limit:
-                            raise UploadRefused(f"document expands to more than {max_mb:g} "
-                                                "MB (a zip bomb?)")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
-        raise UploadRefused(f"not a valid {suffix} file ({exc})") from None
+    problem = expansion_problem(path, max_mb, suffix)
+    if problem:
+        raise UploadRefused(problem)
 
 
 def _set_groups(folder: Path, name: str, groups: tuple[str, ...]) -> None:

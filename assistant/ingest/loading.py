@@ -22,6 +22,7 @@ import yaml
 
 from assistant.access import clean_groups
 from assistant.errors import DocumentError, InputError, UnsupportedFileError
+from assistant.ingest.archives import expansion_problem
 from assistant.ingest.encoding import decode
 from assistant.ingest.ocr import OcrOptions, OcrUnavailable
 from assistant.ingest.parts import Extracted, Part
@@ -94,7 +95,7 @@ class LoadedDocument:
 
 
 def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
-         ocr: OcrOptions | None = None) -> LoadedDocument:
+         ocr: OcrOptions | None = None, max_unzipped_mb: float = 200.0) -> LoadedDocument:
     """Read one file; raise ``DocumentError`` with a reason a person can act on."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -113,7 +114,7 @@ def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
         raise DocumentError(source, "file is empty")
     entry = _sidecar_entry(path)
     context = _Context(source, languages, ocr or OcrOptions(tuple(languages)),
-                       str(entry.get("language") or "") or None)
+                       str(entry.get("language") or "") or None, max_unzipped_mb)
     try:
         got = _read(suffix, data, context)
     except DocumentError:
@@ -146,6 +147,7 @@ class _Context:
     languages: list[str]
     ocr: OcrOptions
     language: str | None  # from metadata.yaml: the language to read scans in first
+    max_unzipped_mb: float
 
 
 def _read(suffix: str, data: bytes, ctx: _Context) -> Extracted:
@@ -160,6 +162,10 @@ def _read(suffix: str, data: bytes, ctx: _Context) -> Extracted:
         read, warnings = read_pages(frames, len(frames), ctx.ocr, ctx.source,
                                     range(1, len(frames) + 1), ctx.language)
         return Extracted(list(read.values()), warnings=warnings)
+    if suffix in (".docx", ".xlsx"):  # zip archives: refuse zip bombs before parsing
+        problem = expansion_problem(data, ctx.max_unzipped_mb, suffix)
+        if problem:
+            raise DocumentError(ctx.source, problem)
     # A table's first row is no title: the workbook's own, else the file's name.
     if suffix == ".xlsx":
         parts, title = tables.xlsx_parts(data)
@@ -255,10 +261,6 @@ def _docx(data: bytes, source: str) -> Extracted:
     from assistant.ingest.tables import docx_table_parts
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            # A .docx is a zip: refuse archives that would inflate absurdly (zip bombs).
-            if sum(info.file_size for info in archive.infolist()) > 200 * 1024 * 1024:
-                raise DocumentError(source, "DOCX expands to more than 200 MB; refused")
         document = docx.Document(io.BytesIO(data))
     except DocumentError:
         raise
