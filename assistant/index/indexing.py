@@ -29,13 +29,12 @@ from assistant.index.store import (
 )
 from assistant.ingest.chunking import Chunk, Chunker
 from assistant.ingest.loading import (
-    METADATA_FILE,
     SUPPORTED_SUFFIXES,
     LoadedDocument,
     file_sha256,
     load,
-    sidecar_groups,
 )
+from assistant.ingest.metadata import METADATA_FILE, sidecar_groups
 from assistant.ingest.ocr import OcrOptions
 from assistant.text import dates
 

@@ -23,7 +23,8 @@ from assistant.errors import InputError
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import DocRecord
 from assistant.ingest.archives import expansion_problem
-from assistant.ingest.loading import METADATA_FILE, SUPPORTED_SUFFIXES, file_sha256
+from assistant.ingest.loading import SUPPORTED_SUFFIXES, file_sha256
+from assistant.ingest.metadata import METADATA_FILE
 
 UPLOADS = "uploads"
 # Magic numbers of programs: ELF, Windows PE, Mach-O (both byte orders, fat), scripts.

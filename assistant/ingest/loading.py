@@ -13,26 +13,22 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from assistant.access import clean_groups
-from assistant.errors import DocumentError, InputError, UnsupportedFileError
+from assistant.errors import DocumentError, UnsupportedFileError
 from assistant.ingest.archives import expansion_problem
 from assistant.ingest.encoding import decode
+from assistant.ingest.metadata import sidecar_entry, sidecar_groups
 from assistant.ingest.ocr import OcrOptions, OcrUnavailable
 from assistant.ingest.parts import Extracted, Part
 from assistant.text.anchors import find_provinces
+from assistant.text.dates import publication_date
 from assistant.text.languages import detect
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv",
                       *IMAGE_SUFFIXES)
-METADATA_FILE = "metadata.yaml"
 
 _BOILERPLATE = [
     re.compile(p, re.IGNORECASE)
@@ -44,21 +40,6 @@ _BOILERPLATE = [
     )
 ]
 _URL_LINE = re.compile(r"^(?:source|sources|nguồn|джерело|المصدر)\s*:?\s*(https?://\S+)", re.I)
-_MONTH_NAMES = (
-    "january february march april may june july august september october november december",
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-)
-_MONTHS = {m: i for names in _MONTH_NAMES for i, m in enumerate(names.split(), 1)}
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE_PATTERNS = [
-    (re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b"), ("y", "m", "d")),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b"), ("d", "m", "y")),
-    (re.compile(rf"\b({_MONTH_RE})\s+(\d{{1,2}}),?\s+(20\d\d)\b", re.I), ("M", "d", "y")),
-    (re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_RE})\s+(20\d\d)\b", re.I), ("d", "M", "y")),
-    # Vietnamese news URLs end in yyyymmddhhmm...: a reliable publication date.
-    (re.compile(r"[-/](20\d\d)(\d\d)(\d\d)\d{4,}"), ("y", "m", "d")),
-]
-
 
 @dataclass(frozen=True)
 class Section:
@@ -112,7 +93,7 @@ def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
         raise DocumentError(source, f"file is larger than the {max_mb:g} MB limit")
     if not data.strip():
         raise DocumentError(source, "file is empty")
-    entry = _sidecar_entry(path)
+    entry = sidecar_entry(path)
     context = _Context(source, languages, ocr or OcrOptions(tuple(languages)),
                        str(entry.get("language") or "") or None, max_unzipped_mb)
     try:
@@ -134,7 +115,7 @@ def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
         raise DocumentError(source, "file holds only boilerplate, no content")
     doc.title = got.title or _title_from(doc.content_lines[0])
     doc.url = _find_url(lines)
-    doc.date = _find_date(doc.text, doc.url)
+    doc.date = publication_date(doc.text, doc.url)
     doc.provinces = find_provinces(doc.text)
     doc.language = detect(" ".join(doc.content_lines), languages)
     _apply_sidecar(doc, entry)
@@ -293,62 +274,6 @@ def _find_url(lines: list[str]) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-def _find_date(text: str, url: str | None) -> str | None:
-    for haystack in (text, url or ""):
-        for pattern, order in _DATE_PATTERNS:
-            match = pattern.search(haystack)
-            if not match:
-                continue
-            parts = dict(zip(order, match.groups(), strict=True))
-            month = _MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
-            try:
-                return date(int(parts["y"]), month, int(parts["d"])).isoformat()
-            except ValueError:
-                continue
-    return None
-
-
-@lru_cache(maxsize=64)
-def _sidecar(folder: Path, stamp: tuple[int, int]) -> dict[str, Any]:
-    data = yaml.safe_load((folder / METADATA_FILE).read_text(encoding="utf-8")) or {}
-    return data if isinstance(data, dict) else {}
-
-
-def _sidecar_entries(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The file's own entry in ``metadata.yaml`` beside it, and the folder's (key ``*``)."""
-    meta_path = path.parent / METADATA_FILE
-    if not meta_path.is_file():
-        return None
-    try:
-        stat = meta_path.stat()  # (mtime, size): two quick writes may share an mtime
-        data = _sidecar(path.parent, (stat.st_mtime_ns, stat.st_size))
-    except (OSError, yaml.YAMLError):
-        return None
-    own, folder = data.get(path.name), data.get("*")
-    return (own if isinstance(own, dict) else {}), (folder if isinstance(folder, dict) else {})
-
-
-def sidecar_groups(path: Path, source: str | None = None) -> tuple[str, ...]:
-    """The groups that may read ``path``: its ``groups`` in ``metadata.yaml``, else the
-    folder's (the ``*`` entry), else none (everyone). A bad name fails the file: guessing
-    "everyone" would show a restricted document to all."""
-    entries = _sidecar_entries(path)
-    if entries is None:
-        return ()
-    own, folder = entries
-    raw = own.get("groups", folder.get("groups"))
-    try:
-        return clean_groups([raw] if isinstance(raw, str) else raw)
-    except (InputError, TypeError) as exc:
-        raise DocumentError(source or path.name, f"{METADATA_FILE}: groups: {exc}") from None
-
-
-def _sidecar_entry(path: Path) -> dict[str, Any]:
-    """The file's own entry in ``metadata.yaml`` ({} if none; a malformed one is ignored)."""
-    entries = _sidecar_entries(path)
-    return entries[0] if entries else {}
 
 
 def _apply_sidecar(doc: LoadedDocument, entry: dict[str, Any]) -> None:

@@ -94,3 +94,37 @@ def days_in(text: str) -> frozenset[tuple[int, int]]:
 def day_of(stored: int | None) -> tuple[int, int] | None:
     """(month, day) of a stored yyyymmdd date."""
     return None if not stored else (stored // 100 % 100, stored % 100)
+
+
+# A document's own date, as news reports write it (ISO, d/m/y, "June 13, 2025",
+# "13 juin 2025") or as Vietnamese news URLs end (yyyymmddhhmm...).
+_DOC_MONTH_NAMES = (
+    "january february march april may june july august september october november december",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+)
+_DOC_MONTHS = {m: i for names in _DOC_MONTH_NAMES for i, m in enumerate(names.split(), 1)}
+_DOC_MONTH_RE = "|".join(sorted(_DOC_MONTHS, key=len, reverse=True))
+_DOC_DATE_PATTERNS = [
+    (re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b"), ("y", "m", "d")),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b"), ("d", "m", "y")),
+    (re.compile(rf"\b({_DOC_MONTH_RE})\s+(\d{{1,2}}),?\s+(20\d\d)\b", re.I), ("M", "d", "y")),
+    (re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_DOC_MONTH_RE})\s+(20\d\d)\b", re.I), ("d", "M", "y")),
+    # Vietnamese news URLs end in yyyymmddhhmm...: a reliable publication date.
+    (re.compile(r"[-/](20\d\d)(\d\d)(\d\d)\d{4,}"), ("y", "m", "d")),
+]
+
+
+def publication_date(text: str, url: str | None = None) -> str | None:
+    """A document's date (ISO) as its text or its URL gives it first, if any."""
+    for haystack in (text, url or ""):
+        for pattern, order in _DOC_DATE_PATTERNS:
+            match = pattern.search(haystack)
+            if not match:
+                continue
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = _DOC_MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
+            try:
+                return date(int(parts["y"]), month, int(parts["d"])).isoformat()
+            except ValueError:
+                continue
+    return None
