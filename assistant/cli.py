@@ -247,8 +247,8 @@ def brief(assistant: Assistant, topic: str, province: str | None, since: date | 
       assistant brief "digital transformation"
       assistant brief --province "Lang Son" --lang fr --format docx -o lang-son.docx
     """
-    from assistant.briefing.briefer import BriefRequest
     from assistant.briefing.export import export
+    from assistant.briefing.types import BriefRequest
 
     if fmt == "docx" and output is None:
         raise click.UsageError("--format docx needs -o FILE.docx")

@@ -36,7 +36,7 @@ from assistant.search.translation import QuestionTranslator
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from assistant.briefing.briefer import Briefing, BriefRequest
+    from assistant.briefing.types import Briefing, BriefRequest
 
 
 def _chat_endpoint(settings: Settings, chat: BaseChatModel | None) -> ChatEndpoint | None:

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from assistant.briefing.briefer import BriefRequest
 from assistant.briefing.figures import analyse
+from assistant.briefing.types import BriefRequest
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.index.embedding import LocalEmbeddings
 from assistant.service import Assistant

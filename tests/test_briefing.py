@@ -11,8 +11,9 @@ import pytest
 from langchain_core.language_models import FakeListChatModel
 
 from assistant import Assistant
-from assistant.briefing.briefer import Briefing, BriefRequest, check_figures
+from assistant.briefing.briefer import check_figures
 from assistant.briefing.export import to_docx, to_json, to_markdown
+from assistant.briefing.types import Briefing, BriefRequest
 
 EMR_CASHLESS = {
     # report: the electronic-medical-record and cashless-payment figures it holds

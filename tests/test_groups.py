@@ -15,7 +15,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.access import User
-from assistant.briefing.briefer import BriefRequest
+from assistant.briefing.types import BriefRequest
 from assistant.search.filters import Filters
 from assistant.web.auth import add_user
 from assistant.web.feedback import FeedbackStore, Turn

@@ -52,7 +52,7 @@ def test_markers_to_unshown_passages_are_dropped(indexed: Assistant, reply: str,
 
 
 def test_briefings_use_the_passed_model(indexed: Assistant) -> None:
-    from assistant.briefing.briefer import BriefRequest
+    from assistant.briefing.types import BriefRequest
 
     model = ScriptedChatModel(replies=["- nothing the model may add without a source"])
     briefing = _with(indexed, model).brief(BriefRequest("hospital beds", None, None, None,

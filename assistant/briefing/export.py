@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from assistant.briefing.briefer import Briefing, FigureRow, Line
+from assistant.briefing.types import Briefing, FigureRow, Line
 
 Format = Literal["md", "docx", "json"]
 FORMATS: tuple[Format, ...] = ("md", "docx", "json")

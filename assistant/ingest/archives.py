@@ -10,9 +10,11 @@ from pathlib import Path
 _BLOCK = 1 << 20
 
 
-def expansion_problem(source: Path | bytes, max_mb: float, kind: str) -> str | None:
+def expansion_problem(source: Path | bytes, max_mb: float, kind: str,
+                      invalid_is_a_problem: bool = True) -> str | None:
     """Why this archive must be refused (None: it may be read). Declared sizes can lie, so
-    the members are inflated for real, stopping at the limit."""
+    the members are inflated for real, stopping at the limit. ``invalid_is_a_problem``:
+    False leaves a damaged archive to the parser, which names the damage its own way."""
     limit = int(max_mb * 1024 * 1024)
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source
@@ -28,5 +30,5 @@ def expansion_problem(source: Path | bytes, max_mb: float, kind: str) -> str | N
                         if total > limit:
                             return f"document expands to more than {max_mb:g} MB (a zip bomb?)"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
-        return f"not a valid {kind} file ({exc})"
+        return f"not a valid {kind} file ({exc})" if invalid_is_a_problem else None
     return None

@@ -144,7 +144,8 @@ def _read(suffix: str, data: bytes, ctx: _Context) -> Extracted:
                                     range(1, len(frames) + 1), ctx.language)
         return Extracted(list(read.values()), warnings=warnings)
     if suffix in (".docx", ".xlsx"):  # zip archives: refuse zip bombs before parsing
-        problem = expansion_problem(data, ctx.max_unzipped_mb, suffix)
+        problem = expansion_problem(data, ctx.max_unzipped_mb, suffix,
+                                    invalid_is_a_problem=False)
         if problem:
             raise DocumentError(ctx.source, problem)
     # A table's first row is no title: the workbook's own, else the file's name.

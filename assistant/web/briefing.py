@@ -18,8 +18,8 @@ from typing import Any
 import gradio as gr  # event hints (gr.Request) must resolve at module level
 
 from assistant.access import User
-from assistant.briefing.briefer import BriefRequest
 from assistant.briefing.export import FORMATS, export, to_markdown
+from assistant.briefing.types import BriefRequest
 from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
