@@ -93,7 +93,7 @@ def settings_for(root: Path, size: int, **extra: Any) -> Settings:
 
 def child_build(root: Path, size: int, seed: int) -> dict[str, Any]:
     from assistant.index.embedding import make_embedder
-    from assistant.index.snapshot import SnapshotCache
+    from assistant.index.snapshot_cache import SnapshotCache
     from assistant.index.store import ChromaStore, DocRecord, province_field
     from assistant.ingest.chunking import chunk_id
 

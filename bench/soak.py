@@ -75,7 +75,7 @@ class Checker(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        from assistant.index.snapshot import SnapshotCache
+        from assistant.index.snapshot_cache import SnapshotCache
         from assistant.index.store import ChromaStore
 
         store = ChromaStore(self.settings)

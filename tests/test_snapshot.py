@@ -117,7 +117,7 @@ def test_filters_mask_the_same_chunks_chroma_selects(make_settings: Any,
     settings = make_settings()
     store = ChromaStore(settings)
     Indexer(settings, store, embedder).ingest([CORPUS])
-    from assistant.index.snapshot import SnapshotCache
+    from assistant.index.snapshot_cache import SnapshotCache
 
     snap = SnapshotCache(store.snapshot_root()).current(store)
     from datetime import date

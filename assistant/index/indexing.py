@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from assistant.config import Settings
 from assistant.errors import DocumentError, InputError
 from assistant.index.embedding import LocalEmbeddings
-from assistant.index.snapshot import SnapshotCache
+from assistant.index.snapshot_cache import SnapshotCache
 from assistant.index.store import (
     SCHEMA,
     ChromaStore,

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,15 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.text.languages import tokenize
-
 if TYPE_CHECKING:
     from assistant.access import User
-    from assistant.index.store import ChromaStore, DocRecord
 
 FORMAT = 2
 K1, B = 1.5, 0.75  # bm25s defaults ("lucene"), the scores the in-memory BM25 gave
-_FETCH = 500
 
 
 @dataclass(frozen=True)
@@ -58,7 +53,7 @@ class DocEntry:
     groups: tuple[str, ...] = ()  # who may read it; empty: everyone
 
 
-def _empty(dtype: Any, *shape: int) -> np.ndarray:
+def empty_array(dtype: Any, *shape: int) -> np.ndarray:
     return np.zeros(shape or (0,), dtype=dtype)
 
 
@@ -199,7 +194,7 @@ class Snapshot:
     def save(self, root: Path) -> Path | None:
         """Write to ``root/snap-<key>``; atomic (a temporary folder renamed). None if present."""
         root.mkdir(parents=True, exist_ok=True)
-        final = root / _folder_name(self.key)
+        final = root / folder_name(self.key)
         if final.exists():
             return None
         tmp = root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -259,7 +254,7 @@ class Snapshot:
             return None
 
 
-def _folder_name(key: str) -> str:
+def folder_name(key: str) -> str:
     # The format is in the name: a folder of another format is never mistaken for this one.
     return f"snap{FORMAT}-" + re.sub(r"[^0-9A-Za-z_.-]", "_", key)
 
@@ -272,154 +267,3 @@ def _invert(fwd_ptr: np.ndarray, fwd_term: np.ndarray, fwd_tf: np.ndarray, n_ter
         np.zeros(n_terms, np.int64)
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return ptr, rows[order].astype(np.int32), np.asarray(fwd_tf)[order].astype(np.float32)
-
-
-def _entry(record: DocRecord) -> DocEntry:
-    from assistant.text import dates
-
-    return DocEntry(record.source, record.sha256, tuple(record.chunk_ids), record.language,
-                    (dates.to_int(record.date) or 0) if record.date else 0,
-                    tuple(record.provinces), tuple(record.groups))
-
-
-def build(store: ChromaStore, key: str, revision: int, records: Sequence[DocRecord],
-          previous: Snapshot | None, dimension: int) -> Snapshot:
-    """The snapshot of ``records``, reusing ``previous``'s rows of files that did not change;
-    the chunks of the others are read from Chroma and tokenized."""
-    entries = [_entry(r) for r in sorted(records, key=lambda r: r.source)]
-    prev_docs = {d.source: i for i, d in enumerate(previous.docs)} if previous else {}
-    reused: dict[str, int] = {}
-    wanted: list[str] = []
-    for e in entries:
-        i = prev_docs.get(e.source)
-        if previous is not None and i is not None and previous.docs[i] == e:
-            reused[e.source] = i
-        else:
-            wanted += e.chunk_ids
-    fetched = _fetch(store, wanted)
-
-    # A file enters whole or not at all: every chunk its record lists must be there.
-    docs: list[DocEntry] = []
-    new_rows: list[tuple[int, str, str, str, np.ndarray, str]] = []
-    # (doc, id, lang, text, vector, metadata as JSON)
-    keep_prev_doc = np.full(len(previous.docs) if previous else 0, -1, dtype=np.int32)
-    for e in entries:
-        if e.source in reused:
-            keep_prev_doc[reused[e.source]] = len(docs)
-            docs.append(e)
-        elif all(c in fetched for c in e.chunk_ids):
-            for cid in e.chunk_ids:
-                lang, text, vec, meta = fetched[cid]
-                new_rows.append((len(docs), cid, lang, text, vec, meta))
-            docs.append(e)
-
-    vocab = list(previous.vocab) if previous else []
-    term_id = dict(previous.term_id) if previous else {}
-    if previous is not None and len(previous):
-        keep = keep_prev_doc[previous.doc_of_row] >= 0
-        ids = [cid for cid, k in zip(previous.ids, keep, strict=True) if k]
-        langs = [lang for lang, k in zip(previous.langs, keep, strict=True) if k]
-        doc_of_row = keep_prev_doc[previous.doc_of_row[keep]]
-        vectors = [np.asarray(previous.vectors[keep], dtype=np.float32)]
-        lengths = np.diff(previous.fwd_ptr)
-        entry_keep = np.repeat(keep, lengths)
-        terms = [np.asarray(previous.fwd_term[entry_keep], dtype=np.int32)]
-        tfs = [np.asarray(previous.fwd_tf[entry_keep], dtype=np.uint16)]
-        row_lengths = [lengths[keep]]
-        texts, metas = previous.texts.keep(keep), previous.metas.keep(keep)
-    else:
-        texts, metas = Blobs.of([]), Blobs.of([])
-        ids, langs, doc_of_row = [], [], _empty(np.int32)
-        vectors, terms, tfs, row_lengths = [], [], [], []
-    new_docs, new_len, new_terms, new_tfs = [], [], [], []
-    for doc, cid, lang, text, _vec, _meta in new_rows:
-        counts = Counter(tokenize(text))
-        for token in counts:
-            if token not in term_id:
-                term_id[token] = len(vocab)
-                vocab.append(token)
-        ids.append(cid)
-        langs.append(lang)
-        new_docs.append(doc)
-        new_len.append(len(counts))
-        new_terms += [term_id[t] for t in counts]
-        new_tfs += [min(c, 65535) for c in counts.values()]
-    if new_rows:
-        vectors.append(np.asarray([r[4] for r in new_rows], dtype=np.float32))
-        doc_of_row = np.concatenate([doc_of_row, np.asarray(new_docs, np.int32)])
-    terms.append(np.asarray(new_terms, np.int32))
-    tfs.append(np.asarray(new_tfs, np.uint16))
-    row_lengths.append(np.asarray(new_len, np.int64))
-    fwd_ptr = np.concatenate([[0], np.cumsum(np.concatenate(row_lengths))]).astype(np.int64)
-    matrix = np.concatenate(vectors) if vectors else _empty(np.float32, 0, dimension)
-    return Snapshot(key, revision, docs, ids, langs, doc_of_row.astype(np.int32), matrix,
-                    vocab, fwd_ptr, np.concatenate(terms), np.concatenate(tfs),
-                    texts=texts.extend([r[3] for r in new_rows]),
-                    metas=metas.extend([r[5] for r in new_rows]))
-
-
-def _fetch(store: ChromaStore, ids: list[str]
-           ) -> dict[str, tuple[str, str, np.ndarray, str]]:
-    out: dict[str, tuple[str, str, np.ndarray, str]] = {}
-    for start in range(0, len(ids), _FETCH):
-        got = store.get_chunks(ids[start : start + _FETCH], None, embeddings=True)
-        for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
-                                        got["embeddings"], strict=True):
-            meta = meta or {}
-            out[cid] = (str(meta.get("lang", "und")), text or "", np.asarray(vec, np.float32),
-                        json.dumps(meta, ensure_ascii=False))
-    return out
-
-
-class SnapshotCache:
-    """Finds, builds and saves snapshots in one folder (see the module's docstring)."""
-
-    def __init__(self, root: Path, keep: int = 2) -> None:
-        self.root = root
-        self.keep = keep
-
-    def current(self, store: ChromaStore) -> Snapshot:
-        collection, revision, writing = store.identity()
-        key = f"{collection}-{revision}"
-        exact = Snapshot.load(self.root / _folder_name(key))
-        if exact is not None and exact.key == key:
-            return exact
-        previous = self.latest(collection)
-        records = store.documents()
-        dimension = int(store.state().get("dimension", 0))
-        snap = build(store, key, revision, records, previous, dimension)
-        # Saved only for a frozen state: the store unchanged while we read it, no writer.
-        if not writing and store.identity() == (collection, revision, False):
-            saved = snap.save(self.root)
-            self.prune(collection)
-            if saved is not None:
-                return Snapshot.load(saved) or snap  # mapped: its pages are shareable
-        return snap
-
-    def latest(self, collection: str) -> Snapshot | None:
-        prefix = _folder_name(f"{collection}-")
-        best: tuple[int, Path] | None = None
-        if self.root.is_dir():
-            for folder in self.root.iterdir():
-                tail = folder.name[len(prefix):]
-                if folder.name.startswith(prefix) and tail.isdigit() and \
-                        (best is None or int(tail) > best[0]):
-                    best = (int(tail), folder)
-        return Snapshot.load(best[1]) if best else None
-
-    def prune(self, collection: str) -> None:
-        """Keep the newest few of this collection; drop other collections' (after a reset)."""
-        if not self.root.is_dir():
-            return
-        prefix = _folder_name(f"{collection}-")
-        mine = sorted((f for f in self.root.iterdir() if f.name.startswith(prefix)),
-                      key=lambda f: int(f.name[len(prefix):] or 0) if
-                      f.name[len(prefix):].isdigit() else -1)
-        others = [f for f in self.root.iterdir()
-                  if f.name.startswith("snap") and not f.name.startswith(prefix)]
-        for folder in mine[: -self.keep] + others:
-            # Safe under readers: a mapped file outlives its directory entry.
-            shutil.rmtree(folder, ignore_errors=True)
-
-    def clear(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -23,7 +23,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
-from assistant.index.snapshot import Snapshot, SnapshotCache
+from assistant.index.snapshot import Snapshot
+from assistant.index.snapshot_cache import SnapshotCache
 from assistant.index.store import ChromaStore
 from assistant.search.centering import CenteredIndex
 from assistant.search.filters import Filters
