@@ -29,7 +29,7 @@ from assistant.prompts import load_generative, load_translation
 from assistant.search.filters import Filters
 from assistant.search.followup import History
 from assistant.search.query import Query, QueryBuilder
-from assistant.search.retriever import HybridRetriever
+from assistant.search.retriever import SearchRetriever
 from assistant.search.searcher import Hit, Searcher
 from assistant.search.translation import QuestionTranslator
 
@@ -122,8 +122,8 @@ class Assistant:
         query, hits = self._retrieve(question, filters, k, history)
         yield from self.backend.stream(query, hits)
 
-    def retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
-        return HybridRetriever(searcher=self.searcher, prepare=self.prepare,
+    def retriever(self, k: int | None = None, filters: Filters | None = None) -> SearchRetriever:
+        return SearchRetriever(searcher=self.searcher, prepare=self.prepare,
                                k=k or self.settings.retrieval_k, filters=filters or Filters())
 
     def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:

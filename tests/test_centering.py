@@ -180,9 +180,10 @@ def test_centred_hits_keep_the_raw_cosine(small_index: Assistant, embedder: E5Em
     hits = searcher.search(query, k=8)
     stored = small_index.store.get_chunks([h.id for h in hits], None, embeddings=True)
     raw = dict(zip(stored["ids"], np.asarray(stored["embeddings"]) @ qvec, strict=True))
-    assert len(hits) == 8 and all(h.centred is not None for h in hits)
+    assert len(hits) == 8 and all(h.crosslingual is not None for h in hits)
     assert [h.dense for h in hits] == pytest.approx([raw[h.id] for h in hits], abs=1e-4)
-    assert [h.centred for h in hits[:2]] == sorted((h.centred for h in hits[:2]), reverse=True)
+    top = [h.crosslingual for h in hits[:2]]
+    assert top == sorted(top, reverse=True)
 
 
 # -- scoring by language relation (crosslingual="relation", issue 14) -------------------------
@@ -229,7 +230,7 @@ def test_relation_keeps_dense_search_in_the_questions_language(
         own = gold[:2]
         assert [d for d in relation_docs if d.startswith(own)] == \
             [d for d in dense_docs if d.startswith(own)]
-    assert all(h.centred is not None for h in relation_hits)
+    assert all(h.crosslingual is not None for h in relation_hits)
 
 
 @pytest.mark.parametrize(("question", "gold"), QUESTIONS)

@@ -62,10 +62,10 @@ def test_passages_score_with_the_translation_into_their_language(
     for hit in hits:
         row = centered.matrix[centered.row[hit.id]]
         if hit.language == "ar":  # mean of the question's and the translation's similarity
-            assert hit.centred == pytest.approx(0.5 * (row @ q + row @ ar), abs=1e-5)
-            assert hit.centred != pytest.approx(plain[hit.id].centred, abs=1e-4)
+            assert hit.crosslingual == pytest.approx(0.5 * (row @ q + row @ ar), abs=1e-5)
+            assert hit.crosslingual != pytest.approx(plain[hit.id].crosslingual, abs=1e-4)
         elif hit.language in {"en", "uk"}:  # no usable translation: the question alone
-            assert hit.centred == pytest.approx(float(row @ q), abs=1e-5)
+            assert hit.crosslingual == pytest.approx(float(row @ q), abs=1e-5)
         assert hit.dense == pytest.approx(plain[hit.id].dense, abs=1e-5)  # shown: raw cosine
     assert hits[0].source == ARABIC_REPORT
 

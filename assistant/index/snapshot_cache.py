@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.index.snapshot import Blobs, DocEntry, Snapshot, empty_array, folder_name
-from assistant.text.languages import tokenize
+from assistant.text.languages import UNKNOWN, tokenize
 
 if TYPE_CHECKING:
     from assistant.index.store import ChromaStore, DocRecord
@@ -115,7 +115,7 @@ def _fetch(store: ChromaStore, ids: list[str]
         for cid, meta, text, vec in zip(got["ids"], got["metadatas"], got["documents"],
                                         got["embeddings"], strict=True):
             meta = meta or {}
-            out[cid] = (str(meta.get("lang", "und")), text or "", np.asarray(vec, np.float32),
+            out[cid] = (str(meta.get("lang", UNKNOWN)), text or "", np.asarray(vec, np.float32),
                         json.dumps(meta, ensure_ascii=False))
     return out
 

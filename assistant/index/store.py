@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import EmbedderMismatchError, StoreUnavailableError
+from assistant.text.languages import UNKNOWN
 
 _PAGE = 2000
 # 2: each chunk also carries one boolean key per province (``province_field``), which
@@ -76,7 +77,7 @@ class DocRecord:
     def from_metadata(cls, meta: dict[str, Any]) -> DocRecord:
         return cls(
             source=meta["source"], sha256=meta["sha256"], title=meta.get("title", ""),
-            language=meta.get("language", "und"),
+            language=meta.get("language", UNKNOWN),
             chunk_ids=[i for i in meta.get("chunk_ids", []) if i], path=meta.get("path", ""),
             url=meta.get("url"), date=meta.get("date"),
             provinces=list(meta.get("provinces", [])), ingested_at=meta.get("ingested_at", 0.0),

@@ -24,7 +24,7 @@ from assistant.ingest.ocr import OcrOptions, OcrUnavailable
 from assistant.ingest.parts import Extracted, Part
 from assistant.text.anchors import find_provinces
 from assistant.text.dates import publication_date
-from assistant.text.languages import detect
+from assistant.text.languages import UNKNOWN, detect
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv",
@@ -62,7 +62,7 @@ class LoadedDocument:
     boilerplate: list[bool]  # per line: kept out of what is embedded
     sha256: str
     title: str = ""
-    language: str = "und"
+    language: str = UNKNOWN
     url: str | None = None
     date: str | None = None  # ISO yyyy-mm-dd
     provinces: list[str] = field(default_factory=list)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.search.language_stats import LanguageMeans, PairLevels
+from assistant.text.languages import UNKNOWN
 
 if TYPE_CHECKING:
     from assistant.index.snapshot import Snapshot
@@ -84,8 +85,8 @@ class CenteredIndex:
         self.rows_of = {lang: np.flatnonzero(codes == i) for i, lang in enumerate(names)}
         raw = snapshot.vectors  # mapped: read only if the centred copy is not saved yet
         all_sums, all_counts = snapshot.lang_stats
-        sums = {lang: v for lang, v in all_sums.items() if lang != "und"}
-        counts = {lang: n for lang, n in all_counts.items() if lang != "und"}
+        sums = {lang: v for lang, v in all_sums.items() if lang != UNKNOWN}
+        counts = {lang: n for lang, n in all_counts.items() if lang != UNKNOWN}
         self.corpus_counts = counts
         self.centering = Centering(shipped.combined(sums, counts, prior))
         dim = raw.shape[1] if raw.ndim == 2 else 0

@@ -14,7 +14,7 @@ from assistant.search.query import Query
 from assistant.search.searcher import Searcher
 
 
-class HybridRetriever(BaseRetriever):
+class SearchRetriever(BaseRetriever):
     """Documents with their scores in the metadata; ``prepare`` turns text into a ``Query``
     (the service's, so a LangChain chain searches exactly as the chat does)."""
 
@@ -29,6 +29,7 @@ class HybridRetriever(BaseRetriever):
         return [
             Document(page_content=h.text, id=h.id,
                      metadata={**h.metadata, "score": h.dense, "bm25": h.bm25,
-                               **({"centred": h.centred} if h.centred is not None else {})})
+                               **({"crosslingual": h.crosslingual}
+                                  if h.crosslingual is not None else {})})
             for h in self.searcher.search(self.prepare(query), self.k, self.filters)
         ]

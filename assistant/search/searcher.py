@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,13 +47,14 @@ class Hit:
     dense: float = 0.0  # cosine similarity to the question
     bm25: float = 0.0
     doc_bm25: float = 0.0  # best BM25 score among the document's candidate chunks
-    vector: np.ndarray | None = field(default=None, repr=False)
-    centred: float | None = None  # similarity after language centering, when it is on
+    # With cross-lingual scoring on: the score dense ranking sorts by, the centred
+    # similarity (crosslingual=centering) or the language-relation score (=relation).
+    crosslingual: float | None = None
 
     @property
     def similarity(self) -> float:
-        """What dense ranking sorts by: the centred similarity when there is one."""
-        return self.dense if self.centred is None else self.centred
+        """What dense ranking sorts by: the cross-lingual score when there is one."""
+        return self.dense if self.crosslingual is None else self.crosslingual
 
     @property
     def language(self) -> str:
@@ -213,7 +214,7 @@ class Searcher:
                 if cid in lexicon.visible and cid not in hits and (
                         mask is None or mask[snapshot.index.row[cid]]):
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
-                                    centred=centred_of(cid))
+                                    crosslingual=centred_of(cid))
         if self.fusion != "dense":
             lexical = dict(lexicon.top(query.text, n, mask))
             missing = [cid for cid in lexical if cid not in hits]
@@ -226,11 +227,11 @@ class Searcher:
                     if centered is not None:  # the raw cosine comes from the centred copy
                         hits[cid] = Hit(cid, meta["source"], text, meta,
                                         dense=centered.raw_similarity(cid, qvec),
-                                        centred=centred_of(cid))
+                                        crosslingual=centred_of(cid))
                         continue
                     vector = np.asarray(vec, dtype=np.float32)
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
-                                    vector=vector, centred=centred_of(cid))
+                                    crosslingual=centred_of(cid))
             for cid, score in lexical.items():
                 if cid in hits:
                     hits[cid].bm25 = score
@@ -256,7 +257,7 @@ class Searcher:
         for cid, meta, text in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
             if cid in visible:
                 hits[cid] = Hit(cid, meta["source"], text, meta,
-                                dense=centered.raw_similarity(cid, qvec), centred=scores[cid])
+                                dense=centered.raw_similarity(cid, qvec), crosslingual=scores[cid])
 
     def _fuse(self, hits: list[Hit], qlang: str) -> list[Hit]:
         by_dense = sorted(hits, key=lambda h: -h.similarity)
