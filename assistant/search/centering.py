@@ -75,7 +75,7 @@ class CenteredIndex:
 
     def __init__(self, snapshot: Snapshot, shipped: LanguageMeans, prior: float) -> None:
         self.prior = prior
-        self.revision = snapshot.key  # the snapshot it was built from (collection, revision)
+        self.key = snapshot.key  # the snapshot it was built from (collection, revision)
         self.snapshot = snapshot
         self.ids = snapshot.ids
         self.row = snapshot.row

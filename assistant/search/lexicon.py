@@ -18,7 +18,7 @@ class Lexicon:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.revision = snapshot.key  # (collection, revision): changes on reset too
+        self.key = snapshot.key  # (collection, revision): changes on reset too
         self.visible = snapshot.visible
         self.ids = snapshot.ids
 

@@ -105,11 +105,11 @@ class Searcher:
         collection, revision, _ = self.store.identity()
         key = f"{collection}-{revision}"
         current = self._snapshot
-        if current is not None and current.lexicon.revision == key:
+        if current is not None and current.lexicon.key == key:
             return current
         with self._lock:  # one thread rebuilds; the others wait and share its result
             current = self._snapshot
-            if current is None or current.lexicon.revision != key:
+            if current is None or current.lexicon.key != key:
                 self.store.verify_embedder(self.embedder.model_id)
                 index = SnapshotCache(self.store.snapshot_root()).current(self.store)
                 lexicon = Lexicon(index)
