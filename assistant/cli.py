@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import click
 
-from assistant.answer.citations import Citation
 from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
@@ -141,7 +140,7 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
     if not stream:
         click.echo(answer.answer)
     # An abstention's [1] is the nearest report ("it gives X, not Y").
-    cited = answer.citations or [Citation(**c) for c in answer.extra.get("nearest", [])]
+    cited = answer.citations or answer.nearest
     if cited:
         click.echo()
         for c in cited:

@@ -179,10 +179,11 @@ class Evaluation:
         if not answer.abstained:
             # The line a reader reads first: the lead when there is one (issue 13), checked
             # with the same offline detector that chose the answer's language.
-            lead = str(answer.extra.get("lead") or answer.answer)
+            lead = answer.lead or answer.answer
             row["lead_lang"] = detect(lead, self.settings.languages)
-            if answer.extra.get("span"):
-                row["span"] = answer.extra["span"]
+            if answer.span:
+                row["span"] = answer.span
+        row["status"] = answer.status
         if answer.extra.get("vetoed"):
             row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:

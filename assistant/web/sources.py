@@ -63,7 +63,7 @@ def card(c: Citation, turn: int) -> str:
 
 
 def render_cards(answer: Answer, turn: int, no_sources: str) -> str:
-    nearest = [Citation(**c) for c in answer.extra.get("nearest", [])]
+    nearest = answer.nearest
     if answer.abstained and nearest:
         # "The Lang Son report gives ..., not ... [1]": [1] is the nearest report's card.
         return "".join(card(c, turn) for c in nearest)
