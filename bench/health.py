@@ -14,16 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from assistant.config import PROJECT_ROOT
+from assistant.eval.metrics import evaluate
+from assistant.eval.runner import PREDICTIONS, Evaluation, load_cases, read_predictions
 
 from ._splits import half_of
 
 HEALTH = PROJECT_ROOT.parent / "shared" / "devsets" / "health"
 HEALTH_SETS = ("covidqa_en_dev", "medquad_en_dev", "qcfaq_fr_dev")
+SHOWN = ("cases", "coverage", "answer_precision", "abstention_recall",
+         "answered_when_unanswerable", "abstain_when_gold_first", "wrong_figure_rate",
+         "containment", "recall@1", "latency_p95_ms")
 
 
 def split_cases(name: str, out: Path, half: str | None = None) -> Path:
@@ -46,14 +53,36 @@ def split_cases(name: str, out: Path, half: str | None = None) -> Path:
     return path
 
 
+def rescore(qa: Path, run: Path) -> dict[str, Any]:
+    """A run's metrics recomputed from its predictions with today's metrics (a baseline run
+    made before a metric existed gets it too); per split."""
+    cases = load_cases(qa)
+    rows = [Evaluation._row(c, {}) for c in cases]
+    return evaluate(rows, read_predictions(run / PREDICTIONS))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("out", type=Path)
     parser.add_argument("--sets", default=",".join(HEALTH_SETS))
     parser.add_argument("--half", choices=("tune", "heldout"), default=None)
+    parser.add_argument("--index-from", type=Path, default=None,
+                        help="copy each set's index from this earlier OUT (same files)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="only recompute the metrics of the runs in OUT, per split")
     args = parser.parse_args(argv)
+    if args.rescore:
+        for name in args.sets.split(","):
+            qa = args.out / f"{name}.{args.half or 'all'}.jsonl"
+            metrics = rescore(qa, args.out / name)
+            print(name, json.dumps({k: {m: v for m, v in g.items() if m in SHOWN}
+                                    for k, g in [("all", metrics["overall"]),
+                                                 *metrics["by_split"].items()]}))
+        return 0
     for name in args.sets.split(","):
         qa = split_cases(name, args.out, args.half)
+        if args.index_from and not (args.out / name / "index").exists():
+            shutil.copytree(args.index_from / name / "index", args.out / name / "index")
         subprocess.run([sys.executable, "-m", "assistant", "eval", "--qa", str(qa),
                         "--corpus", str(HEALTH / name), "--out", str(args.out / name)],
                        check=True)

@@ -37,6 +37,7 @@ from assistant.text import numbers
 from assistant.text.anchors import find_terms
 from assistant.text.figures import Figure, extract_figures
 from assistant.text.languages import normalize, tokenize
+from assistant.text.phrases import overlap
 from assistant.text.sentences import split_sentences
 
 # A sentence within this much of the best one is part of the answer too.
@@ -57,6 +58,7 @@ class _Candidate:
     similarity: float
     score: float
     figure: Figure | None = None  # the figure bound to what a figure question asks
+    bound: float = 1.0  # how well it is bound (support.binds)
 
     @cached_property
     def figures(self) -> list[Figure]:
@@ -148,18 +150,23 @@ class ExtractiveAnswerer:
             # less similarity than a sentence judged on similarity alone.
             supported = [c for c in candidates if self._supports(need, asked, c)]
             floor = self.settings.min_evidence - self.settings.supported_relief
+            # A figure whose phrase holds all the asked words beats one holding some.
+            supported.sort(key=lambda c: -c.bound)
             if not supported or supported[0].score < floor:
                 return self._not_held(query, hits, need, candidates[0].score)
             candidates = supported
         elif candidates[0].score < self.settings.min_evidence:
             return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
         best = candidates[0]
-        status = "answered"
+        status, support = "answered", 1.0
         if need.kind == "other" and best.hit.language == language:
             # Nothing typed to check: the question's own words must be in the passage.
-            status = status_of(coverage(asked, best.hit.text))
+            support = coverage(asked, best.hit.text)
+            status = status_of(support)
             if status == NOT_FOUND:
-                return self._abstain(query, hits, "not supported", evidence=best.score)
+                answer = self._abstain(query, hits, "not supported", evidence=best.score)
+                answer.support = support
+                return answer
         chosen: list[_Candidate] = []
         for c in candidates:
             if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer_sentences:
@@ -178,7 +185,7 @@ class ExtractiveAnswerer:
                         best.figure)
         return Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
                       builder.citations, hits, language, evidence=best.score, status=status,
-                      lead=lead.text, span=lead.span)
+                      support=support, lead=lead.text, span=lead.span)
 
     @staticmethod
     def _supports(need: Need, asked: Asked, c: _Candidate) -> bool:
@@ -190,8 +197,12 @@ class ExtractiveAnswerer:
         if need.kind != "figure":
             return True
         per = "per_10000_people" in need.terms | need.qualifiers
-        c.figure = pick(c.figures, need.terms, asked, per)
-        return c.figure is not None or (not c.figures and bool(need.terms))
+        c.figure, c.bound = pick(c.figures, need.terms, asked, per)
+        if c.figure is not None:
+            return True
+        # A number in words ("cinq de ses six missions"): the indicator, or the asked
+        # words, must be in the sentence.
+        return not c.figures and (bool(need.terms) or overlap(asked.words, c.sentence) >= 0.5)
 
     def _not_held(self, query: Query, hits: list[Hit], need: Need, evidence: float) -> Answer:
         """Abstain, saying what the nearest report (about the province asked) does hold."""

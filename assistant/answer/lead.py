@@ -211,7 +211,7 @@ def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
     if need.kind == "figure" and figure is None:
         per = "per_10000_people" in need.terms | need.qualifiers
         figure = pick(extract_figures(sentence, keep_small=True), need.terms, Asked((), (), ()),
-                      per)
+                      per)[0]
     if need.kind == "figure" and figure is not None:
         lead = _figure_lead(msgs, figure, doc, passage.language, language)
     elif need.kind == "name":

@@ -25,6 +25,9 @@ class Answer:
     # How sure: "answered", "partial" (the passage holds part of what was asked) or
     # "not found" (abstained); from the support check (answer/support.py).
     status: str = "answered"
+    # The share of the question's words the quoted passage holds (the status's basis for
+    # an untyped question in the passage's language); 1 where a typed check decided.
+    support: float = 1.0
     lead: str = ""  # the lead line, without its [n]
     span: str = ""  # the fact the lead states (a figure, name, date or place) as written
     # An abstention's [1]: the nearest report ("it gives X, not Y [1]").
@@ -49,6 +52,7 @@ class Answer:
             "evidence": round(self.evidence, 4),
             "latency_ms": round(self.latency_ms, 1),
             "status": self.status,
+            "support": round(self.support, 3),
             "lead": self.lead,
             "span": self.span,
             "citations": [c.to_dict() for c in self.citations],

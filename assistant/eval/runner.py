@@ -183,7 +183,7 @@ class Evaluation:
             row["lead_lang"] = detect(lead, self.settings.languages)
             if answer.span:
                 row["span"] = answer.span
-        row["status"] = answer.status
+        row["status"], row["support"] = answer.status, round(answer.support, 3)
         if answer.extra.get("vetoed"):
             row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:
@@ -210,6 +210,8 @@ class Evaluation:
         row = case.model_dump(include={"id", "question_lang", "gold_docs", "unanswerable",
                                        "tags"})
         row["split"] = str(case.extra.get("split") or "tune")
+        # Near-duplicates of the gold passage (health dev sets): an answer citing one is right.
+        row["relevant_docs"] = list(case.extra.get("relevant_docs") or [])
         row["answers"] = case.answers + case.answers_doc_lang
         if case.answers_doc_lang:
             row["answers_qlang"] = case.answers

@@ -97,6 +97,7 @@ class Figure:
     # Where ``counts`` was read: "after" the figure (a noun phrase) or "before" it (the
     # clause up to a rate, "le taux de paiements ... a atteint 80 %").
     counts_side: str = "after"
+    preceding: str = ""  # up to three words before the figure in its clause ("تم تطعيم")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,7 +187,9 @@ def extract_figures(sentence: str, period: str | None = None,
                                  min(clause_end, next_start), value)
         figures.append(Figure(value=value, unit=_unit(after, value), indicator=_trim(span),
                               concept=concept, period=when,
-                              counts=counted, counts_side=side))
+                              counts=counted, counts_side=side,
+                              preceding=" ".join(_WORD.findall(
+                                  re.split(r"[,;:()،؛]", sentence[: match.start])[-1])[-3:])))
     return figures
 
 

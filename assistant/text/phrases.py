@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from assistant.text.anchors import fold
@@ -74,7 +75,7 @@ def stem(word: str) -> str:
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that are not function or framing words, as written."""
     stop = function_words()
-    return [w for w in _WORD.findall(text) if fold(w) not in stop and len(w) > 1]
+    return [w for w in words_of(text) if fold(w) not in stop and len(w) > 1]
 
 
 def stems(words: Iterable[str]) -> set[str]:
@@ -82,21 +83,34 @@ def stems(words: Iterable[str]) -> set[str]:
 
 
 @lru_cache(maxsize=65536)
-def _latin_prefix(word: str) -> str:
-    """A Cyrillic word's first letters in Latin ("терміналів" -> "termi"): cognates of
-    technical words ("terminals") meet there."""
+def _latin(word: str) -> str:
     from anyascii import anyascii
 
-    return fold(anyascii(word))[:5]
+    return fold(anyascii(word))
 
 
 def same_word(a: str, b: str) -> bool:
+    """Same stem; or, across Cyrillic and Latin script, a cognate: the transliterations
+    agree on the first letter and mostly after ("терміналів" ~ "terminals", "реєстрацій" ~
+    "registrations"; not "медичних" ~ "medical", ratio 0.59)."""
     if stem(a) == stem(b):
         return True
-    cyrillic = (bool(_CYRILLIC.search(a)), bool(_CYRILLIC.search(b)))
-    # Across scripts only, and only words long enough for a prefix to mean something.
-    return (cyrillic[0] != cyrillic[1] and not _ARABIC.search(a + b)
-            and min(len(a), len(b)) >= 6 and _latin_prefix(a) == _latin_prefix(b))
+    if bool(_CYRILLIC.search(a)) == bool(_CYRILLIC.search(b)) or _ARABIC.search(a + b):
+        return False
+    x, y = _latin(a), _latin(b)
+    return (min(len(x), len(y)) >= 5 and x[0] == y[0]
+            and SequenceMatcher(None, x, y).ratio() >= 0.65)
+
+
+def words_of(text: str) -> list[str]:
+    """Words, hyphenated ones also apart ("онлайн-реєстрацій"), possessives dropped."""
+    out = []
+    for word in _WORD.findall(text):
+        word = re.sub(r"['’]s$", "", word)
+        out.append(word)
+        if "-" in word:
+            out += [w for w in word.split("-") if w]
+    return out
 
 
 def overlap(asked: Iterable[str], text: str) -> float:
@@ -105,5 +119,7 @@ def overlap(asked: Iterable[str], text: str) -> float:
     wanted = list(dict.fromkeys(asked))
     if not wanted:
         return 0.0
-    words = set(_WORD.findall(text))
-    return sum(any(same_word(w, t) for t in words) for w in wanted) / len(wanted)
+    words = set(words_of(text))
+    stems_here = {stem(t) for t in words}
+    return sum(stem(w) in stems_here or any(same_word(w, t) for t in words)
+               for w in wanted) / len(wanted)
