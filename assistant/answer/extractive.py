@@ -161,7 +161,9 @@ class ExtractiveAnswerer:
         status, support = "answered", 1.0
         if need.kind == "other" and best.hit.language == language:
             # Nothing typed to check: the question's own words must be in the passage.
-            support = coverage(asked, best.hit.text)
+            # The report's retrieved passages: a chunk boundary may cut its context off.
+            support = coverage(asked, "\n".join(h.text for h in hits
+                                                 if h.source == best.hit.source))
             status = status_of(support)
             if status == NOT_FOUND:
                 answer = self._abstain(query, hits, "not supported", evidence=best.score)
