@@ -139,6 +139,8 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         return
     if not stream:
         click.echo(answer.answer)
+    click.secho(f"[{answer.status}]", fg={"answered": "green", "partial": "yellow"}.get(
+        answer.status, "red"), err=True)
     # An abstention's [1] is the nearest report ("it gives X, not Y").
     cited = answer.citations or answer.nearest
     if cited:
@@ -146,6 +148,11 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         for c in cited:
             url = f"\n      {c.url}" if c.url else ""
             click.echo(f"  [{c.n}] {c.title} ({c.source}){url}")
+    if answer.abstained and answer.suggestions:
+        # Apart from the answer: the closest passages, which the answer does not cite.
+        click.echo("\nClosest passages (suggestions, not an answer):")
+        for c in answer.suggestions:
+            click.echo(f"  - {c.title} ({c.source}): {c.text[:160]}")
 
 
 def _print_stream(items: Iterator[str | Answer]) -> Answer:

@@ -58,3 +58,17 @@ def test_unknown_indicators_fail_closed_in_every_language(indexed: Assistant,
     # Tuning cases (not in the held-apart file): no figure bound to another noun is given.
     answer = indexed.ask(question)
     assert answer.abstained and answer.status == "not found"
+
+
+def test_web_card_shows_the_status_and_the_suggestions_apart(indexed: Assistant) -> None:
+    from assistant.web.sources import render_answer
+
+    abstained = indexed.ask("How many dentists work in Tra Vinh province?")
+    html = render_answer(abstained, 1, "No sources")
+    assert 'class="status status-not-found"' in html
+    assert 'class="suggestions"' in html and abstained.suggestions
+    # Suggestions are not citations: the answer text cites only the nearest report.
+    assert all(c.source in html for c in abstained.suggestions)
+    answered = indexed.ask("How many hospital beds does Lang Son province have in total?")
+    html = render_answer(answered, 2, "No sources")
+    assert 'status-answered' in html and 'class="suggestions"' not in html
