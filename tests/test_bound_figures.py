@@ -72,3 +72,21 @@ def test_web_card_shows_the_status_and_the_suggestions_apart(indexed: Assistant)
     answered = indexed.ask("How many hospital beds does Lang Son province have in total?")
     html = render_answer(answered, 2, "No sources")
     assert 'status-answered' in html and 'class="suggestions"' not in html
+
+
+@pytest.mark.parametrize(("question", "passage", "status"), [
+    # MedQuAD's shape: the passage that answered was removed, a near-spelling one is left.
+    ("What are the symptoms of Ebola ?", "Pulmonary embolism symptoms: shortness of breath, "
+     "chest pain and coughing up blood.", "not found"),
+    ("What are the symptoms of Ebola ?", "Symptoms of Ebola include fever, severe headache "
+     "and muscle pain.", "answered"),
+    ("Est-ce que je dois porter un masque dans les transports ?", "Le port du masque est "
+     "obligatoire dans les transports en commun.", "answered"),
+    ("Est-ce que je dois porter un masque dans les transports ?", "Les écoles ouvrent "
+     "lundi.", "not found"),
+])
+def test_support_check_needs_the_question_in_the_passage(question: str, passage: str,
+                                                         status: str) -> None:
+    from assistant.answer.support import asked_of, coverage, status_of
+
+    assert status_of(coverage(asked_of(question, None), passage)) == status

@@ -31,10 +31,11 @@ from assistant.text.languages import normalize
 from assistant.text.phrases import content_words, function_words, overlap, stem
 
 ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
-# Fitted on qcfaq_fr_dev's tune half (bench.health; eval/README.md): a same-language answer
-# whose passage holds less than LOW of the question's content words is "not found" (0.3:
-# the lowest share that abstains on 0.9 of the unanswerable there), less than HIGH
-# "partial". Above 0.4 the share no longer predicts a right answer on that set (precision
+# Fitted on the tune halves of qcfaq_fr_dev and medquad_en_dev (bench.health; eval/README.md):
+# a same-language answer whose passage holds less than LOW of the question's content words,
+# or lacks one of its entities, is "not found" (0.3: the lowest share that abstains on 0.9
+# of qcfaq's unanswerable; a missing entity takes medquad's from 0.11 to 0.78), less than
+# HIGH "partial". Above 0.4 the share no longer predicts a right answer on qcfaq (precision
 # 0.72-0.74), so HIGH only marks answers holding most of the question's words.
 LOW, HIGH = 0.3, 0.6
 # Concepts that qualify a figure ("patients" in "98 % des patients bénéficient d'un
@@ -178,13 +179,12 @@ def pick(figures: Sequence[Figure], wanted: frozenset[str], asked: Asked,
 
 
 def coverage(asked: Asked, text: str) -> float:
-    """Share of the question's content words ``text`` holds, entities counting double
-    ("What are the symptoms of Ebola?" against a passage on pulmonary embolism: 1/3)."""
-    if not asked.content:
-        return 1.0
-    weights = {w: 2.0 if w in asked.entities else 1.0 for w in asked.content}
-    held = sum(weights[w] * overlap([w], text) for w in weights)
-    return held / sum(weights.values())
+    """Share of the question's content words ``text`` holds; 0 when one of its entities
+    (a capitalised name, an acronym) is missing: "What are the symptoms of Ebola?" is not
+    answered by a passage on pulmonary embolism."""
+    if asked.entities and overlap(asked.entities, text) < 1.0:
+        return 0.0
+    return overlap(asked.content, text) if asked.content else 1.0
 
 
 def status_of(share: float) -> str:
