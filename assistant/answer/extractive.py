@@ -123,7 +123,7 @@ class ExtractiveAnswerer:
             if hit.source not in known and len(known) < _SUGGESTIONS:
                 builder.cite(hit.source, "", hit.text, hit.metadata)
         return Answer(query.asked, text, True, [], hits, query.language, reason,
-                      evidence=evidence, suggestions=builder.citations)
+                      evidence=evidence, support=0.0, suggestions=builder.citations)
 
     def _compose(self, query: Query, hits: list[Hit]) -> Answer:
         language = query.language
