@@ -15,7 +15,6 @@ import click
 from pydantic import ValidationError
 
 from assistant.access import clean_groups
-from assistant.answer.citations import Citation
 from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
@@ -200,13 +199,20 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         return
     if not stream:
         click.echo(plain(answer.answer))
+    click.secho(f"[{answer.status}]", fg={"answered": "green", "partial": "yellow"}.get(
+        answer.status, "red"), err=True)
     # An abstention's [1] is the nearest report ("it gives X, not Y").
-    cited = answer.citations or [Citation(**c) for c in answer.extra.get("nearest", [])]
+    cited = answer.citations or answer.nearest
     if cited:
         click.echo()
         for c in cited:
             url = f"\n      {plain(c.url)}" if c.url else ""
             click.echo(f"  [{c.n}] {plain(c.title)} ({plain(c.source)}){url}")
+    if answer.abstained and answer.suggestions:
+        # Apart from the answer: the closest passages, which the answer does not cite.
+        click.echo("\nClosest passages (suggestions, not an answer):")
+        for c in answer.suggestions:
+            click.echo(f"  - {plain(c.title)} ({plain(c.source)}): {plain(c.text[:160])}")
 
 
 def _print_stream(items: Iterator[str | Answer]) -> Answer:

@@ -24,7 +24,7 @@ def test_figure_lead_in_the_question_language_above_the_quoted_evidence(
     lead, _, quote = answer.answer.partition("\n")
     assert lead.endswith("[1]") and "2862" in lead
     assert detect(lead, LANGUAGES) == language
-    assert answer.extra["span"] == "2862"
+    assert answer.span == "2862"
     # The lead's figures are the cited sentence's, exactly; the sentence is quoted under it.
     cited = answer.citations[0]
     assert any(s in quote for s in cited.sentences)

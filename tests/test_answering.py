@@ -50,7 +50,7 @@ def test_every_claim_is_cited_from_a_retrieved_passage(
     cited = [c.n for c in answer.citations]
     assert cited == list(range(1, len(cited) + 1))
     body = answer.answer.strip()
-    lead = str(answer.extra.get("lead") or "")
+    lead = answer.lead
     if lead:
         # The lead line states the fact in the question's language; its figures are those
         # of the sentence it cites (quoted underneath), by the one number rule.

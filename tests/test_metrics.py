@@ -185,3 +185,42 @@ def test_report_names_weak_pairs_and_chart_is_written(tmp_path: Path) -> None:
     assert "| en→none | 2 |" in report
     write_chart(metrics, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_issue_21_measures_wrong_figures_and_answers_to_the_unanswerable() -> None:
+    from assistant.eval.metrics import evaluate
+
+    cases = [
+        {"id": "a", "question_lang": "en", "answers": ["65"], "gold_docs": ["hp.txt"],
+         "unanswerable": False, "split": "tune"},
+        {"id": "b", "question_lang": "en", "answers": ["2862"], "gold_docs": ["ls.txt"],
+         "unanswerable": False, "split": "tune"},
+        {"id": "c", "question_lang": "en", "answers": [], "gold_docs": [],
+         "unanswerable": True, "split": "heldout"},
+        {"id": "d", "question_lang": "en", "answers": [], "gold_docs": [],
+         "unanswerable": True, "split": "heldout"},
+    ]
+    def pred(answer: str, span: str, abstained: bool, cited: list[str]) -> dict[str, object]:
+        return {"answer": answer, "span": span, "abstained": abstained, "citations": cited,
+                "retrieved": ["hp.txt", "ls.txt"], "latency_ms": 1.0}
+    predictions = {
+        "a": pred("Hai Phong: 65. [1]\n...", "65", False, ["hp.txt"]),  # right
+        "b": pred("Lang Son: 4,1. [1]\n...", "4,1", False, ["hp.txt"]),  # wrong figure
+        "c": pred("Tra Vinh: 118. [1]\n...", "118", False, ["tv.txt"]),  # answered, wrong
+        "d": pred("The reports don't say.", "", True, []),
+    }
+    overall = evaluate(cases, predictions)["overall"]
+    assert overall["wrong_figure_rate"] == round(2 / 3, 4)
+    assert overall["answered_when_unanswerable"] == 0.5
+    assert overall["answer_precision"] == round(1 / 3, 4)
+    assert overall["coverage"] == 0.75
+    assert overall["abstain_when_gold_first"] == 0.0
+
+
+def test_compare_gates_lower_is_better_measures_the_other_way() -> None:
+    from assistant.eval.compare import compare
+
+    a = {"overall": {"wrong_figure_rate": 0.0, "answered_when_unanswerable": 0.1}}
+    worse = {"overall": {"wrong_figure_rate": 0.2, "answered_when_unanswerable": 0.0}}
+    assert compare(a, worse).regressions == ["wrong_figure_rate"]
+    assert compare(worse, a).regressions == ["answered_when_unanswerable"]

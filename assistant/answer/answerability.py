@@ -25,7 +25,7 @@ from assistant.answer.spans import (
     years_in,
 )
 from assistant.text.anchors import find_provinces, find_terms, fold
-from assistant.text.figures import extract_figures
+from assistant.text.figures import Figure, extract_figures
 from assistant.text.languages import normalize
 
 # Concepts that qualify another ("patients" in "percentage of patients with a record",
@@ -97,14 +97,14 @@ def question_kind(question: str, quantity_cues: Iterable[str]) -> str:
     # Quantity cues compare with accents kept, as the extractive scorer reads them: folded,
     # Vietnamese "số" (number) would be "Sở" (department).
     kept = normalize(question)
-    quantity = _quantity_pattern(tuple(quantity_cues)).search(kept)
+    quantity = quantity_pattern(tuple(quantity_cues)).search(kept)
     if quantity and (best is None or quantity.start() < len(kept) * best[0] / max(1, len(folded))):
         return "figure"
     return best[1] if best else "other"
 
 
 @lru_cache(maxsize=8)
-def _quantity_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+def quantity_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
     forms = sorted({normalize(c) for c in cues}, key=len, reverse=True)
     return re.compile("|".join(rf"(?<!\w){re.escape(f)}(?!\w)" for f in forms) or r"(?!x)x")
 
@@ -148,8 +148,10 @@ def document_years(passage: Passage) -> set[str]:
     return found
 
 
-def check(need: Need, sentence: str, passage: Passage) -> Verdict:
-    """Does ``sentence`` (from ``passage``) hold what ``need`` asks for?"""
+def check(need: Need, sentence: str, passage: Passage,
+          figures: Sequence[Figure] | None = None) -> Verdict:
+    """Does ``sentence`` (from ``passage``) hold what ``need`` asks for? ``figures``: the
+    sentence's, when the caller has analysed it already."""
     if need.provinces:
         covered = set(passage.metadata.get("provinces") or [])
         if not covered & set(need.provinces):
@@ -172,7 +174,9 @@ def check(need: Need, sentence: str, passage: Passage) -> Verdict:
         if about and not need.years & (here | about):
             return Verdict(False, "year", sorted(need.years))
     # An indicator named without a figure ("a budget plan for 2026") is not its figure.
-    if (need.kind == "figure" and not extract_figures(sentence, keep_small=True)
+    if figures is None:
+        figures = extract_figures(sentence, keep_small=True)
+    if (need.kind == "figure" and not figures
             and not number_words().search(fold(sentence))):
         return Verdict(False, "kind", ["figure"])
     # Dates and places are written too many ways ("in the 1990s", "in Paris") to require

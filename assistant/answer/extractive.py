@@ -9,14 +9,24 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
-from assistant.answer.answerability import Need, check, need_of
+from assistant.answer.answerability import Need, check, need_of, quantity_pattern
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
+from assistant.answer.support import (
+    NOT_FOUND,
+    Asked,
+    asked_of,
+    coverage,
+    pick,
+    status_of,
+    wanted_terms,
+)
 from assistant.answer.types import Answer
 from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
@@ -25,7 +35,9 @@ from assistant.search.query import Query
 from assistant.search.searcher import Hit
 from assistant.text import numbers
 from assistant.text.anchors import find_terms
+from assistant.text.figures import Figure, extract_figures
 from assistant.text.languages import normalize, tokenize
+from assistant.text.phrases import overlap
 from assistant.text.sentences import split_sentences
 
 # A sentence within this much of the best one is part of the answer too.
@@ -36,6 +48,7 @@ _LONG_SENTENCE = 160
 _CROSS_LINGUAL_OFFSET = 0.04
 _CACHE_SIZE = 20_000
 _CLAUSE = re.compile(r"(?<=[;؛])\s+")
+_SUGGESTIONS = 3
 
 
 @dataclass
@@ -44,6 +57,13 @@ class _Candidate:
     hit: Hit
     similarity: float
     score: float
+    figure: Figure | None = None  # the figure bound to what a figure question asks
+    bound: float = 1.0  # how well it is bound (support.binds)
+
+    @cached_property
+    def figures(self) -> list[Figure]:
+        """The sentence's figures, each with the phrase it counts: analysed once."""
+        return extract_figures(self.sentence, keep_small=True)
 
 
 class ExtractiveAnswerer:
@@ -97,8 +117,13 @@ class ExtractiveAnswerer:
     def _abstain(self, query: Query, hits: list[Hit], reason: str,
                  message: str | None = None, evidence: float = 0.0) -> Answer:
         text = message or self.messages.pick(self.messages.no_answer, query.language)
+        builder = CitationBuilder()
+        for hit in hits:  # the closest passages, offered apart from the (absent) answer
+            known = {c.source for c in builder.citations}
+            if hit.source not in known and len(known) < _SUGGESTIONS:
+                builder.cite(hit.source, "", hit.text, hit.metadata)
         return Answer(query.asked, text, True, [], hits, query.language, reason,
-                      evidence=evidence)
+                      evidence=evidence, support=0.0, suggestions=builder.citations)
 
     def _compose(self, query: Query, hits: list[Hit]) -> Answer:
         language = query.language
@@ -114,17 +139,36 @@ class ExtractiveAnswerer:
         if not candidates:
             return self._abstain(query, hits, "no sentences")
         need = self.need(query)
+        asked = asked_of(query.text, quantity_pattern(self._quantity)
+                         if need.kind == "figure" else None)
+        if need.kind == "figure" and asked.words:
+            # What "how many" counts is the noun phrase after it; other terms of the
+            # question ("registration for medical examinations") only set the scene.
+            need = replace(need, terms=wanted_terms(asked, need.terms))
         if need.specific:
             # Only sentences that hold what was asked count as evidence, and they need
             # less similarity than a sentence judged on similarity alone.
-            supported = [c for c in candidates if check(need, c.sentence, c.hit).answerable]
+            supported = [c for c in candidates if self._supports(need, asked, c)]
             floor = self.settings.min_evidence - self.settings.supported_relief
+            # A figure whose phrase holds all the asked words beats one holding some.
+            supported.sort(key=lambda c: -c.bound)
             if not supported or supported[0].score < floor:
                 return self._not_held(query, hits, need, candidates[0].score)
             candidates = supported
         elif candidates[0].score < self.settings.min_evidence:
             return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
         best = candidates[0]
+        status, support = "answered", 1.0
+        if need.kind == "other" and best.hit.language == language:
+            # Nothing typed to check: the question's own words must be in the passage.
+            # The report's retrieved passages: a chunk boundary may cut its context off.
+            support = coverage(asked, "\n".join(h.text for h in hits
+                                                 if h.source == best.hit.source))
+            status = status_of(support)
+            if status == NOT_FOUND:
+                answer = self._abstain(query, hits, "not supported", evidence=best.score)
+                answer.support = support
+                return answer
         chosen: list[_Candidate] = []
         for c in candidates:
             if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer_sentences:
@@ -139,11 +183,28 @@ class ExtractiveAnswerer:
             parts.append(f"{c.sentence} [{n}]")
         # The fact in the question's language first, citing the best sentence ([1]), which
         # is quoted underneath as the evidence.
-        lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language)
-        answer = Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
-                        builder.citations, hits, language, evidence=best.score)
-        answer.extra.update(lead=lead.text, span=lead.span)
-        return answer
+        lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language,
+                        best.figure)
+        return Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
+                      builder.citations, hits, language, evidence=best.score, status=status,
+                      support=support, lead=lead.text, span=lead.span)
+
+    @staticmethod
+    def _supports(need: Need, asked: Asked, c: _Candidate) -> bool:
+        """Does the candidate hold what was asked? A figure question also needs a figure
+        bound to the thing asked (a sentence holding figures of other things is not
+        evidence; one that writes its number in words passes on the indicator check)."""
+        if not check(need, c.sentence, c.hit, c.figures).answerable:
+            return False
+        if need.kind != "figure":
+            return True
+        per = "per_10000_people" in need.terms | need.qualifiers
+        c.figure, c.bound = pick(c.figures, need.terms, asked, per)
+        if c.figure is not None:
+            return True
+        # A number in words ("cinq de ses six missions"): the indicator, or the asked
+        # words, must be in the sentence.
+        return not c.figures and (bool(need.terms) or overlap(asked.words, c.sentence) >= 0.5)
 
     def _not_held(self, query: Query, hits: list[Hit], need: Need, evidence: float) -> Answer:
         """Abstain, saying what the nearest report (about the province asked) does hold."""
@@ -154,7 +215,7 @@ class ExtractiveAnswerer:
                                f"{message} [1]" if message else None, evidence=evidence)
         builder = CitationBuilder()
         builder.cite(nearest[0].source, "", nearest[0].text, nearest[0].metadata)
-        answer.extra["nearest"] = [c.to_dict() for c in builder.citations]
+        answer.nearest = builder.citations
         return answer
 
     def _score(self, query: Query, hits: list[Hit]) -> list[_Candidate]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationInfo, model_validator
 from assistant.answer.answerability import Need, Passage, held_concepts
 from assistant.answer.citations import MARKER
 from assistant.answer.spans import aliases, dates_in, find_roles, people, places_in
+from assistant.answer.support import Asked, figure_terms, pick
 from assistant.prompts import load_model, require_languages
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
@@ -120,36 +121,27 @@ def lead_is_supported(lead: str, sentence: str, sentence_language: str,
     return all(keys & held for keys in spans.values())
 
 
-def _figure_for(need: Need, figures: Sequence[Figure]) -> Figure | None:
-    per = "per_10000_people" in need.terms | need.qualifiers
-    wanted = need.terms - {"per_10000_people"}
-
-    def rank(f: Figure) -> tuple[int, int]:
-        is_per = "per_10000_people" in find_terms(f"{f.unit} {f.indicator}") or "/" in f.unit
-        return (int(bool(wanted) and f.concept not in wanted), int(is_per != per))
-
-    return min(figures, key=rank) if figures else None
-
-
 def _first_number(text: str | None, language: str) -> str:
     found = numbers.figures(text or "", language)
     return found[0].text.strip() if found else ""
 
 
-def _figure_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
-                 sentence_lang: str, language: str) -> Lead | None:
-    figure = _figure_for(need, extract_figures(sentence))
-    if figure is None:
-        return None
-    concept = figure.concept if figure.concept and figure.concept != "examinations" else ""
-    if not concept and "examinations" in find_terms(figure.indicator):
-        concept = "examinations"
-    if not concept:
+def _figure_lead(msgs: AnswerMessages, figure: Figure, doc: str, sentence_lang: str,
+                 language: str) -> Lead:
+    """The figure labelled by its own phrase: the vocabulary's name for the indicator it
+    names, else the source's own words, quoted; never a word from elsewhere in the
+    sentence."""
+    terms = figure_terms(figure)
+    concepts = sorted(terms - {"per_10000_people"})
+    if concepts:
+        indicator = msgs.name(concepts[0], language)
+        if "per_10000_people" in terms:
+            indicator += " " + msgs.name("per_10000_people", language)
+    elif figure.counts:
+        indicator = f"«{figure.counts}»"
+    else:
         return Lead(msgs.say("figure_plain", language, source=doc, value=figure.value),
                     figure.value)
-    indicator = msgs.name(concept, language)
-    if "per_10000_people" in find_terms(f"{figure.unit} {figure.indicator}") or "/" in figure.unit:
-        indicator += " " + msgs.name("per_10000_people", language)
     period = msgs.say("period", language, period=figure.period) if figure.period else ""
     target_value = _first_number(figure.target, sentence_lang)
     target = msgs.say("target", language, target=target_value) if target_value else ""
@@ -208,15 +200,20 @@ def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
 
 
 def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
-             passage: Passage, language: str) -> Lead:
-    """The lead for an answer whose best cited sentence is ``sentence``."""
+             passage: Passage, language: str, figure: Figure | None = None) -> Lead:
+    """The lead for an answer whose best cited sentence is ``sentence``; ``figure``: the
+    sentence's figure bound to what a figure question asks (none: the quote alone)."""
     # The report by its province(s): a title may be a whole sentence in another language.
     provinces = passage.metadata.get("provinces") or []
     doc = (msgs.say("source_of", language, document=document_label([passage], language))
            if provinces else msgs.say("source_any", language))
     lead: Lead | None = None
-    if need.kind == "figure":
-        lead = _figure_lead(msgs, need, sentence, doc, passage.language, language)
+    if need.kind == "figure" and figure is None:
+        per = "per_10000_people" in need.terms | need.qualifiers
+        figure = pick(extract_figures(sentence, keep_small=True), need.terms, Asked((), (), ()),
+                      per)[0]
+    if need.kind == "figure" and figure is not None:
+        lead = _figure_lead(msgs, figure, doc, passage.language, language)
     elif need.kind == "name":
         lead = _name_lead(msgs, need, question, sentence, doc, language)
     elif need.kind == "date":

@@ -22,7 +22,24 @@ class Answer:
     backend: str = "extractive"
     latency_ms: float = 0.0
     evidence: float = 0.0  # score of the best sentence (similarity plus anchor bonuses)
+    # How sure: "answered", "partial" (the passage holds part of what was asked) or
+    # "not found" (abstained); from the support check (answer/support.py).
+    status: str = "answered"
+    # The share of the question's words the quoted passage holds (the status's basis for
+    # an untyped question in the passage's language); 1 where a typed check decided.
+    support: float = 1.0
+    lead: str = ""  # the lead line, without its [n]
+    span: str = ""  # the fact the lead states (a figure, name, date or place) as written
+    # An abstention's [1]: the nearest report ("it gives X, not Y [1]").
+    nearest: list[Citation] = field(default_factory=list)
+    # The closest passages when abstaining, shown apart from any answer, never cited by it.
+    suggestions: list[Citation] = field(default_factory=list)
+    # A language model's diagnostics (citation check report, fallback notice, raw text).
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.abstained:
+            self.status = "not found"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,9 +51,13 @@ class Answer:
             "reason": self.reason,
             "evidence": round(self.evidence, 4),
             "latency_ms": round(self.latency_ms, 1),
+            "status": self.status,
+            "support": round(self.support, 3),
+            "lead": self.lead,
+            "span": self.span,
             "citations": [c.to_dict() for c in self.citations],
-            # An abstention names the nearest report ("it gives X, not Y [1]").
-            "nearest": list(self.extra.get("nearest", [])),
+            "nearest": [c.to_dict() for c in self.nearest],
+            "suggestions": [c.to_dict() for c in self.suggestions],
             "retrieved": [
                 {"source": h.source, "score": round(h.dense, 4), "bm25": round(h.bm25, 3),
                  "language": h.language, "text": h.text}

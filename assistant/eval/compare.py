@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import InputError
+from assistant.eval.metrics import LOWER_IS_BETTER
 from assistant.eval.report import HEADLINE
 from assistant.eval.runner import METRICS
 
@@ -65,7 +66,8 @@ def _f(value: float | None, signed: bool = False) -> str:
 
 def compare(a: dict[str, Any], b: dict[str, Any],
             threshold: float = DEFAULT_THRESHOLD) -> Comparison:
-    """B judged against A: a gated metric lower by more than ``threshold`` is a regression."""
+    """B judged against A: a gated metric worse by more than ``threshold`` (lower; higher
+    for ``LOWER_IS_BETTER``) is a regression."""
     deltas: list[tuple[str, float | None, float | None, float | None]] = []
     regressions = []
     keys = [*GATED, "latency_p50_ms", "latency_p95_ms"]
@@ -73,7 +75,8 @@ def compare(a: dict[str, Any], b: dict[str, Any],
         va, vb = a["overall"].get(key), b["overall"].get(key)
         delta = None if va is None or vb is None else round(vb - va, 4)
         deltas.append((key, va, vb, delta))
-        if key in GATED and delta is not None and delta < -threshold:
+        worse = -delta if delta is not None and key in LOWER_IS_BETTER else delta
+        if key in GATED and worse is not None and worse < -threshold:
             regressions.append(key)
     cases_a, cases_b = a.get("per_case", {}), b.get("per_case", {})
     flipped: dict[str, list[tuple[str, int, int]]] = {}

@@ -21,6 +21,8 @@ CUTOFFS = (1, 3, 5, 10)
 MRR_DEPTH = 10
 NO_DOC = "none"  # document language of a case no document answers
 
+# Issue 21's measures where lower is better (eval compare gates them the other way).
+LOWER_IS_BETTER = ("wrong_figure_rate", "answered_when_unanswerable", "abstain_when_gold_first")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|\w+")
 
 
@@ -114,6 +116,27 @@ def score_case(case: Mapping[str, Any], pred: Mapping[str, Any]) -> dict[str, An
             out["citation_recall"] = len(cited & set(gold)) / len(set(gold))
             if cited:
                 out["citation_precision"] = len(cited & set(gold)) / len(cited)
+            # Of the questions whose passage was ranked first, how many abstained anyway.
+            if retrieved and retrieved[0] in set(gold) | set(case.get("relevant_docs") or []):
+                out["abstain_when_gold_first"] = float(not answered)
+    else:
+        out["answered_when_unanswerable"] = float(not pred["abstained"])
+    answered = not pred["abstained"]
+    out["coverage"] = float(answered)
+    if answered:
+        # Selective answering: an answer is right when it cites a gold (or near-duplicate)
+        # passage, or contains the reference; any answer to an unanswerable question is not.
+        relevant = set(gold) | set(case.get("relevant_docs") or [])
+        out["answer_precision"] = float(answerable and (bool(cited & relevant) or bool(
+            case["answers"] and contains(pred["answer"], case["answers"]))))
+        # The lead's figure: wrong when the question has no answer or it is not a reference.
+        span = str(pred.get("span") or "")
+        if span and numbers.figures(span) and (case["answers"] or not answerable):
+            refs = case["answers"]
+            lead = pred["answer"].partition("\n")[0]
+            right = answerable and (contains(span, refs) or contains(lead, refs)
+                                    or any(contains(ref, [span]) for ref in refs))
+            out["wrong_figure_rate"] = float(not right)
     return out
 
 
@@ -123,7 +146,8 @@ def aggregate(cases: Sequence[Mapping[str, Any]],
     out: dict[str, Any] = {"cases": len(scores)}
     keys = [f"recall@{k}" for k in CUTOFFS] + ["mrr@10", "containment", "token_f1",
                                               "citation_precision", "citation_recall",
-                                              "containment_qlang", "lead_in_question_lang"]
+                                              "containment_qlang", "lead_in_question_lang",
+                                              *LOWER_IS_BETTER, "answer_precision", "coverage"]
     for key in keys:
         values = [s[key] for s in scores if s.get(key) is not None]
         out[key] = round(float(np.mean(values)), 4) if values else None

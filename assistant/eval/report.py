@@ -17,6 +17,9 @@ HEADLINE = [
     ("citation_precision", "cite P"), ("citation_recall", "cite R"),
     ("abstention_precision", "abstain P"), ("abstention_recall", "abstain R"),
     ("lead_in_question_lang", "lead lang"),
+    ("answer_precision", "answer P"), ("wrong_figure_rate", "wrong fig"),
+    ("answered_when_unanswerable", "answered unans"),
+    ("abstain_when_gold_first", "abstain gold@1"),
 ]
 MIXED = "multi"
 # Recall@1, not @5: on a small corpus every pair finds its document among the first five.

@@ -179,10 +179,11 @@ class Evaluation:
         if not answer.abstained:
             # The line a reader reads first: the lead when there is one (issue 13), checked
             # with the same offline detector that chose the answer's language.
-            lead = str(answer.extra.get("lead") or answer.answer)
+            lead = answer.lead or answer.answer
             row["lead_lang"] = detect(lead, self.settings.languages)
-            if answer.extra.get("span"):
-                row["span"] = answer.extra["span"]
+            if answer.span:
+                row["span"] = answer.span
+        row["status"], row["support"] = answer.status, round(answer.support, 3)
         if answer.extra.get("vetoed"):
             row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:
@@ -209,6 +210,8 @@ class Evaluation:
         row = case.model_dump(include={"id", "question_lang", "gold_docs", "unanswerable",
                                        "tags"})
         row["split"] = str(case.extra.get("split") or "tune")
+        # Near-duplicates of the gold passage (health dev sets): an answer citing one is right.
+        row["relevant_docs"] = list(case.extra.get("relevant_docs") or [])
         row["answers"] = case.answers + case.answers_doc_lang
         if case.answers_doc_lang:
             row["answers_qlang"] = case.answers

@@ -22,6 +22,7 @@ from assistant.errors import AssistantError
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.languages import normalize
+from assistant.text.phrases import function_words
 
 # Clauses: figures in one clause share an indicator. Commas inside numbers have no space.
 _CLAUSE = re.compile(r"[;؛:()]|[,،]\s|\s[-–]\s")
@@ -92,6 +93,11 @@ class Figure:
     concept: str = ""  # health_terms concept the clause names, if any
     target: str | None = None
     period: str | None = None
+    counts: str = ""  # the noun phrase the figure counts or measures, verbatim
+    # Where ``counts`` was read: "after" the figure (a noun phrase) or "before" it (the
+    # clause up to a rate, "le taux de paiements ... a atteint 80 %").
+    counts_side: str = "after"
+    preceding: str = ""  # up to three words before the figure in its clause ("تم تطعيم")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,9 +183,69 @@ def extract_figures(sentence: str, period: str | None = None,
         span = sentence[start:end].strip(" -–*•,;")
         concept = (_concept(sentence[match.end : end]) or _concept(sentence[start:end])
                    or _concept(sentence[clause_start:clause_end]))
+        counted, side = _counted(sentence, clause_start, match.end,
+                                 min(clause_end, next_start), value)
         figures.append(Figure(value=value, unit=_unit(after, value), indicator=_trim(span),
-                              concept=concept, period=when))
+                              concept=concept, period=when,
+                              counts=counted, counts_side=side,
+                              preceding=" ".join(_WORD.findall(
+                                  re.split(r"[,;:()،؛]", sentence[: match.start])[-1])[-3:])))
     return figures
+
+
+# A noun phrase after a figure ends at a verb, a relative word or a comparison.
+_PHRASE_END = frozenset(fold(w) for w in (
+    "but", "mais", "але", "nhưng", "لكن", "that", "which", "who", "whom", "were", "was", "is",
+    "are", "have", "has", "had", "reaching", "compared", "than", "from", "to", "since",
+    "increase", "increased", "up", "down", "qui", "que", "dont", "ont", "sont", "a", "été",
+    "était", "soit", "par", "contre", "що", "які", "який", "яка", "яке", "було", "були", "був",
+    "стало", "становить", "порівняно", "більше", "đã", "được", "là", "đạt", "so", "với",
+    "tăng", "giảm", "الذين", "التي", "الذي", "حيث", "منهم", "بزيادة", "محققا", "محققًا",
+    "مقارنة", "اي",
+))
+# After a percentage, these open the phrase it is a share of ("99.5% of facilities").
+_OF = frozenset(fold(w) for w in ["of", "des", "de", "du", "d'", "của", "các", "من"])
+
+
+def _counted(sentence: str, clause_start: int, value_end: int, end: int,
+             value: str) -> tuple[str, str]:
+    """What the figure ending at ``value_end`` counts: the words right after it ("118
+    public medical ... facilities", "65 розумних терміналів", "2862 سريرًا"), else (a rate,
+    "... a atteint 80 %"; a figure written after its noun) its clause up to the figure."""
+    words = [m for m in _WORD.finditer(sentence, value_end, end)]
+    multipliers = cue_pattern("multipliers")
+    while words and (m := multipliers.match(fold(words[0].group()))) and m.end() > 1:
+        words.pop(0)
+    limit = 6
+    if value.endswith(("%", "٪")):
+        first = fold(words[0].group()) if words else ""
+        if first in _OF or first.startswith(("d'", "d’")) or (
+                words and _CYRILLIC_START.match(words[0].group())):
+            # A share of something: what it is a share of runs to the clause's end ("100 %
+            # des communes, quartiers et villes répondant aux critères nationaux de santé").
+            stop = re.compile(r"[;؛:()]|\.(?:\s|$)").search(sentence, value_end)
+            words = [m for m in _WORD.finditer(sentence, value_end,
+                                               stop.start() if stop else len(sentence))]
+            words = words[1:] if first in _OF or first.startswith(("d'", "d’")) else words
+            limit = 14
+        else:
+            words = []  # "80 % et ...": the rate's name comes before it
+    kept = []
+    for word in words[:limit]:
+        if fold(word.group()) in _PHRASE_END:
+            break
+        kept.append(word)
+    # "12,5 médecins et de": short function words do not end a noun phrase.
+    while kept and len(kept[-1].group()) <= 3 and fold(kept[-1].group()) in function_words():
+        kept.pop()
+    if kept:
+        return sentence[kept[0].start(): kept[-1].end()].strip(" .,"), "after"
+    digits = re.search(r"\d", sentence[value_end - len(value): value_end])
+    start = value_end - len(value) if digits else value_end
+    return _trim(sentence[clause_start:start].strip(" -–*•,;:"), 160), "before"
+
+
+_CYRILLIC_START = re.compile("[\u0400-\u04ff]")
 
 
 def _concept(text: str) -> str:

@@ -38,7 +38,23 @@ def render_answer(answer: Answer, turn: int, no_sources: str) -> str:
     # dir="auto" per claim: one answer can quote Arabic and French sentences side by side.
     body = "".join(f'<div dir="auto">'
                    f"{MARKER.sub(link, html.escape(claim))}</div>" for claim in claims)
-    return f'<div class="answer">{body}</div>{render_cards(answer, turn, no_sources)}'
+    # How sure (issue 21): answered / partial / not found, from the answer's support check.
+    status = (f'<p class="status status-{answer.status.replace(" ", "-")}"><small>'
+              f"{html.escape(answer.status)}</small></p>")
+    return (f'<div class="answer">{body}</div>{status}'
+            f"{render_cards(answer, turn, no_sources)}{_suggestions(answer)}")
+
+
+def _suggestions(answer: Answer) -> str:
+    """When abstaining, the closest passages: apart from the answer, never cited by it."""
+    if not answer.abstained or not answer.suggestions:
+        return ""
+    items = "".join(
+        f'<li><b>{html.escape(c.title or c.source)}</b> <code>{html.escape(c.source)}</code>'
+        f'<div dir="{_dir(c.language)}"><small>{html.escape(c.text[:240])}'
+        f"{'…' if len(c.text) > 240 else ''}</small></div></li>" for c in answer.suggestions)
+    return (f'<div class="suggestions"><p><i>Closest passages (suggestions, not an answer):'
+            f"</i></p><ul>{items}</ul></div>")
 
 
 def _passage(c: Citation, turn: int) -> str:
@@ -63,7 +79,7 @@ def card(c: Citation, turn: int) -> str:
 
 
 def render_cards(answer: Answer, turn: int, no_sources: str) -> str:
-    nearest = [Citation(**c) for c in answer.extra.get("nearest", [])]
+    nearest = answer.nearest
     if answer.abstained and nearest:
         # "The Lang Son report gives ..., not ... [1]": [1] is the nearest report's card.
         return "".join(card(c, turn) for c in nearest)

@@ -1,0 +1,191 @@
+"""Is what the question asks about in the passage an answer quotes? (issue 21)
+
+Two checks, one per kind of question:
+
+- A figure is bound to the noun phrase it counts (``Figure.counts``). It answers a "how
+  many" question only when that phrase is what the question asks for: an indicator of the
+  vocabulary named on both sides, or, for a thing the vocabulary does not know ("dentists",
+  "smart terminals"), the asked words themselves (same stem, or a Cyrillic-Latin cognate).
+  A figure whose phrase names a known indicator never answers a question about an unknown
+  one: "dentists" are not "doctors". Similarity between phrases was measured and rejected
+  here: multilingual-e5 puts "dentists" closer to "doctors/10,000" (0.87) than "smart
+  terminals" to "розумних терміналів" (0.885 vs 0.869 for "private medical facilities").
+- Any other answer: the question's content words (its entities, diseases, places, rare
+  terms) must be found in the quoted passage when both are in one language. The share found
+  decides answered / partial / not found; the thresholds were fitted on the tune halves
+  (eval/README.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from assistant.answer.spans import aliases
+from assistant.text.anchors import find_terms, fold
+from assistant.text.figures import Figure
+from assistant.text.languages import normalize
+from assistant.text.phrases import content_words, function_words, overlap, stem
+
+ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
+# Fitted on the tune halves of qcfaq_fr_dev and medquad_en_dev (bench.health; eval/README.md):
+# a same-language answer whose passage holds less than LOW of the question's content words,
+# or lacks one of its entities, is "not found" (0.3: the lowest share that abstains on 0.9
+# of qcfaq's unanswerable; a missing entity takes medquad's from 0.11 to 0.78), less than
+# HIGH "partial". Above 0.4 the share no longer predicts a right answer on qcfaq (precision
+# 0.72-0.74), so HIGH only marks answers holding most of the question's words.
+LOW, HIGH = 0.3, 0.6
+# Concepts that qualify a figure ("patients" in "98 % des patients bénéficient d'un
+# dossier"), not what it counts, when anything else is named.
+_QUALIFIERS = {"examinations", "per_10000_people", "bridge_points"}
+# Quantity cues that ask for a share (prompts' quantity_cues, folded).
+_RATE = re.compile(r"(?<!\w)(?:rate|percent|percentage|share|proportion|ty le|відсоток|частка|"
+                   r"рівень|taux|pourcentage|part|نسبه|معدل)(?!\w)")
+_ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks about, as words."""
+
+    words: tuple[str, ...]  # the noun phrase after "how many" (figure questions)
+    content: tuple[str, ...]  # every content word but provinces
+    entities: tuple[str, ...]  # capitalised words and acronyms past the first word
+    # Arabic qualifies a noun by a definite one after it: "أطباء الأسنان" (dentists) is not
+    # "أطباء" (doctors); "أسرة المستشفيات" are hospital beds. The qualifier must be in the
+    # figure's phrase too.
+    qualifiers: tuple[str, ...] = ()
+    rate: bool = False  # asks for a share ("what percentage", "taux", "tỷ lệ"): a % answers
+
+
+@lru_cache(maxsize=1)
+def _place_words() -> frozenset[str]:
+    out: set[str] = set()
+    for province, spellings in aliases().items():
+        for name in (province, *spellings):
+            out.update(fold(w) for w in re.findall(r"[\w'’-]+", name))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _place_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in _place_words() if len(w) > 3)
+
+
+def asked_of(question: str, quantity: re.Pattern[str] | None) -> Asked:
+    """The words ``question`` asks about; ``quantity``: the quantity cues' pattern."""
+    places = _place_words()
+    place_stems = _place_stems()
+    content = [w for w in content_words(question)
+               if fold(w) not in places and stem(w) not in place_stems]
+    words: list[str] = []
+    match = quantity.search(normalize(question)) if quantity else None
+    if match:
+        stop = function_words()
+        for word in re.findall(r"[^\W\d_](?:[\w'’-]*\w)?", question[match.end():]):
+            folded = fold(word)
+            if folded in places:
+                break
+            if folded in stop or len(word) < 2:
+                if words:
+                    break  # the noun phrase ends at the first function word after it
+                continue
+            words.append(word)
+            if len(words) == 3:
+                break
+    first = re.match(r"\W*([\w'’-]+)", question)
+    entities = [w for w in content if _ENTITY.match(w) and (not first or w != first.group(1))]
+    qualifiers = [after for word, after in itertools.pairwise(words)
+                  if find_terms(word) and not find_terms(after) and fold(after).startswith("ال")]
+    rate = bool(match and _RATE.search(fold(match.group())))
+    return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate)
+
+
+def figure_terms(figure: Figure) -> set[str]:
+    """Indicators the figure's own phrase names (a qualifier only when alone). A noun
+    phrase is read at its ends, where its head is (English puts it last, the other four
+    languages first): "118 public medical examination and treatment facilities" counts
+    facilities, not examinations."""
+    text = figure.counts
+    if figure.counts_side == "after" and not figure.value.endswith(("%", "٪")):
+        words = text.split()
+        text = " ".join(words[:2]) + " | " + " ".join(words[-2:]) if len(words) > 4 else text
+    if figure.value.endswith(("%", "٪")):  # "тим, що на 8%", "تم تطعيم 96.3%"
+        text += " | " + figure.preceding
+    found = find_terms(text)
+    if "/" in figure.unit:
+        found.add("per_10000_people")
+    specific = found - _QUALIFIERS
+    return specific or found
+
+
+def wanted_terms(asked: Asked, need_terms: frozenset[str]) -> frozenset[str]:
+    """The indicators a figure must count: those of the noun phrase after "how many" when
+    it names some ("smart terminals for medical examination registration" asks for
+    terminals, not examinations), else those the question names but qualifiers."""
+    if asked.words:
+        found = find_terms(" ".join(asked.words))
+        if found - _QUALIFIERS:
+            return frozenset(found)
+        if need_terms - _QUALIFIERS:  # "percentage of patients ... with an electronic record"
+            return frozenset(need_terms - _QUALIFIERS)
+        if found:
+            return frozenset(found)
+        # "Tỷ lệ xã ... đạt chuẩn quốc gia về y tế": the phrase runs on past a function
+        # word; an indicator the question names still counts, a qualifier alone does not.
+        return frozenset(need_terms - _QUALIFIERS)
+    return need_terms
+
+
+def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
+    """How well ``figure`` counts what was asked (``wanted``: the vocabulary's indicators):
+    1 for the indicator the asked phrase names; the share of the asked words its phrase
+    holds for anything else; 0.4 for an indicator named elsewhere in the question (an
+    asked phrase that the figure's own words match wins over it); 0 when it counts
+    something else. A question asking for a share is answered by percentages only."""
+    if asked.rate and not figure.value.endswith(("%", "٪")):
+        return 0.0
+    own = figure_terms(figure)
+    specific = wanted - _QUALIFIERS
+    share = overlap(asked.words, figure.counts) if asked.words else 0.0
+    from_phrase = bool(find_terms(" ".join(asked.words))) if asked.words else True
+    if specific and own & specific and (not asked.qualifiers or overlap(
+            asked.qualifiers, figure.counts) > 0):
+        return 1.0 if from_phrase else 0.4
+    if own - _QUALIFIERS - {"per_10000_people"}:
+        return 0.0  # a known indicator is not the unknown thing asked
+    if specific and from_phrase:
+        return 0.0
+    if wanted and own & wanted:  # only a qualifier asked ("how many patients ...")
+        return max(share, 0.5)
+    return share if share >= 0.5 else 0.0
+
+
+def pick(figures: Sequence[Figure], wanted: frozenset[str], asked: Asked,
+         per_capita: bool) -> tuple[Figure | None, float]:
+    """The figure bound best to what was asked (per-capita ones when that was asked, then
+    the first in the sentence), with how well it is bound."""
+    wanted = wanted_terms(asked, wanted)
+    scored = [(binds(f, wanted, asked), i, f) for i, f in enumerate(figures)]
+    bound = [(s, i, f) for s, i, f in scored if s > 0]
+    if not bound:
+        return None, 0.0
+    best = min(bound, key=lambda t: (-t[0], (("per_10000_people" in figure_terms(t[2]))
+                                             != per_capita), t[1]))
+    return best[2], best[0]
+
+
+def coverage(asked: Asked, text: str) -> float:
+    """Share of the question's content words ``text`` holds; 0 when one of its entities
+    (a capitalised name, an acronym) is missing: "What are the symptoms of Ebola?" is not
+    answered by a passage on pulmonary embolism."""
+    if asked.entities and overlap(asked.entities, text) < 1.0:
+        return 0.0
+    return overlap(asked.content, text) if asked.content else 1.0
+
+
+def status_of(share: float) -> str:
+    return ANSWERED if share >= HIGH else PARTIAL if share >= LOW else NOT_FOUND
