@@ -148,7 +148,10 @@ def test_snapshot_is_cached_locally_and_follows_the_server(
     assert len(now) == 2 and saved[0] in now, now  # the new revision's, beside the last
     removed = _via("env", chroma_url, base_env, "remove", "tra_vinh_update.txt")
     assert removed.returncode == 0, removed.stderr
-    gone = _via("env", chroma_url, base_env, *question)
+    # Removed: no longer a source one may name (an input error), nor among the hits.
+    named = _via("env", chroma_url, base_env, *question)
+    assert named.returncode == 2 and "not an indexed document" in named.stderr
+    gone = _via("env", chroma_url, base_env, *question[:2], *question[4:])
     assert "tra_vinh_update.txt" not in [r["source"]
                                          for r in json.loads(gone.stdout)["retrieved"]]
     _assert_embedded_untouched(embedded_dir)
