@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import yaml
 
-PROFILES_FILE = Path(__file__).resolve().parent / "data" / "embedders.yaml"
+from assistant.resources import data_path
+
+PROFILES_FILE = data_path("embedders.yaml")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from assistant.resources import load_yaml
 from assistant.text import numbers
 from assistant.text.anchors import find_provinces, fold
 from assistant.text.figures import cue_pattern
@@ -28,10 +26,7 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 @lru_cache(maxsize=1)
 def answer_cues() -> dict[str, Any]:
-    text = resources.files("assistant").joinpath("data/answer_cues.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    assert isinstance(data, dict), "answer_cues.yaml must be a mapping"
-    return data
+    return load_yaml("answer_cues.yaml")
 
 
 def cue_regex(forms: Iterable[str], whole_words: bool) -> re.Pattern[str]:
@@ -71,8 +66,7 @@ def find_roles(text: str) -> dict[str, int]:
 
 @lru_cache(maxsize=1)
 def aliases() -> dict[str, list[str]]:
-    text = resources.files("assistant").joinpath("data/provinces.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = load_yaml("provinces.yaml")
     return {k: [str(a) for a in v or []] for k, v in data.items() if not k.startswith("_")}
 
 

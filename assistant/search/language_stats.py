@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-SENTENCES = DATA / "centering_sentences.yaml"
-SHIPPED_MEANS = DATA / "language_means.npz"
-SHIPPED_PAIRS = DATA / "language_pairs.npz"
+from assistant.resources import data_path
+
+SENTENCES = data_path("centering_sentences.yaml")
+SHIPPED_MEANS = data_path("language_means.npz")
+SHIPPED_PAIRS = data_path("language_pairs.npz")
 
 
 def means_file(model_id: str) -> Path:
@@ -31,7 +32,7 @@ def means_file(model_id: str) -> Path:
         if profile.model_id == base and profile.means:
             name = profile.means.get(int(dim) if dim else profile.dimension or 0)
             if name:
-                return DATA / name
+                return data_path(name)
     return SHIPPED_MEANS
 
 

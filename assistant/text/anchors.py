@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
-import yaml
-
+from assistant.resources import load_yaml
 from assistant.text.languages import normalize, strip_accents
 
 
@@ -22,10 +20,7 @@ def fold(text: str) -> str:
 
 
 def _data(name: str) -> dict[str, object]:
-    text = resources.files("assistant").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    assert isinstance(data, dict), f"{name} must be a mapping"
-    return data
+    return load_yaml(name)
 
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")

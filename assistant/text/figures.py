@@ -12,13 +12,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import AssistantError
+from assistant.resources import load_yaml
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.languages import normalize
@@ -57,10 +56,9 @@ class Cues(BaseModel):
 
 @lru_cache(maxsize=1)
 def cues() -> Cues:
-    text = resources.files("assistant").joinpath("data/briefing_cues.yaml").read_text("utf-8")
     try:
-        return Cues.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as exc:
+        return Cues.model_validate(load_yaml("briefing_cues.yaml"))
+    except ValidationError as exc:
         raise AssistantError(f"assistant/data/briefing_cues.yaml is invalid: {exc}") from None
 
 
