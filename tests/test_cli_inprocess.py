@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-import assistant.cli as cli_module
+import assistant.cli._support as cli_support
 from assistant.cli import cli
 
 from .conftest import ROOT
@@ -139,7 +139,7 @@ def test_commands_that_need_no_index_build_none(home: Path, monkeypatch: pytest.
     def no_assistant(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("this command built an Assistant (embedder, Chroma, backend)")
 
-    monkeypatch.setattr(cli_module, "Assistant", no_assistant)
+    monkeypatch.setattr(cli_support, "Assistant", no_assistant)
     monkeypatch.setenv("ASSISTANT_USERS_FILE", str(home / "users.yaml"))
     for name in ("A", "B"):
         (home / name).mkdir()

@@ -1,94 +1,37 @@
-"""The ``assistant`` command: ingest, ask, sources, remove, reset, serve."""
+"""The ``assistant`` command: ingest, ask, brief, sources, remove, reset, serve, add, and the
+groups of other modules (eval, audit, users, feedback)."""
+
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic import ValidationError
 
 from assistant.access import clean_groups
 from assistant.answer.types import Answer
+from assistant.cli._support import (
+    AS_USER,
+    EXIT_PARTIAL,
+    Session,
+    optional_date,
+    pass_assistant,
+    plain,
+    reader_named,
+)
+from assistant.cli.accounts import feedback_group, users_group
 from assistant.config import Settings
-from assistant.errors import AssistantError, InputError
+from assistant.errors import InputError
 from assistant.eval.cli import eval_group
 from assistant.records.cli import audit_group, cli_event
 from assistant.search.filters import Filters
 from assistant.service import Assistant
-from assistant.text.dates import parse as parse_date
-from assistant.web.commands import feedback_group, reader_named, users_group
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_PARTIAL = 1  # some files failed; the rest were indexed
-# Terminal escape sequences (CSI, OSC, two-byte ESC) and other control characters: a
-# document title holding them could rewrite the screen or set the terminal's title.
-_CONTROL = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- and 8-bit
-                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC
-                      r"|\x1b[ -/]*[0-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # ESC x, controls
-
-
-def plain(text: str | None) -> str:
-    """Document-derived text safe to print: no escape sequences, no control characters."""
-    return _CONTROL.sub("", text or "")
-
-
-def _friendly(fn: F) -> F:
-    """Our errors become one readable line and a meaningful exit code, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AssistantError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-class Session:
-    """What a command is given: the settings, and the ``Assistant`` (embedder, Chroma store,
-    answer backend) built only when a command asks for it: ``users add`` or ``eval
-    compare`` never load a model or open the index."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @functools.cached_property
-    def assistant(self) -> Assistant:
-        return Assistant(self.settings)
-
-
-def pass_assistant(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``click.pass_obj`` for commands that work on the index: they get the Assistant, and
-    building it, like the command itself, turns our errors into a message and exit code."""
-
-    @click.pass_obj
-    @_friendly
-    @functools.wraps(fn)
-    def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
-        return fn(session.assistant, *args, **kwargs)
-
-    return wrapper
-
-
-_AS = click.option("--as", "as_user", metavar="USER",
-                   help="Only what USER (of ASSISTANT_USERS_FILE) may read, by their groups.")
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    try:
-        return parse_date(value, "date")
-    except InputError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,15 +96,15 @@ def ingest(assistant: Assistant, paths: tuple[Path, ...], rebuild: bool, quiet: 
               help="Only passages in this language (en, vi, uk, fr, ar); repeatable.")
 @click.option("--province", "provinces", multiple=True, help="Only reports about this province.")
 @click.option("--source", "sources", multiple=True, help="Only this file (as `sources` lists).")
-@click.option("--since", callback=_date, help="Only reports dated on or after YYYY-MM-DD.")
-@click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
+@click.option("--since", callback=optional_date, help="Only reports dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=optional_date, help="Only reports dated on or before YYYY-MM-DD.")
 @click.option("-k", "k", type=click.IntRange(1, 50), help="Passages to read the answer from.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--backend", type=click.Choice(["extractive", "openai", "local"]),
               help="Answer backend (default: ASSISTANT_ANSWER_BACKEND, else extractive).")
 @click.option("--stream", is_flag=True,
               help="Print the answer as it is generated, then the checked answer's sources.")
-@_AS
+@AS_USER
 @pass_assistant
 def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
         provinces: tuple[str, ...], sources: tuple[str, ...], since: date | None,
@@ -232,8 +175,8 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
 @cli.command()
 @click.argument("topic", default="")
 @click.option("--province", help="Only reports about this province (any spelling or script).")
-@click.option("--since", callback=_date, help="Only reports dated on or after YYYY-MM-DD.")
-@click.option("--until", callback=_date, help="Only reports dated on or before YYYY-MM-DD.")
+@click.option("--since", callback=optional_date, help="Only reports dated on or after YYYY-MM-DD.")
+@click.option("--until", callback=optional_date, help="Only reports dated on or before YYYY-MM-DD.")
 @click.option("--lang", "language", metavar="CODE",
               help="Language of headings and labels: one of ASSISTANT_LANGUAGES "
                    "(default: the first, en).")
@@ -241,7 +184,7 @@ def _print_stream(items: Iterator[str | Answer]) -> Answer:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (required for docx; default: print).")
-@_AS
+@AS_USER
 @pass_assistant
 def brief(assistant: Assistant, topic: str, province: str | None, since: date | None,
           until: date | None, language: str | None, fmt: str, output: Path | None,
