@@ -24,7 +24,7 @@ def _home() -> Path:
 class Settings(BaseSettings):
     """Everything configurable, with defaults that work offline on the bundled corpus."""
 
-    # Frozen: chosen once; a variant is a copy (`model_copy(update=...)`), never an edit.
+    # Frozen: chosen once; a variant is a new object (`variant(**changes)`), never an edit.
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore",
                                       frozen=True)
 
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     @classmethod
     def _profile_defaults(cls, data: Any) -> Any:
         # Thresholds tuned for the chosen embedder (its profile's), unless set explicitly.
-        # A `model_copy(update={"embedder": ...})` skips this: build a new Settings instead.
+        # `model_copy` would skip this (and all validation): `variant` rebuilds instead.
         if not isinstance(data, dict):
             return data
         profile = profile_named(str(data.get("embedder") or "e5"))
@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     @property
     def embedder_profile(self) -> EmbedderProfile:
         return profile_named(self.embedder)
+
+    def variant(self, **changes: Any) -> Settings:
+        """These settings with ``changes``, validated like any others: the one way to make a
+        variant. A threshold still at its profile's value follows the (new) profile's."""
+        tuned = self.embedder_profile.thresholds
+        kept = {k: v for k, v in self.model_dump().items()
+                if k in self.model_fields_set and not (k in tuned and v == tuned[k])}
+        return type(self)(**{**kept, **changes})
     embed_batch_size: int = Field(32, ge=1, le=1024)
     omp_wait_policy: Literal["passive", "active"] = Field(
         "passive", description="How the embedder's OpenMP threads wait between calls: "

@@ -107,7 +107,7 @@ def test_prior_weighs_shipped_against_corpus_means() -> None:
 
 
 def _gold_ranks(assistant: Assistant, crosslingual: str) -> list[int]:
-    settings = assistant.settings.model_copy(update={"crosslingual": crosslingual})
+    settings = assistant.settings.variant(crosslingual=crosslingual)
     searcher = Searcher(settings, assistant.store, assistant.embedder, fusion="dense")
     ranks = []
     for question, gold in QUESTIONS:
@@ -127,7 +127,7 @@ def test_centering_finds_answers_in_the_other_language(small_index: Assistant) -
 
 def test_switched_off_scores_are_raw_cosines(small_index: Assistant,
                                              embedder: E5Embeddings) -> None:
-    settings = small_index.settings.model_copy(update={"crosslingual": "none"})
+    settings = small_index.settings.variant(crosslingual="none")
     searcher = Searcher(settings, small_index.store, small_index.embedder, fusion="dense")
     assert searcher.centered() is None
     question = QUESTIONS[0][0]
@@ -208,9 +208,9 @@ def test_shipped_pair_levels_cover_every_pair_and_only_their_embedder(
 
 def _searchers(assistant: Assistant, fusion: str) -> tuple[Searcher, Searcher]:
     settings = assistant.settings
-    dense = Searcher(settings.model_copy(update={"crosslingual": "none"}), assistant.store,
+    dense = Searcher(settings.variant(crosslingual="none"), assistant.store,
                      assistant.embedder, fusion="dense")
-    relation = Searcher(settings.model_copy(update={"crosslingual": "relation"}),
+    relation = Searcher(settings.variant(crosslingual="relation"),
                         assistant.store, assistant.embedder, fusion=fusion)
     return dense, relation
 
@@ -247,7 +247,7 @@ def test_relation_raw_weight_is_the_setting_searches_use(
     # Weight 0: the other language ranks by centred cosine alone; the question's own language
     # keeps dense search's order whatever the weight (issue 14b: the default is 0.2).
     assert Settings().relation_raw_weight == pytest.approx(0.2)
-    searcher = Searcher(small_index.settings.model_copy(update={"crosslingual": "relation"}),
+    searcher = Searcher(small_index.settings.variant(crosslingual="relation"),
                         small_index.store, small_index.embedder, fusion="dense")
     centered = searcher.centered()
     levels = searcher.snapshot().levels

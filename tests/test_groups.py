@@ -122,7 +122,7 @@ def test_filters_as_chroma_where_keep_groups(assistant: Assistant) -> None:
 
 
 def _settings_none(assistant: Assistant) -> Settings:
-    return assistant.settings.model_copy(update={"crosslingual": "none"})
+    return assistant.settings.variant(crosslingual="none")
 
 
 def test_command_line_as_a_user(home: Path, assistant: Assistant) -> None:

@@ -121,7 +121,7 @@ def site(issuer: str, app_port: int, indexed: Assistant, tmp_path_factory: pytes
          ) -> Iterator[tuple[str, list[SignInEvent]]]:
     from assistant.web.app import serve
 
-    settings = indexed.settings.model_copy(update={
+    settings = indexed.settings.variant(**{
         **SSO, "oidc_issuer": issuer, "data_dir": tmp_path_factory.mktemp("sso-data")})
     assistant = Assistant(settings, store=indexed.store, embedder=indexed.embedder)
     events: list[SignInEvent] = []

@@ -75,7 +75,7 @@ def test_every_fusion_mode_finds_a_same_language_answer(indexed: Assistant, fusi
 
 def test_language_aware_fusion_never_moves_other_languages(indexed: Assistant) -> None:
     question = "How many patients did Tra Vinh examine in 2023?"
-    settings = indexed.settings.model_copy(update={"province_anchor": False})
+    settings = indexed.settings.variant(province_anchor=False)
     query = indexed.prepare(question)
     dense = Searcher(settings, indexed.store, indexed.embedder, fusion="dense").search(query, 25)
     fused = Searcher(settings, indexed.store, indexed.embedder,

@@ -39,7 +39,7 @@ def assistant_for(indexed: Assistant, server: FakeOpenAI, **overrides: Any) -> A
     values: dict[str, Any] = {"answer_backend": "openai", "openai_base_url": server.url,
                               "openai_api_key": SecretStr("sk-test"), "llm_max_retries": 0,
                               "llm_timeout": 5.0}
-    return Assistant(indexed.settings.model_copy(update={**values, **overrides}))
+    return Assistant(indexed.settings.variant(**{**values, **overrides}))
 
 
 def test_passages_score_with_the_translation_into_their_language(
@@ -47,7 +47,7 @@ def test_passages_score_with_the_translation_into_their_language(
     # Centering alone: the relation default adds a raw-similarity term to the same mean.
     translated = assistant_for(indexed, server, crosslingual="centering")
     hits = translated.search(QUESTION, k=25)
-    untranslated = Assistant(indexed.settings.model_copy(update={"crosslingual": "centering"}))
+    untranslated = Assistant(indexed.settings.variant(crosslingual="centering"))
     plain = {h.id: h for h in untranslated.search(QUESTION, k=25)}
 
     # One request, for every corpus language but the question's (the corpus has no Vietnamese).

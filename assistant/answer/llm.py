@@ -139,8 +139,8 @@ class ChatEndpoint:
             if key not in self._models:
                 settings = self.settings
                 if quick:
-                    settings = settings.model_copy(update={
-                        "llm_max_retries": 0, "llm_timeout": settings.translation_timeout})
+                    settings = settings.variant(llm_max_retries=0,
+                                                llm_timeout=settings.translation_timeout)
                 self._models[key] = make_chat_model(settings, self._base_url(),
                                                     legacy_max_tokens=self.backend == "local")
             return self._models[key]

@@ -127,7 +127,7 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
                              "(see `assistant sources`).")
     filters = Filters(languages, provinces, sources, since, until, reader)
     if backend and backend != assistant.settings.answer_backend:
-        assistant = Assistant(assistant.settings.model_copy(update={"answer_backend": backend}))
+        assistant = Assistant(assistant.settings.variant(answer_backend=backend))
     try:
         if stream and not as_json:
             answer = _print_stream(assistant.ask_stream(question, filters, k))
@@ -291,7 +291,7 @@ def serve(assistant: Assistant, host: str | None, port: int | None, no_ingest: b
                       allow_anonymous)
 
     if root_path is not None:  # settings are chosen once, before anything is built
-        assistant = Assistant(assistant.settings.model_copy(update={"root_path": root_path}))
+        assistant = Assistant(assistant.settings.variant(root_path=root_path))
     if not no_ingest:
         click.echo(assistant.ingest(progress=sys.stderr.isatty()).summary())
     assistant.warm_up()  # the first user's question does not pay for loading

@@ -68,7 +68,7 @@ def eval_group(ctx: click.Context, qa: Path | None, corpus: Path | None, backend
 
     settings = _base_settings(ctx)
     if backend:
-        settings = Settings(**{**settings.model_dump(), "answer_backend": backend})
+        settings = settings.variant(answer_backend=backend)
     try:
         result = Evaluation(settings, qa, corpus, out, k=k).run(
             progress=not quiet and sys.stderr.isatty())

@@ -120,8 +120,8 @@ class Evaluation:
         if not self.corpus.is_dir():
             raise InputError(f"The corpus folder {corpus} does not exist.")
         # Own embedded index inside OUT: the user's index and Chroma server stay untouched.
-        self.settings = settings.model_copy(update={
-            "index_dir": out / "index", "corpus_dir": self.corpus, "chroma_url": None})
+        self.settings = settings.variant(index_dir=out / "index", corpus_dir=self.corpus,
+                                         chroma_url=None)
         self.assistant = Assistant(self.settings)
 
     def run(self, progress: bool = False) -> RunResult:
