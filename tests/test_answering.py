@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from assistant.answer.lead import lead_is_supported
 from assistant.errors import InputError
 from assistant.text import numbers
 
-from .conftest import load_cases
+from .conftest import ROOT, load_cases
 
 UNANSWERABLE_DA_NANG = [
     ("en", "What is the health budget of Da Nang for 2026?"),
@@ -19,6 +20,12 @@ UNANSWERABLE_DA_NANG = [
     ("ar", "ما هي ميزانية الصحة في دا نانغ لعام 2026؟"),
 ]
 MUST = [c for c in load_cases() if c["id"].startswith("must-")]
+# Answerable cases the committed baseline abstains on (abstention_right == 0 per case).
+ABSTAINING_IN_BASELINE = {
+    case_id for case_id, row in json.loads(
+        (ROOT / "eval" / "baseline" / "metrics.json").read_text(encoding="utf-8")
+    )["per_case"].items()
+    if row.get("abstention_right") == 0} & {c["id"] for c in load_cases() if not c["unanswerable"]}
 
 
 @pytest.mark.parametrize("case", MUST, ids=lambda c: c["id"])
@@ -45,7 +52,11 @@ def test_every_claim_is_cited_from_a_retrieved_passage(
         indexed: Assistant, case: dict[str, object]) -> None:
     answer = indexed.ask(str(case["question"]))
     if answer.abstained:
-        pytest.skip("abstained")  # counted by the evaluation, not a grounding failure
+        # Grounding is not testable on an abstention; but only the answerable questions the
+        # committed baseline already abstains on may do so: a change that abstains more
+        # often fails here, not only in `eval compare`.
+        assert case["id"] in ABSTAINING_IN_BASELINE, "an answerable question now abstains"
+        pytest.skip("abstained, as in the baseline")
     retrieved = {h.text for h in answer.retrieved}
     cited = [c.n for c in answer.citations]
     assert cited == list(range(1, len(cited) + 1))
