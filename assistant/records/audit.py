@@ -11,19 +11,19 @@ recorded as an ``audit_failed`` event with the count of lost rows.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import sqlalchemy as sa
 
 from assistant.config import Settings
 from assistant.records.db import Database, audit_events, utcnow
+from assistant.records.rows import Format, write_rows
 
 log = logging.getLogger("assistant.audit")
 
@@ -32,7 +32,6 @@ COLUMNS = ("id", "at", "event", "user", "outcome", "language", "question", "docu
 # Events recorded; the export and the Audit tab filter on these names.
 EVENTS = ("sign_in", "question", "upload", "delete", "rebuild", "briefing", "export",
           "audit_failed")
-Format = Literal["csv", "jsonl"]
 
 
 @dataclass(frozen=True)
@@ -151,17 +150,9 @@ class AuditLog:
         return rows
 
     def export(self, out: IO[str], fmt: Format, query: AuditQuery = AuditQuery()) -> int:
-        rows = self.rows(query)
-        if fmt == "jsonl":
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "documents": " ".join(row["documents"]),
-                                 "detail": json.dumps(row["detail"], ensure_ascii=False)})
-        return len(rows)
+        return write_rows(out, fmt, self.rows(query), COLUMNS, lambda row: {
+            **row, "documents": " ".join(row["documents"]),
+            "detail": json.dumps(row["detail"], ensure_ascii=False)})
 
 
 def audited_check(check: Callable[[str, str], bool], audit: AuditLog

@@ -7,7 +7,6 @@ writes the rows as CSV or JSONL.
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from assistant.answer.types import Answer
+from assistant.records.rows import write_rows
 
 FILE_NAME = "feedback.sqlite"
 COLUMNS = ("id", "created_at", "user", "rating", "comment", "question", "answer", "sources",
@@ -108,16 +108,8 @@ class FeedbackStore:
         whose every cited source is among them: an answer quotes its sources."""
         rows = [r for r in self.rows() if readable is None
                 or all(s.get("source") in readable for s in r["sources"])]
-        if fmt == "jsonl":
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "sources": json.dumps(row["sources"],
-                                                              ensure_ascii=False)})
-        return len(rows)
+        return write_rows(out, fmt, rows, COLUMNS, lambda row: {
+            **row, "sources": json.dumps(row["sources"], ensure_ascii=False)})
 
 
 def turn_dict(turn: Turn) -> dict[str, Any]:
