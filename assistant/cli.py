@@ -24,7 +24,7 @@ from assistant.records.cli import audit_group, cli_event
 from assistant.search.filters import Filters
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
-from assistant.web.commands import feedback_group, reader_named, users_group
+from assistant.web.commands import feedback_group, keys_group, reader_named, users_group
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -371,6 +371,7 @@ cli.add_command(eval_group)
 cli.add_command(feedback_group)
 cli.add_command(users_group)
 cli.add_command(audit_group)
+cli.add_command(keys_group)
 
 
 def main() -> None:

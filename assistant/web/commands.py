@@ -1,4 +1,5 @@
-"""``assistant users`` (sign-in accounts) and ``assistant feedback`` (what staff said)."""
+"""``assistant users`` (sign-in accounts) and ``assistant feedback`` (what staff said);
+``assistant keys`` lives in ``keys_cli``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 from assistant.access import User
 from assistant.errors import AssistantError, InputError
 from assistant.records.cli import cli_event
+from assistant.web.keys_cli import keys_group as keys_group  # registered by assistant.cli
 
 F = TypeVar("F", bound=Callable[..., Any])
 APPLIES = "A running server applies it at the next request: no restart needed"
