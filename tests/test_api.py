@@ -235,8 +235,8 @@ def test_administrator_uploads_and_deletes(server: tuple[str, Assistant],
                                            keys: dict[str, str]) -> None:
     url, _ = server
     admin = {"Authorization": f"Bearer {keys['ann']}"}
-    note = ("Cao Bang Department of Health memo for 2025: Cao Bang province opened "
-            "17 new mobile vaccination teams in 2025.\n").encode()
+    note = (b"Cao Bang Department of Health memo for 2025: Cao Bang province opened "
+            b"17 new mobile vaccination teams in 2025.\n")
     added = httpx.post(f"{url}/v1/documents", headers=admin, data={"groups": "b"}, timeout=300,
                        files=[("files", ("cao_bang_memo.txt", note, "text/plain")),
                               ("files", ("tool.exe", b"MZ\x90\x00", "application/x-msdos"))])
@@ -271,6 +271,10 @@ def test_every_call_is_in_the_audit_log(server: tuple[str, Assistant], keys: dic
     assert any(r["event"] == "api_search" and r["user"] == "boris" for r in rows)
     assert any(r["event"] == "sign_in" and r["outcome"] == "failed"
                and r["detail"].get("via") == "api" for r in rows)
+    # The administrator's upload and deletion, and staff refused on documents.
+    assert {("upload", "ann", "ok"), ("delete", "ann", "ok"), ("upload", "alice", "refused"),
+            ("delete", "alice", "refused"), ("api_documents", "alice", "refused")} <= {
+        (r["event"], r["user"], r["outcome"]) for r in rows if r["detail"].get("via") == "api"}
     # Keys are kept only as hashes.
     stored = Database.from_settings(Settings(data_dir=home / "data"))
     with stored.engine.connect() as conn:

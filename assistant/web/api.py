@@ -112,9 +112,11 @@ def build_api(assistant: Assistant, accounts: Accounts, keys: ApiKeys,
                            "`assistant keys add USER`.", "invalid_api_key")
         return Caller(key.user, user, key.id)
 
-    def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    def admin(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
         if not who.user.is_admin:
-            audit.record("api_documents", who.name, "refused", via="api", key_id=who.key_id)
+            event = {"POST": "upload", "DELETE": "delete"}.get(request.method, "api_documents")
+            audit.record(event, who.name, "refused", via="api", key_id=who.key_id,
+                         path=request.url.path)
             raise ApiError(403, "Only administrators may list, upload or delete documents.",
                            "insufficient_permissions")
         return who
