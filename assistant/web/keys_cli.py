@@ -40,8 +40,7 @@ def keys_group() -> None:
 @click.argument("user")
 @click.pass_obj
 def keys_add(obj: Any, user: str) -> None:
-    """Make a new key for USER and print it: it is shown this once, and only its hash
-    is stored.
+    """Make a key for USER; printed once, only its hash is kept.
 
     \b
     Example:
@@ -76,7 +75,7 @@ def keys_add(obj: Any, user: str) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include revoked keys.")
 @click.pass_obj
 def keys_list(obj: Any, user: str | None, show_all: bool) -> None:
-    """List keys: id, user, when made (and revoked); never the keys themselves."""
+    """List keys (id, user, dates), never the keys themselves."""
     try:
         keys = _store(obj).list(user)
     except sa.exc.SQLAlchemyError as exc:
@@ -94,7 +93,7 @@ def keys_list(obj: Any, user: str | None, show_all: bool) -> None:
 @click.argument("key_id")
 @click.pass_obj
 def keys_revoke(obj: Any, key_id: str) -> None:
-    """Revoke the key KEY_ID (from `assistant keys list`): it stops working at once."""
+    """Revoke the key KEY_ID (see `keys list`); it stops at once."""
     try:
         record = _store(obj).revoke(key_id)
     except sa.exc.SQLAlchemyError as exc:
