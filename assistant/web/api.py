@@ -18,6 +18,7 @@ which name types local to ``build_api``.)
 import json
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ from assistant.web.admin import document_rows, index_lock
 from assistant.web.auth import Accounts
 
 PREFIX = "/v1"
+ANSWERS_AT_ONCE = 4  # as the web chat's queue: more questions wait for a turn
 _KINDS = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 413: "invalid_request_error"}
 
@@ -82,6 +84,7 @@ def build_api(assistant: Assistant, accounts: Accounts, keys: ApiKeys,
                               "See docs/api.md.",
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     bearer = HTTPBearer(auto_error=False, description="An API key: `assistant keys add USER`.")
+    answering = threading.BoundedSemaphore(ANSWERS_AT_ONCE)
 
     @api.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -161,17 +164,19 @@ def build_api(assistant: Assistant, accounts: Accounts, keys: ApiKeys,
             # The web chat's call, with the configured backend unless another is chosen.
             chosen = None if backend is assistant.backend else backend
             parts = assistant.ask_stream(question, filters, None, history, chosen)
-            first = next(parts, None)  # retrieval runs here: its errors are still HTTP's
+            with answering:  # retrieval runs here: its errors are still HTTP's
+                first = next(parts, None)
         except AssistantError as exc:
             noted("error", question, error=str(exc))
             raise _from(exc) from None
         if body.stream:
             return StreamingResponse(
-                _events(first, parts, name, ident, created, question, noted),
+                _events(first, parts, name, ident, created, question, noted, answering),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            final = _final(first, parts)
+            with answering:
+                final = _final(first, parts)
         except AssistantError as exc:
             noted("error", question, error=str(exc))
             raise _from(exc) from None
@@ -265,12 +270,14 @@ def _final(first: str | Answer | None, parts: Iterator[str | Answer]) -> Answer:
 
 
 def _events(first: str | Answer | None, parts: Iterator[str | Answer], model: str,
-            ident: str, created: int, question: str, noted: Any) -> Iterator[str]:
+            ident: str, created: int, question: str, noted: Any,
+            answering: threading.BoundedSemaphore) -> Iterator[str]:
     """OpenAI's chunks. Only the checked answer is sent: a model's drafts are not, since a
     client cannot take back text it was sent; it comes in pieces, then the sources."""
     yield fmt.chunk(ident, created, model, {"role": "assistant", "content": ""})
     try:
-        final = _final(first, parts)
+        with answering:
+            final = _final(first, parts)
     except AssistantError as exc:
         noted("error", question, error=str(exc))
         error = _from(exc)
