@@ -289,3 +289,47 @@ def test_openapi_schema(server: tuple[str, Assistant]) -> None:
     assert {"/chat/completions", "/models", "/search", "/documents",
             "/documents/{source}"} <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+class _Drafting(Assistant):
+    """Streams a draft the final answer replaces, as a language model's can be."""
+
+    def ask_stream(self, question: Any, filters: Any = None, k: int | None = None,
+                   history: Any = None, backend: Any = None) -> Iterator[Any]:
+        yield "Draft: 999 ambulances [9]. "
+        yield from super().ask_stream(question, filters, k, history, backend)
+
+
+def test_models_choose_the_backend_and_streams_carry_no_drafts(indexed: Assistant,
+                                                               tmp_path: Path) -> None:
+    # A language model configured (the scripted one), on 127.0.0.1 with no users file (a key
+    # acts as the local administrator), with a reverse proxy's prefix set.
+    from assistant.answer.testing import ScriptedChatModel
+    from assistant.web.app import serve
+
+    settings = indexed.settings.model_copy(update={"data_dir": tmp_path / "data",
+                                                   "root_path": "/assistant"})
+    assistant = _Drafting(settings, chat=ScriptedChatModel(), embedder=indexed.embedder,
+                          store=indexed.store)
+    _, key = ApiKeys(Database.from_settings(settings)).add("anyone")
+    port = free_port()
+    app = serve(assistant, host="127.0.0.1", port=port, block=False)
+    try:
+        client = _openai(f"http://127.0.0.1:{port}", key)  # the proxy strips the prefix
+        assert [m.id for m in client.models.list()] == ["openai", "extractive"]
+        ask = [{"role": "user", "content": BEDS}]
+        whole = client.chat.completions.create(model="openai", messages=ask)
+        chunks = list(client.chat.completions.create(model="openai", messages=ask,
+                                                     stream=True))
+        streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert streamed == whole.choices[0].message.content and "Draft" not in streamed
+        assert LANG_SON in streamed and chunks[-1].model_extra["backend"] == "openai"
+        quoted = client.chat.completions.create(model="extractive", messages=ask)
+        assert quoted.model_extra["backend"] == "extractive"
+        assert quoted.choices[0].message.content.split("\n\n**Sources**")[0] == \
+            indexed.ask(BEDS).answer
+        documents = httpx.get(f"http://127.0.0.1:{port}/v1/documents", timeout=60,
+                              headers={"Authorization": f"Bearer {key}"})
+        assert LANG_SON in {d["source"] for d in documents.json()["data"]}
+    finally:
+        app.close()
