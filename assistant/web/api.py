@@ -40,7 +40,7 @@ from assistant.records import ApiKeys, AuditLog
 from assistant.service import Assistant
 from assistant.text import dates
 from assistant.web import api_format as fmt
-from assistant.web.admin import document_rows, index_lock
+from assistant.web.admin import index_lock
 from assistant.web.auth import Accounts
 
 PREFIX = "/v1"
@@ -203,13 +203,13 @@ def build_api(assistant: Assistant, accounts: Accounts, keys: ApiKeys,
 
     @api.get("/documents", summary="The indexed documents (administrators)")
     def documents(who: Admin) -> dict[str, Any]:
-        rows = document_rows(assistant)
-        audit.record("api_documents", who.name, via="api", key_id=who.key_id, count=len(rows))
+        records = assistant.sources()
+        audit.record("api_documents", who.name, via="api", key_id=who.key_id,
+                     count=len(records))
         return {"object": "list", "data": [
-            {"source": r[0], "title": r[1], "language": r[2], "chunks": r[3],
-             "date": r[4] or None, "provinces": [p for p in r[5].split(", ") if p],
-             "groups": [] if r[6] == "everyone" else r[6].split(", "), "url": r[7] or None}
-            for r in rows]}
+            {"source": r.source, "title": r.title, "language": r.language,
+             "chunks": len(r.chunk_ids), "date": r.date, "provinces": list(r.provinces),
+             "groups": list(r.groups), "url": r.url} for r in records]}
 
     @api.post("/documents", summary="Upload documents (administrators)")
     def upload(who: Admin, files: Annotated[list[UploadFile], File()],

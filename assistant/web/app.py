@@ -3,6 +3,7 @@
 Tabs: Chat (streaming answers, clickable citations, filters, feedback), Documents (for
 administrators, see ``web_admin``), and any extra tabs the caller mounts. Sign-in comes
 from ``auth``; sources are rendered by ``web_sources``; feedback is stored by ``feedback``.
+``serve`` runs it in one FastAPI app with the OpenAI-compatible API (``api``) under ``/v1``.
 """
 
 from __future__ import annotations
