@@ -98,9 +98,10 @@ class Assistant:
         return self.searcher.search(query, k, filters)
 
     def _retrieve(self, question: str | Query, filters: Filters | None, k: int | None,
-                  history: History | None) -> tuple[Query, list[Hit]]:
+                  history: History | None, backend: AnswerBackend | None = None
+                  ) -> tuple[Query, list[Hit]]:
         query = question if isinstance(question, Query) else self.prepare(question, history)
-        hits = self.searcher.search(query, k or self.backend.pool_k, filters)
+        hits = self.searcher.search(query, k or (backend or self.backend).pool_k, filters)
         if not hits and self.store.is_empty():  # checked only then: no cost on the way
             raise EmptyIndexError
         return query, hits
@@ -112,15 +113,16 @@ class Assistant:
         return self.backend.compose(query, hits)
 
     def ask_stream(self, question: str | Query, filters: Filters | None = None,
-                   k: int | None = None, history: History | None = None
-                   ) -> Iterator[str | Answer]:
+                   k: int | None = None, history: History | None = None,
+                   backend: AnswerBackend | None = None) -> Iterator[str | Answer]:
         """Stream an answer: text deltas (``str``) as they come, then the final ``Answer``.
 
         The final ``Answer`` is authoritative (citations checked and renumbered); the web chat
         and ``assistant ask --stream`` show the deltas, then replace them with it.
+        ``backend``: another than the configured one (the API's choice of model).
         """
-        query, hits = self._retrieve(question, filters, k, history)
-        yield from self.backend.stream(query, hits)
+        query, hits = self._retrieve(question, filters, k, history, backend)
+        yield from (backend or self.backend).stream(query, hits)
 
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> SearchRetriever:
         return SearchRetriever(searcher=self.searcher, prepare=self.prepare,
@@ -145,6 +147,15 @@ class Assistant:
         """Check uploaded files as the web app does, copy them to the uploads folder, index;
         ``groups`` may read them (none: everyone)."""
         return uploads.add_files(self.indexer, files, progress, groups)
+
+    def backends(self) -> dict[str, AnswerBackend]:
+        """The answer backends this assistant can use, by name: the configured one, and
+        the extractive one a model backend falls back on."""
+        found = {self.backend.name: self.backend}
+        fallback = getattr(self.backend, "fallback", None)
+        if fallback is not None:
+            found.setdefault(fallback.name, fallback)
+        return found
 
     def sources(self, reader: User | None = None) -> list[DocRecord]:
         """The indexed documents (those ``reader`` may read, when given)."""

@@ -50,8 +50,8 @@ def run(*args: str, input: str | None = None) -> Result:
 def test_every_command_is_covered() -> None:
     # A new command shows up here, and so in the help test below.
     top = {c[0] for c in COMMANDS}
-    assert top >= {"add", "ask", "audit", "brief", "eval", "feedback", "ingest", "remove",
-                   "reset", "serve", "sources", "users"}
+    assert top >= {"add", "ask", "audit", "brief", "eval", "feedback", "ingest", "keys",
+                   "remove", "reset", "serve", "sources", "users"}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -79,6 +79,8 @@ def test_every_command_explains_itself(command: tuple[str, ...]) -> None:
     (("users", "add", "ann"), 2, "ASSISTANT_USERS_FILE"),
     (("audit", "export", "--since", "2025-12-01", "--until", "2025-01-01"), 2, "after"),
     (("serve", "--no-ingest", "--host", "0.0.0.0"), 1, "--allow-anonymous"),
+    (("keys", "revoke", "key_none"), 2, "no key 'key_none'"),
+    (("keys", "add", "two words"), 2, "no spaces"),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) else str(v))
 def test_exit_codes(home: Path, args: tuple[str, ...], code: int, says: str) -> None:
     result = run(*args, input="a-password\na-password\n")

@@ -50,7 +50,7 @@ def generative(small: Assistant, server: FakeOpenAI, **overrides: Any) -> Assist
                               "llm_max_retries": 0, "llm_timeout": 5.0,
                               "translate_questions": "off"}
     values.update(overrides)
-    settings = small.settings.model_copy(update=values)
+    settings = small.settings.variant(**values)
     return Assistant(settings, embedder=small.embedder, store=small.store)
 
 
@@ -255,7 +255,7 @@ def test_azure_deployment_path(small: Assistant, server: FakeOpenAI) -> None:
 
 
 def test_assistant_picks_the_backend_once(small: Assistant, server: FakeOpenAI) -> None:
-    assistant = Assistant(small.settings.model_copy(update={
+    assistant = Assistant(small.settings.variant(**{
         "answer_backend": "openai", "openai_base_url": server.url, "llm_max_retries": 0}),
         embedder=small.embedder, store=small.store)  # share the loaded model and the index
     assert isinstance(assistant.backend, GenerativeAnswerer)

@@ -117,12 +117,17 @@ def issuer(provider_port: int, app_port: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def site(issuer: str, app_port: int, indexed: Assistant, tmp_path_factory: pytest.TempPathFactory
+def sso_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sso-data")
+
+
+@pytest.fixture(scope="module")
+def site(issuer: str, app_port: int, indexed: Assistant, sso_data: Path
          ) -> Iterator[tuple[str, list[SignInEvent]]]:
     from assistant.web.app import serve
 
     settings = indexed.settings.variant(**{
-        **SSO, "oidc_issuer": issuer, "data_dir": tmp_path_factory.mktemp("sso-data")})
+        **SSO, "oidc_issuer": issuer, "data_dir": sso_data})
     assistant = Assistant(settings, store=indexed.store, embedder=indexed.embedder)
     events: list[SignInEvent] = []
     server = serve(assistant, host="127.0.0.1", port=app_port, block=False,
@@ -175,6 +180,30 @@ def test_sign_in_through_the_provider(site: tuple[str, list[SignInEvent]], user:
         assert str(done.url).startswith(f"{url}/signed-out") and "signed out" in done.text
         assert client.get(f"{url}/", follow_redirects=False).status_code == 302
         assert client.get(f"{url}/config").status_code == 401
+
+
+@needs_provider
+@pytest.mark.slow
+def test_api_beside_single_sign_on(site: tuple[str, list[SignInEvent]], sso_data: Path
+                                   ) -> None:
+    # With no users file, a key's user is the principal signed in through the provider:
+    # their groups bound the search, and once they sign out the key opens nothing.
+    import httpx
+
+    from assistant.records import ApiKeys, Database
+
+    url, _ = site
+    _, key = ApiKeys(Database.from_settings(Settings(data_dir=sso_data))).add("sam")
+    search = {"query": "hospital beds in Lang Son", "k": 3}
+    with httpx.Client(follow_redirects=True, timeout=60) as client:
+        assert client.post(f"{url}/v1/search", json=search).status_code == 401
+        _sign_in(client, url, "sam")
+        found = httpx.post(f"{url}/v1/search", json=search, timeout=60,
+                           headers={"Authorization": f"Bearer {key}"})
+        assert found.status_code == 200 and found.json()["data"]
+        client.get(f"{url}/logout")  # forgotten here (the provider's confirmation aside)
+    gone = httpx.post(f"{url}/v1/search", json=search, headers={"Authorization": f"Bearer {key}"})
+    assert gone.status_code == 401 and gone.json()["error"]["code"] == "invalid_api_key"
 
 
 @needs_provider

@@ -26,6 +26,7 @@ from assistant.cli._support import (
     reader_named,
 )
 from assistant.cli.accounts import feedback_group, users_group
+from assistant.cli.keys import keys_group
 from assistant.config import Settings
 from assistant.errors import InputError
 from assistant.eval.cli import eval_group
@@ -320,6 +321,7 @@ cli.add_command(eval_group)
 cli.add_command(feedback_group)
 cli.add_command(users_group)
 cli.add_command(audit_group)
+cli.add_command(keys_group)
 
 
 def main() -> None:

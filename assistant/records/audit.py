@@ -31,7 +31,8 @@ COLUMNS = ("id", "at", "event", "user", "outcome", "language", "question", "docu
            "detail")
 # Events recorded; the export and the Audit tab filter on these names.
 EVENTS = ("sign_in", "question", "upload", "delete", "rebuild", "briefing", "export",
-          "audit_failed")
+          "audit_failed", "api_question", "api_search", "api_documents", "api_models",
+          "api_key")
 
 
 @dataclass(frozen=True)

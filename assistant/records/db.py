@@ -47,6 +47,16 @@ conversations = sa.Table(
     sa.Column("turns", sa.Text, nullable=False),
 )
 
+# API keys (``records.keys``): only a hash of each key is kept; a revoked key stays listed.
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # shown, never secret
+    sa.Column("user", sa.String(200), nullable=False, index=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256, hex
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
 # Append-only where the database can enforce it: rows are never changed, only purged by
 # retention. PostgreSQL deployments grant the app INSERT/SELECT/DELETE only (docs/deploy.md).
 sa.event.listen(audit_events, "after_create", sa.DDL(

@@ -9,6 +9,7 @@ anything). An upload may be limited to groups; with none, everyone may read it.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,16 @@ from assistant.service import Assistant
 from assistant.web.auth import Accounts
 
 COLUMNS = ["source", "title", "language", "chunks", "date", "provinces", "groups", "url"]
+# One change to the index at a time, per assistant, from this tab and the API alike: two
+# administrators uploading at once would otherwise race on the same documents (the chat
+# keeps reading meanwhile).
+_LOCKS: weakref.WeakKeyDictionary[Assistant, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def index_lock(assistant: Assistant) -> threading.Lock:
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(assistant, threading.Lock())
 
 
 def document_rows(assistant: Assistant) -> list[list[Any]]:
@@ -39,9 +50,7 @@ def documents_tab(assistant: Assistant, users: Accounts, text: WebMessages,
     each change (``WebRecords.note``)."""
     note = audit or (lambda *_args, **_kwargs: None)
     # Module-level-style defaults: Gradio injects a live tracker in place of these.
-    # One change to the index at a time: two administrators uploading at once would
-    # otherwise race on the same documents (the chat keeps reading meanwhile).
-    writing = threading.Lock()
+    writing = index_lock(assistant)
     file_progress = gr.Progress()
     tqdm_progress = gr.Progress(track_tqdm=True)
 

@@ -3,6 +3,7 @@
 Tabs: Chat (streaming answers, clickable citations, filters, feedback), Documents (for
 administrators, see ``web_admin``), and any extra tabs the caller mounts. Sign-in comes
 from ``auth``; sources are rendered by ``web_sources``; feedback is stored by ``feedback``.
+``serve`` runs it in one FastAPI app with the OpenAI-compatible API (``api``) under ``/v1``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from assistant.text.dates import parse as parse_date
 from assistant.web.audit_tab import audit_tab
 from assistant.web.auth import Accounts, Users
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
-from assistant.web.oidc import SignInEvent, SignInHook, SsoServer, SsoUsers, build_sso_app
+from assistant.web.oidc import SignInEvent, SignInHook, SsoUsers, build_sso_app
 from assistant.web.records import Note, WebRecords, history_controls, remember_browser
+from assistant.web.server import WebServer
 from assistant.web.sources import render_answer, render_documents
 
 EXAMPLES = [
@@ -279,34 +281,54 @@ def audited_sign_in(audit: AuditLog) -> SignInHook:
     return hook
 
 
+def _asgi_app(assistant: Assistant, accounts: Accounts, audit: AuditLog) -> Any:
+    """One FastAPI app: the API under ``/v1`` (docs/api.md), Gradio mounted at ``/`` after."""
+    from fastapi import FastAPI
+
+    from assistant.records import ApiKeys
+    from assistant.web.api import PREFIX, build_api
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.mount(PREFIX, build_api(assistant, accounts, ApiKeys(audit.database), audit))
+    return app
+
+
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None,
           block: bool = True, extra_tabs: Sequence[ExtraTab] | None = None,
           on_sign_in: SignInHook | None = None, allow_anonymous: bool = False) -> Any:
+    """Serve the web chat and the API on one address; returns the running ``WebServer``
+    (``block=False``), whose ``close()`` stops it."""
     # Gradio must not phone home: offline sites, and no telemetry from health departments.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
     host = host or settings.host
+    port = port or settings.port
+    mount: dict[str, Any] = {"root_path": settings.root_path or None, "show_error": True,
+                             "max_file_size": f"{settings.max_file_mb:g}mb", "css": CSS}
     if settings.oidc_issuer:  # single sign-on: Gradio mounted behind the OIDC routes
         sso_users = SsoUsers()
-        sso_records = WebRecords.open(settings, sso_users)
-        blocks = build_app(assistant, sso_users, extra_tabs, sso_records)
+        records = WebRecords.open(settings, sso_users)
+        blocks = build_app(assistant, sso_users, extra_tabs, records)
         blocks.queue(default_concurrency_limit=4)
-        hook = on_sign_in or audited_sign_in(sso_records.audit)
-        server = SsoServer(build_sso_app(
-            blocks, settings, sso_users, hook, root_path=settings.root_path or None,
-            max_file_size=f"{settings.max_file_mb:g}mb", show_error=True, css=CSS),
-            host, port or settings.port, settings.root_path)
-        return server.run() if block else server.start()
-    users = Users.for_serving(settings.users_file, host, allow_anonymous)  # fails closed
-    records = WebRecords.open(settings, users)
-    app = build_app(assistant, users, extra_tabs, records)
-    app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host, server_port=port or settings.port,
-               share=False,  # public share links: never from here
-               auth=audited_check(users.check, records.audit) if users.enabled else None,
-               auth_message=load_web(settings.prompts_dir).sign_in,
-               root_path=settings.root_path or None,
-               max_file_size=f"{settings.max_file_mb:g}mb",
-               prevent_thread_lock=not block, show_error=True, css=CSS)
-    return app
+        # API keys name users of the users file where there is one; else the principals
+        # signed in through the provider since the server started.
+        keyed: Accounts = Users.load(settings.users_file) if settings.users_file else sso_users
+        app = build_sso_app(blocks, settings, sso_users,
+                            on_sign_in or audited_sign_in(records.audit),
+                            app=_asgi_app(assistant, keyed, records.audit), **mount)
+        how = "sign-in through the OpenID provider"
+    else:
+        import gradio as gr
+
+        users = Users.for_serving(settings.users_file, host, allow_anonymous)  # fails closed
+        records = WebRecords.open(settings, users)
+        blocks = build_app(assistant, users, extra_tabs, records)
+        blocks.queue(default_concurrency_limit=4)
+        app = gr.mount_gradio_app(
+            _asgi_app(assistant, users, records.audit), blocks, path="/",
+            auth=audited_check(users.check, records.audit) if users.enabled else None,
+            auth_message=load_web(settings.prompts_dir).sign_in, **mount)
+        how = "sign-in with the users file" if users.enabled else "no sign-in"
+    server = WebServer(app, host, port, settings.root_path, how)
+    return server.run() if block else server.start()

@@ -167,8 +167,9 @@ def _check_provider(settings: Settings) -> None:
 
 
 def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
-                  on_sign_in: SignInHook | None = None, **mount: Any) -> Any:
-    """A FastAPI app: the sign-in routes and ``blocks`` mounted at ``/`` behind them."""
+                  on_sign_in: SignInHook | None = None, app: Any = None, **mount: Any) -> Any:
+    """A FastAPI app (``app``, or a new one): the sign-in routes and ``blocks`` mounted at
+    ``/`` behind them."""
     import gradio as gr
     from authlib.integrations.starlette_client import OAuth
     from fastapi import FastAPI, Request
@@ -204,7 +205,7 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
         users.remember(principal)
         return principal.name
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = app or FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.middleware("http")
     async def to_login(request: Request, call_next: Any) -> Any:
@@ -275,36 +276,3 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
                        session_cookie=COOKIE, max_age=int(settings.session_hours * 3600),
                        same_site="lax", https_only=https)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=current, **mount)
-
-
-class SsoServer:
-    """The SSO app served by uvicorn; ``close()`` stops it (as ``Blocks.close`` would)."""
-
-    def __init__(self, app: Any, host: str, port: int, root_path: str = "") -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host=host, port=port, root_path=root_path,
-                                log_level="warning", proxy_headers=True)
-        self.server = uvicorn.Server(config)
-        self.thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        config = self.server.config
-        # What Gradio's launch() prints; uvicorn itself is quiet below warnings.
-        print(f"* Running on http://{config.host}:{config.port}{config.root_path} "
-              "(sign-in through the OpenID provider)", flush=True)
-        self.server.run()
-
-    def start(self) -> SsoServer:
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="sso")
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise AssistantError("The web server did not start (is the port in use?).")
-            self.thread.join(0.05)
-        return self
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=15)
