@@ -22,7 +22,7 @@ from .test_browser import ARGS, CHROMIUM, WAIT
 
 PROVIDER = ROOT / "tests" / "oidc"
 NODE = shutil.which("node")
-CLIENT = {"oidc_client_id": "health-assistant",  # model_copy does not validate: a SecretStr
+CLIENT = {"oidc_client_id": "health-assistant",  # the secret as the settings hold it
           "oidc_client_secret": SecretStr("test-client-secret")}
 LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 SSO = {**CLIENT, "oidc_role_claim": "roles", "oidc_admin_values": ["assistant-admin"],
@@ -233,8 +233,11 @@ def test_refused_sign_ins_reach_the_hook(site: tuple[str, list[SignInEvent]]) ->
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(),
                     reason="chromium not installed (`make browser` installs it)")
-def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
+def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]], sso_data: Path
+                                   ) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    from assistant.records import AuditLog, AuditQuery, ChatHistory, Database
 
     url, _ = site
     with sync_playwright() as p:
@@ -257,6 +260,16 @@ def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
         page.locator("#ask").click()
         page.locator('#chat a.cite[href="#t1-src1"]').first.wait_for()
         expect(page.locator("#chat .message-row").last).to_contain_text("2862", timeout=WAIT)
+        # What a restarted server reads back from its database: the question in the audit
+        # log, with the signed-in user and the cited report, and the conversation.
+        settings = Settings(data_dir=sso_data)
+        asked = [r for r in AuditLog(settings).rows(AuditQuery(user="alice",
+                                                                events=["question"]))
+                 if "hospital beds" in (r["question"] or "")]
+        assert asked and asked[-1]["outcome"] == "answered"
+        assert "004_3160aee91d886ff2.txt" in asked[-1]["documents"]
+        titles = ChatHistory(Database.from_settings(settings)).titles("alice")
+        assert any("hospital beds" in title for title, _ in titles)
         # The sign-out link in the header (Gradio opens it in a new tab) ends the session
         # here and, after the provider's confirmation, there: the next visitor must sign in.
         with page.context.expect_page() as opened:
@@ -267,4 +280,14 @@ def test_browser_signs_in_and_asks(site: tuple[str, list[SignInEvent]]) -> None:
         assert tab.request.get(f"{url}/config").status == 401
         tab.goto(f"{url}/")
         expect(tab.locator("input[name=login]")).to_be_visible(timeout=WAIT)
+        # Signed in again, a new session: the conversation is listed and opens as it was.
+        tab.locator("input[name=login]").fill("alice")
+        tab.locator("input[name=password]").fill("any password")
+        tab.get_by_role("button", name="Sign-in").click()
+        tab.get_by_role("button", name="Continue").click()
+        expect(tab.locator("#whoami")).to_contain_text("Signed in as alice", timeout=WAIT)
+        tab.locator("#conversations input").click()
+        tab.get_by_role("option", name=re.compile("How many hospital beds")).first.click()
+        tab.locator("#open-conversation").click()
+        expect(tab.locator("#chat .message-row").last).to_contain_text("2862", timeout=WAIT)
         browser.close()
