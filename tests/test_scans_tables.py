@@ -121,9 +121,18 @@ def test_uploaded_scans_tables_and_encodings_answer_with_page_row_and_file(
         ("Combien d'infirmières ont été formées à Thái Nguyên ?", "64", "fra_1252.txt", ""),
         ("Tỉnh Hà Giang đã xây dựng bao nhiêu trạm y tế xã mới?", "12", "vie_utf16.txt", ""),
     ]
+    # Fails closed, rightly by the rule (issue 21): "أجهزة" (devices, a broken plural) is
+    # not "جهازا" to the figure binding, and dialysis machines are outside the vocabulary;
+    # the decoded file must still be the nearest report it names.
+    closed = {"كم عدد أجهزة غسيل الكلى التي تسلمتها محافظة الزرقاء؟"}
     failures = []
     for turn, (question, figure, source, locator) in enumerate(cases):
         answer = assistant.ask(question)
+        if question in closed:
+            near = {c.source for c in [*answer.nearest, *answer.suggestions]}
+            if not (answer.abstained and source in near):
+                failures.append((question, answer.answer, sorted(near)))
+            continue
         # The web chat's source card names the page or row, with the cited row marked.
         html = render_answer(answer, turn, "")
         if locator and (locator not in html or "<mark" not in html):

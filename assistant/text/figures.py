@@ -240,7 +240,14 @@ def _counted(sentence: str, clause_start: int, value_end: int, end: int,
         return sentence[kept[0].start(): kept[-1].end()].strip(" .,"), "after"
     digits = re.search(r"\d", sentence[value_end - len(value): value_end])
     start = value_end - len(value) if digits else value_end
-    return _trim(sentence[clause_start:start].strip(" -–*•,;:"), 160), "before"
+    label = _trim(sentence[clause_start:start].strip(" -–*•,;:"), 160)
+    head = sentence[:start].rstrip()
+    if not label and head.endswith(":"):
+        # A value after its label, as table rows read ("Bao Lac · Doctors · 2025: 22"):
+        # it counts what the label before the colon names.
+        prev = max((m.end() for m in _CLAUSE.finditer(head, 0, len(head) - 1)), default=0)
+        label = _trim(head[prev:-1].strip(" -–*•,;:"), 160)
+    return label, "before"
 
 
 _CYRILLIC_START = re.compile("[\u0400-\u04ff]")
