@@ -132,10 +132,6 @@ class SsoUsers:
     def is_admin(self, username: str | None) -> bool:
         return self.role(username) == "admin"
 
-    def groups(self, username: str | None) -> tuple[str, ...]:
-        principal = self.principal(username)
-        return principal.groups if principal else ()
-
     def user(self, username: str | None) -> User | None:
         """The request's user with the role and groups of their last sign-in."""
         principal = self.principal(username)
