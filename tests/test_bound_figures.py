@@ -89,4 +89,60 @@ def test_support_check_needs_the_question_in_the_passage(question: str, passage:
                                                          status: str) -> None:
     from assistant.answer.support import asked_of, coverage, status_of
 
-    assert status_of(coverage(asked_of(question, None), passage)) == status
+    assert status_of(coverage(asked_of(question, None, "en"), passage)) == status
+
+
+@pytest.mark.parametrize("question", [
+    "How many paediatric beds does Lang Son province have?",
+    "Combien de lits de maternité compte la province de Lang Son ?",
+    "Tỉnh Trà Vinh có bao nhiêu bác sĩ gia đình?",
+    "Скільки сімейних лікарів працює в провінції Травінь?",
+    "كم عدد أطباء العيون في مقاطعة ترا فينه؟",
+    "Combien de patients diabétiques ont été examinés à Hai Phong en 2025 ?",
+])
+def test_a_qualified_indicator_is_not_the_whole_indicator(indexed: Assistant,
+                                                         question: str) -> None:
+    # Before: "hospital beds: 2862", "doctors: 9.6", "patients examined: 4,1": the report
+    # counts all beds, doctors, visits; the question asks for some of them only.
+    answer = indexed.ask(question)
+    assert answer.abstained and answer.status == "not found"
+
+
+@pytest.mark.parametrize(("question", "figure", "level"), [
+    ("By how much did the rate of fully vaccinated children under one year old in Lang Son "
+     "rise in the first half of 2025 compared with the same period of 2024?", "6.4", "96.3"),
+    ("De combien le nombre de visites couvertes par l'assurance maladie à Hai Phong a-t-il "
+     "augmenté par rapport à l'année précédente ?", "3,2", "4,26"),
+])
+def test_a_change_is_answered_by_the_change_not_the_level(indexed: Assistant, question: str,
+                                                          figure: str, level: str) -> None:
+    answer = indexed.ask(question)
+    lead = answer.answer.partition("\n")[0]
+    assert not answer.abstained
+    assert figure in lead and level not in lead
+
+
+def test_two_figures_alike_are_quoted_not_guessed(indexed: Assistant) -> None:
+    # Malnutrition by weight (14.8 %) and by height (21.4 %) in one Arabic sentence; a
+    # French question about height. Before: "malnutrition : 14.8٪" (the first one).
+    answer = indexed.ask("Au premier semestre 2025, à combien est tombé le taux de "
+                         "malnutrition selon la taille des enfants de moins de 5 ans à "
+                         "Lang Son ?")
+    lead = answer.answer.partition("\n")[0]
+    assert not answer.abstained and answer.status == "partial"
+    assert "14.8" not in lead and "21.4" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    ("How many hospital beds in total does Lang Son province have?", "2862"),
+    ("Combien de lits d'hôpital pour 10 000 habitants la province de Tra Vinh compte-t-elle ?",
+     "28.45"),
+    ("Trong 9 tháng đầu năm 2025, ngành y tế Hải Phòng đã thực hiện bao nhiêu lượt khám chữa "
+     "bệnh?", "4,1"),
+    ("ما نسبة المحطات الطبية التي يعمل فيها أطباء في مقاطعة ترا فينه؟", "100"),
+])
+def test_an_indicator_asked_whole_is_still_answered(indexed: Assistant, question: str,
+                                                    figure: str) -> None:
+    answer = indexed.ask(question)
+    assert not answer.abstained
+    assert figure in answer.answer.partition("\n")[0]

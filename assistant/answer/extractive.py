@@ -20,6 +20,7 @@ from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
 from assistant.answer.support import (
     NOT_FOUND,
+    PARTIAL,
     Asked,
     asked_of,
     coverage,
@@ -140,7 +141,7 @@ class ExtractiveAnswerer:
             return self._abstain(query, hits, "no sentences")
         need = self.need(query)
         asked = asked_of(query.text, quantity_pattern(self._quantity)
-                         if need.kind == "figure" else None)
+                         if need.kind == "figure" else None, query.wording)
         if need.kind == "figure" and asked.words:
             # What "how many" counts is the noun phrase after it; other terms of the
             # question ("registration for medical examinations") only set the scene.
@@ -183,8 +184,11 @@ class ExtractiveAnswerer:
             parts.append(f"{c.sentence} [{n}]")
         # The fact in the question's language first, citing the best sentence ([1]), which
         # is quoted underneath as the evidence.
+        ambiguous = need.kind == "figure" and best.figure is None and best.bound > 0
+        if ambiguous:
+            status = PARTIAL  # the sentence holds the answer, among figures alike
         lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language,
-                        best.figure)
+                        best.figure, quote_only=ambiguous)
         return Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
                       builder.citations, hits, language, evidence=best.score, status=status,
                       support=support, lead=lead.text, span=lead.span)
@@ -200,7 +204,7 @@ class ExtractiveAnswerer:
             return True
         per = "per_10000_people" in need.terms | need.qualifiers
         c.figure, c.bound = pick(c.figures, need.terms, asked, per)
-        if c.figure is not None:
+        if c.figure is not None or c.bound > 0:  # bound, or two bound alike (quoted)
             return True
         # A number in words ("cinq de ses six missions"): the indicator, or the asked
         # words, must be in the sentence.

@@ -200,14 +200,18 @@ def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
 
 
 def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
-             passage: Passage, language: str, figure: Figure | None = None) -> Lead:
+             passage: Passage, language: str, figure: Figure | None = None,
+             quote_only: bool = False) -> Lead:
     """The lead for an answer whose best cited sentence is ``sentence``; ``figure``: the
-    sentence's figure bound to what a figure question asks (none: the quote alone)."""
+    sentence's figure bound to what a figure question asks (none: the quote alone);
+    ``quote_only``: state nothing, the sentence speaks (two figures fit alike)."""
     # The report by its province(s): a title may be a whole sentence in another language.
     provinces = passage.metadata.get("provinces") or []
     doc = (msgs.say("source_of", language, document=document_label([passage], language))
            if provinces else msgs.say("source_any", language))
     lead: Lead | None = None
+    if quote_only:
+        return Lead(msgs.say("quote", language, source=doc), "")
     if need.kind == "figure" and figure is None:
         per = "per_10000_people" in need.terms | need.qualifiers
         figure = pick(extract_figures(sentence, keep_small=True), need.terms, Asked((), (), ()),

@@ -18,17 +18,16 @@ Two checks, one per kind of question:
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.answer.spans import aliases
-from assistant.text.anchors import find_terms, fold
-from assistant.text.figures import Figure
+from assistant.answer.spans import aliases, answer_cues, cue_regex
+from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
+from assistant.text.figures import Figure, cue_pattern
 from assistant.text.languages import normalize
-from assistant.text.phrases import content_words, function_words, overlap, stem
+from assistant.text.phrases import content_words, function_words_of, overlap, stem
 
 ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
 # Fitted on the tune halves of qcfaq_fr_dev and medquad_en_dev (bench.health; eval/README.md):
@@ -44,6 +43,9 @@ _QUALIFIERS = {"examinations", "per_10000_people", "bridge_points"}
 # Quantity cues that ask for a share (prompts' quantity_cues, folded).
 _RATE = re.compile(r"(?<!\w)(?:rate|percent|percentage|share|proportion|ty le|відсоток|частка|"
                    r"рівень|taux|pourcentage|part|نسبه|معدل)(?!\w)")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+_PER = re.compile(rf"(?:{cue_pattern('per').pattern})\s*\d")
+_LINKS = {"de", "d", "du", "des"}
 _ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
 
 
@@ -54,11 +56,12 @@ class Asked:
     words: tuple[str, ...]  # the noun phrase after "how many" (figure questions)
     content: tuple[str, ...]  # every content word but provinces
     entities: tuple[str, ...]  # capitalised words and acronyms past the first word
-    # Arabic qualifies a noun by a definite one after it: "أطباء الأسنان" (dentists) is not
-    # "أطباء" (doctors); "أسرة المستشفيات" are hospital beds. The qualifier must be in the
-    # figure's phrase too.
+    # Words of the asked phrase no indicator covers: "paediatric beds" are not hospital
+    # beds, "أطباء الأسنان" (dentists) not "أطباء" (doctors). When the phrase also names an
+    # indicator, a figure of that indicator answers only if its own phrase holds one of them.
     qualifiers: tuple[str, ...] = ()
     rate: bool = False  # asks for a share ("what percentage", "taux", "tỷ lệ"): a % answers
+    change: bool = False  # asks by how much something changed: a figure written as a change
 
 
 @lru_cache(maxsize=1)
@@ -75,8 +78,9 @@ def _place_stems() -> frozenset[str]:
     return frozenset(stem(w) for w in _place_words() if len(w) > 3)
 
 
-def asked_of(question: str, quantity: re.Pattern[str] | None) -> Asked:
-    """The words ``question`` asks about; ``quantity``: the quantity cues' pattern."""
+def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> Asked:
+    """The words ``question`` (in ``language``) asks about; ``quantity``: the quantity
+    cues' pattern."""
     places = _place_words()
     place_stems = _place_stems()
     content = [w for w in content_words(question)
@@ -84,24 +88,42 @@ def asked_of(question: str, quantity: re.Pattern[str] | None) -> Asked:
     words: list[str] = []
     match = quantity.search(normalize(question)) if quantity else None
     if match:
-        stop = function_words()
-        for word in re.findall(r"[^\W\d_](?:[\w'’-]*\w)?", question[match.end():]):
-            folded = fold(word)
-            if folded in places:
+        stop = function_words_of(language)
+        rest = question[match.end():]
+        linked = False
+        for found in re.finditer(r"[^\W\d_](?:[\w'’-]*\w)?", rest):
+            word, folded = found.group(), fold(found.group())
+            if folded in places and find_provinces(rest[found.start():][:40]):
                 break
             if folded in stop or len(word) < 2:
+                # French qualifies a noun through "de" ("lits de maternité"): one link
+                # carries on; otherwise the phrase ends at its first function word.
+                if len(words) == 1 and language == "fr" and folded in _LINKS and not linked:
+                    linked = True
+                    continue
                 if words:
-                    break  # the noun phrase ends at the first function word after it
+                    break
                 continue
             words.append(word)
-            if len(words) == 3:
+            if len(words) == (5 if language == "vi" else 3):  # vi: words are syllables
                 break
     first = re.match(r"\W*([\w'’-]+)", question)
     entities = [w for w in content if _ENTITY.match(w) and (not first or w != first.group(1))]
-    qualifiers = [after for word, after in itertools.pairwise(words)
-                  if find_terms(word) and not find_terms(after) and fold(after).startswith("ال")]
+    qualifiers = unnamed_modifiers(words, language)
     rate = bool(match and _RATE.search(fold(match.group())))
-    return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate)
+    change = bool(match) and bool(_change("question").search(fold(question)))
+    return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate,
+                 change)
+
+
+@lru_cache(maxsize=2)
+def _change(side: str) -> re.Pattern[str]:
+    """answer_cues.yaml's change cues of one side (question, figure); Arabic forms match
+    inside a word (attached prefixes), the others whole words."""
+    forms = [f for fs in answer_cues()["change"][side].values() for f in fs]
+    arabic = [f for f in forms if _ARABIC_LETTER.search(f)]
+    latin = cue_regex([f for f in forms if f not in arabic], True).pattern
+    return re.compile(f"{latin}|{cue_regex(arabic, False).pattern}")
 
 
 def figure_terms(figure: Figure) -> set[str]:
@@ -116,10 +138,15 @@ def figure_terms(figure: Figure) -> set[str]:
     if figure.value.endswith(("%", "٪")):  # "тим, що на 8%", "تم تطعيم 96.3%"
         text += " | " + figure.preceding
     found = find_terms(text)
-    if "/" in figure.unit:
+    if per_capita(figure):
         found.add("per_10000_people")
     specific = found - _QUALIFIERS
     return specific or found
+
+
+def per_capita(figure: Figure) -> bool:
+    """A rate per so many people: "9.6 doctors/10,000 people", "34 سريرًا ... لكل 10000"."""
+    return "/" in figure.unit or bool(_PER.search(fold(figure.counts)))
 
 
 def wanted_terms(asked: Asked, need_terms: frozenset[str]) -> frozenset[str]:
@@ -148,6 +175,8 @@ def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
     something else. A question asking for a share is answered by percentages only."""
     if asked.rate and not figure.value.endswith(("%", "٪")):
         return 0.0
+    if asked.change and not _change("figure").search(fold(figure.preceding)):
+        return 0.0  # "by how much did it rise": the level reached is not the rise
     own = figure_terms(figure)
     specific = wanted - _QUALIFIERS
     share = overlap(asked.words, figure.counts) if asked.words else 0.0
@@ -160,22 +189,48 @@ def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
     if specific and from_phrase:
         return 0.0
     if wanted and own & wanted:  # only a qualifier asked ("how many patients ...")
+        if asked.qualifiers and overlap(asked.qualifiers, figure.counts) == 0:
+            return 0.0  # "cancer patients" are not all patients examined
         return max(share, 0.5)
     return share if share >= 0.5 else 0.0
 
 
 def pick(figures: Sequence[Figure], wanted: frozenset[str], asked: Asked,
-         per_capita: bool) -> tuple[Figure | None, float]:
+         per_people: bool) -> tuple[Figure | None, float]:
     """The figure bound best to what was asked (per-capita ones when that was asked, then
-    the first in the sentence), with how well it is bound."""
+    the first in the sentence), with how well it is bound; no figure, with a positive
+    score, when two are bound equally well."""
     wanted = wanted_terms(asked, wanted)
-    scored = [(binds(f, wanted, asked), i, f) for i, f in enumerate(figures)]
+    scored = [(binds(_subject(figures, i, asked.change), wanted, asked), i, f)
+              for i, f in enumerate(figures)]
     bound = [(s, i, f) for s, i, f in scored if s > 0]
     if not bound:
         return None, 0.0
-    best = min(bound, key=lambda t: (-t[0], (("per_10000_people" in figure_terms(t[2]))
-                                             != per_capita), t[1]))
+    def rank(t: tuple[float, int, Figure]) -> tuple[float, bool]:
+        return -t[0], per_capita(t[2]) != per_people
+
+    best = min(bound, key=lambda t: (*rank(t), t[1]))
+    if any(rank(t) == rank(best) and t[2].value != best[2].value for t in bound):
+        # Two figures of the sentence count what was asked equally well (malnutrition by
+        # weight and by height): quote the sentence rather than guess which one is meant.
+        return None, best[0]
     return best[2], best[0]
+
+
+def _subject(figures: Sequence[Figure], i: int, change: bool) -> Figure:
+    """A figure whose clause names nothing counts what the figure before it counts, when
+    it changes it ("4,26 мільйона візитів медичного страхування, що на 3,2% більше") and
+    a change was asked, or when it is a share after a share, not written as a change
+    ("... سوء التغذية ... إلى 14.8٪، وانخفض من حيث الطول إلى 21.4٪")."""
+    figure = figures[i]
+    if i == 0 or figure_terms(figure):
+        return figure
+    before = figures[i - 1]
+    written_as_change = bool(_change("figure").search(fold(figure.preceding)))
+    shares = all(f.value.endswith(("%", "٪")) for f in (figure, before))
+    if change or (shares and not written_as_change):
+        return replace(figure, counts=f"{before.counts} {before.preceding} {figure.counts}")
+    return figure
 
 
 def coverage(asked: Asked, text: str) -> float:

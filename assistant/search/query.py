@@ -49,10 +49,18 @@ class Query:
     translations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     translation_vectors: Mapping[str, np.ndarray] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    # The language ``text`` is written in: a follow-up's rewrite may not be in the asker's
+    # (answers speak ``language``; reading the question's phrases needs this one).
+    text_language: str = ""
 
     @property
     def rewritten(self) -> bool:
         return self.text != self.asked
+
+    @property
+    def wording(self) -> str:
+        """The language ``text`` is written in."""
+        return self.text_language or self.language
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -110,4 +118,5 @@ class QueryBuilder:
                      provinces=tuple(find_provinces(text)), terms=frozenset(find_terms(text)),
                      days=days_in(text),
                      translations=MappingProxyType(translations),
-                     translation_vectors=MappingProxyType(vectors))
+                     translation_vectors=MappingProxyType(vectors),
+                     text_language=detect(text, self.languages) if text != asked else language)

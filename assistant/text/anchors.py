@@ -85,3 +85,44 @@ def find_terms(text: str) -> set[str]:
     """Health indicators a text names (``hospital_beds``, ``doctors``, ...)."""
     folded = fold(text)
     return {concept for concept, pattern in _terms() if pattern.search(folded)}
+
+
+# Where a noun's modifiers stand: English and Ukrainian put them before it ("paediatric
+# beds", "дитячих ліжок"), Vietnamese, French and Arabic after ("giường bệnh nhi", "lits
+# pédiatriques", "أطباء العيون"). A word on the other side ("lượt" khám, пацієнтів
+# "оглянутих") counts or describes the act, not the thing.
+_MODIFIERS_BEFORE = {"en", "uk"}
+
+
+def unnamed_modifiers(words: list[str], language: str) -> list[str]:
+    """The modifiers of the indicator named in ``words`` (a phrase, in order) that no
+    indicator form covers: "paediatric" in "paediatric beds", "gia đình" in "bác sĩ gia
+    đình". Empty when the phrase names no indicator."""
+    if not words:
+        return []
+    folded = [fold(w) for w in words]
+    text = " ".join(folded)
+    starts = [0]
+    for form in folded[:-1]:
+        starts.append(starts[-1] + len(form) + 1)
+    covered: list[tuple[int, int]] = []
+    for _, pattern in _terms():  # overlapping forms too: "lượt khám" and "khám chữa bệnh"
+        for at, form in zip(starts, folded, strict=True):
+            m = pattern.search(text, at)
+            if m and m.start() < at + len(form):
+                covered.append(m.span())
+    hits, start = [], 0
+    for form in folded:
+        end = start + len(form)
+        hits.append(any(a < end and start < b for a, b in covered))
+        start = end + 1
+    if not any(hits):
+        return []
+    if language in _MODIFIERS_BEFORE:
+        first = hits.index(True)
+        return words[:first]
+    last = len(hits) - 1 - hits[::-1].index(True)
+    after = words[last + 1:]
+    if language == "ar":  # a definite noun qualifies ("أطباء العيون"); "والعلاج" adds one
+        return [w for w in after[:1] if fold(w).startswith("ال")]
+    return after

@@ -52,6 +52,37 @@ def function_words() -> frozenset[str]:
     return frozenset(words)
 
 
+# Words that end or pad the noun phrase a "how many" question counts, beyond the framing
+# above; only that phrase reads them (support.asked_of), so the content words that decide
+# other answers (support.coverage, fitted on the health sets) stay as they were.
+_PHRASE_PADDING = {
+    # "medical" qualifies nearly everything in a health department's reports.
+    "en": "medical",
+    # ... and French verbs follow the noun counted ("combien de lits compte ...").
+    "fr": "medical medicale medicaux medicales comptent dispose disposent exercent "
+          "travaillent existe existent possede possedent recense recenses enregistre "
+          "enregistres",
+    "uk": "медичних медичні медичне медичного медичний медичної",
+    "vi": "trên mỗi dân người làm việc hoạt động phục vụ",
+    "ar": "طبي طبيه الطبي الطبيه",
+}
+
+
+@lru_cache(maxsize=8)
+def function_words_of(language: str) -> frozenset[str]:
+    """Folded words that do not name what a question in ``language`` counts: its function
+    and framing words (all five languages' when it is not one of them). One language's
+    only: a Vietnamese question's "sĩ" is not French "si"."""
+    if language not in _FRAMING:
+        return function_words()
+    from stop_words import get_stop_words
+
+    words = {fold(w) for w in f"{_FRAMING[language]} {_PHRASE_PADDING[language]}".split()}
+    if language != "vi":
+        words.update(fold(w) for w in get_stop_words(language))
+    return frozenset(words)
+
+
 @lru_cache(maxsize=4)
 def _stemmer(name: str) -> object:
     import snowballstemmer
