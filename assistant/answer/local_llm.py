@@ -74,8 +74,9 @@ class LocalModelServer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalModelServer:
-        return cls(settings.local_model_path, settings.models_dir, settings.local_chat_format,
-                   settings.context_tokens, settings.local_threads)
+        llm = settings.llm
+        return cls(llm.local_model_path, settings.models_dir, llm.local_chat_format,
+                   llm.context_tokens, llm.local_threads)
 
     def start(self) -> str:
         if self.url and self.process and self.process.poll() is None:

@@ -94,9 +94,9 @@ class Briefer:
             raise InputError("Give a topic or a province to brief on.")
         if self.store.is_empty():
             raise EmptyIndexError
-        if len(topic) > self.settings.max_question_chars:
+        if len(topic) > self.settings.answer.max_question_chars:
             raise InputError(f"The topic is {len(topic):,} characters long; the limit is "
-                             f"{self.settings.max_question_chars:,}.")
+                             f"{self.settings.answer.max_question_chars:,}.")
         if request.since and request.until and request.since > request.until:
             raise InputError("--since is after --until: no period to brief on.")
         provinces = self._provinces(request.province, topic)
@@ -182,8 +182,8 @@ class Briefer:
             return sentences, False  # a province or period brief: every document in scope
         best = max(doc_best.values(), default=0.0)
         keep = {s for s, v in doc_best.items()
-                if v >= max(best - self.settings.brief_relevance_margin,
-                            self.settings.brief_min_relevance)}
+                if v >= max(best - self.settings.briefing.relevance_margin,
+                            self.settings.briefing.min_relevance)}
         keep |= {s.record.source for s in sentences if s.on_topic}
         return [s for s in sentences if s.record.source in keep], True
 
@@ -197,9 +197,9 @@ class Briefer:
         # as close to it as the best one; a province brief lists everything.
         best = ranked[0].score
         pool = [s for s in ranked if s.on_topic
-                or s.score >= best - self.settings.brief_relevance_margin] if focused else ranked
+                or s.score >= best - self.settings.briefing.relevance_margin] if focused else ranked
         builder = CitationBuilder()
-        cap = self.settings.brief_max_items
+        cap = self.settings.briefing.max_items
 
         def line(s: _Sentence, due: str | None = None) -> Line:
             n = builder.cite(s.record.source, s.text, s.passage, s.metadata)
@@ -232,7 +232,7 @@ class Briefer:
         used: set[tuple[str, str]] = set()
         for s in with_figures:
             for f in s.facts.figures:
-                if len(briefing.figures) >= self.settings.brief_max_figures:
+                if len(briefing.figures) >= self.settings.briefing.max_figures:
                     break
                 if (s.record.source, f.value) in used:
                     continue
