@@ -83,20 +83,20 @@ def translate_error(exc: BaseException, endpoint: str, retries: int) -> Generati
     overflow = getattr(exc, "code", None) == "context_length_exceeded"
     if isinstance(exc, ContextOverflowError) or overflow:
         return ContextTooLongError(f"The prompt is longer than the model's context window "
-                                   f"({endpoint}); lower ASSISTANT_CONTEXT_TOKENS.")
+                                   f"({endpoint}); lower ASSISTANT_LLM__CONTEXT_TOKENS.")
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return ModelTimeoutError(f"The model at {endpoint} did not answer in time.")
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return ModelUnavailableError(f"The model endpoint {endpoint} cannot be reached.")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return ModelAuthError(f"The model endpoint {endpoint} refused the API key "
-                              f"(HTTP {exc.status_code}); check ASSISTANT_OPENAI_API_KEY.")
+                              f"(HTTP {exc.status_code}); check ASSISTANT_LLM__OPENAI_API_KEY.")
     if isinstance(exc, openai.RateLimitError):
         return ModelRateLimitError(f"The model endpoint {endpoint} is rate-limiting requests "
                                    f"(HTTP 429, still after {retries} retries).")
     if isinstance(exc, openai.NotFoundError):
         return ModelUnavailableError(f"The model endpoint {endpoint} does not know this model "
-                                     "(HTTP 404); check ASSISTANT_OPENAI_MODEL.")
+                                     "(HTTP 404); check ASSISTANT_LLM__OPENAI_MODEL.")
     if isinstance(exc, openai.APIStatusError):
         return ModelUnavailableError(f"The model endpoint {endpoint} failed "
                                      f"(HTTP {exc.status_code}).")

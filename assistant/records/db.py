@@ -29,7 +29,7 @@ audit_events = sa.Table(
     sa.Column("user", sa.String(200), index=True),
     sa.Column("outcome", sa.String(32), nullable=False, default=""),
     sa.Column("language", sa.String(16)),
-    sa.Column("question", sa.Text),  # NULL unless ASSISTANT_AUDIT=full
+    sa.Column("question", sa.Text),  # NULL unless ASSISTANT_RECORDS__AUDIT=full
     sa.Column("documents", sa.Text, nullable=False, default="[]"),  # JSON list of sources
     sa.Column("detail", sa.Text, nullable=False, default="{}"),  # JSON object
 )

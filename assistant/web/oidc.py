@@ -159,7 +159,7 @@ def _check_provider(settings: Settings) -> None:
                              ) from None
     if found != issuer:
         raise AssistantError(f"The provider at {url} calls itself '{found}', not '{issuer}' "
-                             "(set ASSISTANT_OIDC_ISSUER to its exact issuer).")
+                             "(set ASSISTANT_OIDC__ISSUER to its exact issuer).")
 
 
 def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
