@@ -183,7 +183,7 @@ class Searcher:
         cq = qvec
         translated: Mapping[str, np.ndarray] = {}
 
-        def centred_of(chunk_id: str) -> float | None:
+        def crosslingual_of(chunk_id: str) -> float | None:
             if centered is None:
                 return None
             if scores is not None:  # the relation score (a BM25-only candidate's)
@@ -202,8 +202,8 @@ class Searcher:
                 scores = centered.relation_scores(qvec, query.language, cq, snapshot.levels,
                                                   depth, translated, mask,
                                                   raw_weight=self.settings.search.relation_raw_weight)
-            self._centered_candidates(centered, qvec, cq, translated, depth, mask,
-                                      lexicon.visible, hits, scores)
+            self._crosslingual_candidates(centered, qvec, cq, translated, depth, mask,
+                                          lexicon.visible, hits, scores)
         if self.fusion != "bm25" and centered is None:
             # With an anchor, look deeper rather than filter by it.
             where = filters.where(self.store.schema()) if filters else None
@@ -215,7 +215,7 @@ class Searcher:
                 if cid in lexicon.visible and cid not in hits and (
                         mask is None or mask[snapshot.index.row[cid]]):
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
-                                    crosslingual=centred_of(cid))
+                                    crosslingual=crosslingual_of(cid))
         if self.fusion != "vectors":
             lexical = dict(lexicon.top(query.text, n, mask))
             missing = [cid for cid in lexical if cid not in hits]
@@ -228,11 +228,11 @@ class Searcher:
                     if centered is not None:  # the raw cosine comes from the centred copy
                         hits[cid] = Hit(cid, meta["source"], text, meta,
                                         dense=centered.raw_similarity(cid, qvec),
-                                        crosslingual=centred_of(cid))
+                                        crosslingual=crosslingual_of(cid))
                         continue
                     vector = np.asarray(vec, dtype=np.float32)
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
-                                    crosslingual=centred_of(cid))
+                                    crosslingual=crosslingual_of(cid))
             for cid, score in lexical.items():
                 if cid in hits:
                     hits[cid].bm25 = score
@@ -246,10 +246,11 @@ class Searcher:
                 dates.day_of(h.metadata.get("date")) not in query.days))
         return ranked[:k]
 
-    def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
-                             translated: Mapping[str, np.ndarray], depth: int,
-                             mask: np.ndarray | None, visible: frozenset[str],
-                             hits: dict[str, Hit], relation: np.ndarray | None = None) -> None:
+    def _crosslingual_candidates(self, centered: CenteredIndex, qvec: np.ndarray,
+                                 cq: np.ndarray, translated: Mapping[str, np.ndarray],
+                                 depth: int, mask: np.ndarray | None, visible: frozenset[str],
+                                 hits: dict[str, Hit], relation: np.ndarray | None = None
+                                 ) -> None:
         # Exact search over centred vectors (or relation scores), among the filter's rows.
         scores = dict(centered.top(cq, depth, translated, mask, relation))
         if not scores:
