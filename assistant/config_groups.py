@@ -161,6 +161,14 @@ class BriefingSettings(Group):
         0.78, ge=0.0, le=1.5, description="Documents scoring below this are left out.")
     relevance_margin: float = Field(
         0.04, ge=0.0, le=1.0, description="Keep documents this close to the best one.")
+    cross_lingual_offset: float = Field(
+        0.04, ge=0.0, le=1.0, description="Added to a passage's similarity when its language "
+        "is not the topic's (e5 scores pairs of one language higher than equally relevant "
+        "pairs of two).")
+    term_bonus: float = Field(0.06, ge=0.0, le=1.0, description="Added to a sentence naming "
+                              "a health term of the topic.")
+    overlap_bonus: float = Field(0.04, ge=0.0, le=1.0, description="Times the share of the "
+                                 "topic's words a sentence holds, added to its score.")
     max_figures: int = Field(20, ge=1, le=200, description="Rows in a key-figures table.")
     max_items: int = Field(8, ge=1, le=50, description="Directives or problems listed.")
 

@@ -46,10 +46,6 @@ from assistant.text.sentences import split_sentences
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-# e5 scores pairs of one language higher than equally relevant pairs of two (answering.py).
-_CROSS_LINGUAL_OFFSET = 0.04
-_TERM_BONUS = 0.06
-_OVERLAP_BONUS = 0.04
 _MIN_WORDS = 6
 
 
@@ -159,11 +155,12 @@ class Briefer:
         doc_best: dict[str, float] = {}
         seen: set[tuple[str, str]] = set()
         scope = Filters(sources=tuple(by_source), reader=reader)
+        tuned = self.settings.briefing  # offsets on the embedder's similarity scale
         for meta, text, vec in self.searcher.passages(ids, scope):
             record = by_source[meta["source"]]
             lang = str(meta.get("lang", record.language))
             dense = float(np.asarray(vec, dtype=np.float32) @ qvec)
-            chunk_score = dense + (_CROSS_LINGUAL_OFFSET if lang != qlang else 0.0)
+            chunk_score = dense + (tuned.cross_lingual_offset if lang != qlang else 0.0)
             for sentence in split_sentences(text, lang):
                 sentence = sentence.lstrip("-*•– ").strip()
                 if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
@@ -172,8 +169,8 @@ class Briefer:
                 facts = analyse(sentence)
                 on_topic = bool(topic_terms & facts.terms)
                 overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
-                score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
-                         + _OVERLAP_BONUS * overlap)
+                score = (chunk_score + (tuned.term_bonus if on_topic else 0.0)
+                         + tuned.overlap_bonus * overlap)
                 period = record.date[:4] if record.date else None
                 sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
                                            facts, period))
