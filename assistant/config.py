@@ -8,7 +8,9 @@ Names of earlier releases: ``FLAT_NAMES`` below is the one table of them. A flat
 accepted wherever settings are given, as ``ASSISTANT_MIN_EVIDENCE`` in the environment and as
 a keyword (``Settings(min_evidence=0.8)``, ``variant(min_evidence=0.8)``), and means its
 grouped field; given both ways, the grouped name wins within one source, and as usual
-keywords win over the environment. The project's own code and docs use the grouped names.
+keywords win over the environment. Attributes exist only grouped
+(``settings.answer.min_evidence``); the package and the docs use the grouped names, tests
+and benches either (the flat ones are a stable API, tested in tests/test_settings.py).
 """
 
 from __future__ import annotations
