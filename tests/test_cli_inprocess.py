@@ -157,6 +157,8 @@ def test_commands_that_need_no_index_build_none(home: Path, monkeypatch: pytest.
     ("ASSISTANT_SEARCH__RETRIEVAL_K", "ASSISTANT_SEARCH__RETRIEVAL_K (or ASSISTANT_RETRIEVAL_K):"),
     ("ASSISTANT_RETRIEVAL_K", "ASSISTANT_SEARCH__RETRIEVAL_K (or ASSISTANT_RETRIEVAL_K):"),
     ("ASSISTANT_LLM__TIMEOUT", "ASSISTANT_LLM__TIMEOUT (or ASSISTANT_LLM_TIMEOUT):"),
+    ("ASSISTANT_SEARCH__NO_SUCH_FIELD", "ASSISTANT_SEARCH__NO_SUCH_FIELD:"),
+    ("ASSISTANT_SEARCH", 'error parsing value for field "search"'),  # not a JSON object
 ])
 def test_a_bad_setting_is_a_message_not_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch,
                                                      variable: str, named: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from assistant.access import clean_groups
 from assistant.answer.types import Answer
@@ -61,6 +62,9 @@ def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> N
     except ValidationError as exc:  # a bad ASSISTANT_* value: say which, not a traceback
         problems = "; ".join(f"{describe(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise click.UsageError(f"Invalid setting: {problems}") from None
+    except SettingsError as exc:  # a group's variable that is not a JSON object
+        raise click.UsageError(f"Invalid setting: {exc} (ASSISTANT_<GROUP> takes a JSON "
+                               "object; one field: ASSISTANT_<GROUP>__<FIELD>)") from None
 
 
 @cli.command()
