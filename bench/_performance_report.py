@@ -80,7 +80,7 @@ def render(args: argparse.Namespace, ingest: dict[str, Any], pool: dict[str, Any
         "",
         f"Peak RSS of the ingest process: {ing['peak_rss_mib']:.0f} MiB.",
         "",
-        "### Retrieval latency: `Searcher.search` (fusion language-aware, k=5)",
+        f"### Retrieval latency: `Searcher.search` (fusion {Settings().search.fusion}, k=5)",
         "",
         f"Synthetic collections: {pool['n']} real sentences embedded once "
         f"({pool['seconds']:.0f} s), recombined into chunks of 4–7 sentences of one language "

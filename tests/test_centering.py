@@ -108,7 +108,7 @@ def test_prior_weighs_shipped_against_corpus_means() -> None:
 
 def _gold_ranks(assistant: Assistant, crosslingual: str) -> list[int]:
     settings = assistant.settings.variant(crosslingual=crosslingual)
-    searcher = Searcher(settings, assistant.store, assistant.embedder, fusion="dense")
+    searcher = Searcher(settings, assistant.store, assistant.embedder, fusion="vectors")
     ranks = []
     for question, gold in QUESTIONS:
         hits = searcher.search(assistant.prepare(question), k=20)
@@ -128,7 +128,7 @@ def test_centering_finds_answers_in_the_other_language(small_index: Assistant) -
 def test_switched_off_scores_are_raw_cosines(small_index: Assistant,
                                              embedder: E5Embeddings) -> None:
     settings = small_index.settings.variant(crosslingual="none")
-    searcher = Searcher(settings, small_index.store, small_index.embedder, fusion="dense")
+    searcher = Searcher(settings, small_index.store, small_index.embedder, fusion="vectors")
     assert searcher.centered() is None
     question = QUESTIONS[0][0]
     hit = searcher.search(small_index.prepare(question), k=1)[0]
@@ -167,7 +167,7 @@ def test_statistics_follow_ingest_and_removal(make_settings: Callable[..., Setti
     assert len(third.ids) == len(second.ids) - 1
 
 
-@pytest.mark.parametrize("fusion", ["dense", "language-aware"])
+@pytest.mark.parametrize("fusion", ["vectors", "language-aware"])
 def test_centred_hits_keep_the_raw_cosine(small_index: Assistant, embedder: E5Embeddings,
                                           fusion: str) -> None:
     # Ranking uses the centred similarity; `dense` stays the cosine of the stored vectors.
@@ -209,13 +209,13 @@ def test_shipped_pair_levels_cover_every_pair_and_only_their_embedder(
 def _searchers(assistant: Assistant, fusion: str) -> tuple[Searcher, Searcher]:
     settings = assistant.settings
     dense = Searcher(settings.variant(crosslingual="none"), assistant.store,
-                     assistant.embedder, fusion="dense")
+                     assistant.embedder, fusion="vectors")
     relation = Searcher(settings.variant(crosslingual="relation"),
                         assistant.store, assistant.embedder, fusion=fusion)
     return dense, relation
 
 
-@pytest.mark.parametrize("fusion", ["dense", "language-aware"])
+@pytest.mark.parametrize("fusion", ["vectors", "language-aware"])
 @pytest.mark.parametrize(("question", "gold"), SAME_LANGUAGE)
 def test_relation_keeps_dense_search_in_the_questions_language(
         small_index: Assistant, question: str, gold: str, fusion: str) -> None:
@@ -226,7 +226,7 @@ def test_relation_keeps_dense_search_in_the_questions_language(
     relation_docs = list(dict.fromkeys(h.source for h in relation_hits))
     assert dense_docs[0] == gold
     assert relation_docs[0] == dense_docs[0]  # the top hit of plain dense search is kept
-    if fusion == "dense":  # BM25 may reorder the question's language; dense may not
+    if fusion == "vectors":  # BM25 may reorder the question's language; dense may not
         own = gold[:2]
         assert [d for d in relation_docs if d.startswith(own)] == \
             [d for d in dense_docs if d.startswith(own)]
@@ -246,9 +246,9 @@ def test_relation_raw_weight_is_the_setting_searches_use(
         small_index: Assistant, embedder: E5Embeddings) -> None:
     # Weight 0: the other language ranks by centred cosine alone; the question's own language
     # keeps dense search's order whatever the weight (issue 14b: the default is 0.2).
-    assert Settings().relation_raw_weight == pytest.approx(0.2)
+    assert Settings().search.relation_raw_weight == pytest.approx(0.2)
     searcher = Searcher(small_index.settings.variant(crosslingual="relation"),
-                        small_index.store, small_index.embedder, fusion="dense")
+                        small_index.store, small_index.embedder, fusion="vectors")
     centered = searcher.centered()
     levels = searcher.snapshot().levels
     assert centered is not None and levels is not None

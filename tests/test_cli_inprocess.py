@@ -152,9 +152,18 @@ def test_commands_that_need_no_index_build_none(home: Path, monkeypatch: pytest.
     assert result.exit_code == 0, result.output
 
 
-def test_a_bad_setting_is_a_message_not_a_traceback(home: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASSISTANT_PORT", "not-a-port")
+@pytest.mark.parametrize(("variable", "named"), [
+    ("ASSISTANT_PORT", "ASSISTANT_PORT:"),
+    ("ASSISTANT_SEARCH__RETRIEVAL_K", "ASSISTANT_SEARCH__RETRIEVAL_K (or ASSISTANT_RETRIEVAL_K):"),
+    ("ASSISTANT_RETRIEVAL_K", "ASSISTANT_SEARCH__RETRIEVAL_K (or ASSISTANT_RETRIEVAL_K):"),
+    ("ASSISTANT_LLM__TIMEOUT", "ASSISTANT_LLM__TIMEOUT (or ASSISTANT_LLM_TIMEOUT):"),
+    ("ASSISTANT_SEARCH__NO_SUCH_FIELD", "ASSISTANT_SEARCH__NO_SUCH_FIELD:"),
+    ("ASSISTANT_SEARCH", 'error parsing value for field "search"'),  # not a JSON object
+])
+def test_a_bad_setting_is_a_message_not_a_traceback(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     variable: str, named: str) -> None:
+    monkeypatch.setenv(variable, "not-a-number")
     result = run("sources")
     assert result.exit_code == 2
-    assert "Invalid setting: port" in result.output and "Traceback" not in result.output
+    assert f"Invalid setting: {named}" in result.output, result.output
+    assert "Traceback" not in result.output

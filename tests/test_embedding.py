@@ -85,7 +85,8 @@ def test_bundled_profile_describes_the_bundled_model() -> None:
     assert isinstance(make_embedder(Settings()), E5Embeddings)
     assert means_file(E5Embeddings.model_id) == SHIPPED_MEANS  # its means file, unchanged
     for name, spec in profiles().items():  # every profile sets every threshold
-        assert set(spec.thresholds) == set(profiles()["e5"].thresholds), name
+        assert {(g, f) for g, fields in spec.thresholds.items() for f in fields} == {
+            (g, f) for g, fields in profiles()["e5"].thresholds.items() for f in fields}, name
 
 
 @pytest.mark.parametrize("name", ["e5", "embeddinggemma", "sentence-transformers"])
@@ -93,15 +94,19 @@ def test_profile_thresholds_are_defaults_an_explicit_setting_wins(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     profile = profiles()[name]
     settings = Settings(embedder=name)
-    for field_name, value in profile.thresholds.items():
-        expected = value if isinstance(value, str) else pytest.approx(value)
-        assert getattr(settings, field_name) == expected, field_name
-    assert Settings(embedder=name, min_evidence=0.5).min_evidence == 0.5
+    for group, fields in profile.thresholds.items():
+        for field_name, value in fields.items():
+            expected = value if isinstance(value, str) else pytest.approx(value)
+            assert getattr(getattr(settings, group), field_name) == expected, field_name
+    assert Settings(embedder=name, answer={"min_evidence": 0.5}).answer.min_evidence == 0.5
     monkeypatch.setenv("ASSISTANT_EMBEDDER", name)
-    monkeypatch.setenv("ASSISTANT_BRIEF_MIN_RELEVANCE", "0.25")
+    monkeypatch.setenv("ASSISTANT_BRIEFING__MIN_RELEVANCE", "0.25")
     from_env = Settings()
-    assert from_env.embedder == name and from_env.brief_min_relevance == 0.25
-    assert from_env.min_evidence == pytest.approx(profile.thresholds["min_evidence"])
+    assert from_env.embedder == name and from_env.briefing.min_relevance == 0.25
+    assert from_env.briefing.relevance_margin == pytest.approx(
+        profile.thresholds["briefing"]["relevance_margin"])
+    assert from_env.answer.min_evidence == pytest.approx(
+        profile.thresholds["answer"]["min_evidence"])
 
 
 def test_unknown_profile_is_a_settings_error() -> None:

@@ -39,8 +39,9 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def model_env(env: dict[str, str], server: FakeOpenAI) -> dict[str, str]:
-    return {**env, "ASSISTANT_OPENAI_BASE_URL": server.url, "ASSISTANT_OPENAI_API_KEY": KEY,
-            "ASSISTANT_LLM_MAX_RETRIES": "0", "ASSISTANT_LLM_TIMEOUT": "5"}
+    return {**env, "ASSISTANT_LLM__OPENAI_BASE_URL": server.url,
+            "ASSISTANT_LLM__OPENAI_API_KEY": KEY, "ASSISTANT_LLM__MAX_RETRIES": "0",
+            "ASSISTANT_LLM__TIMEOUT": "5"}
 
 
 def test_ask_stream_with_a_model(env: dict[str, str], server: FakeOpenAI) -> None:
@@ -97,9 +98,9 @@ def test_eval_runs_with_the_openai_backend(env: dict[str, str], server: FakeOpen
 def test_brief_with_the_model_down_quotes_the_reports(env: dict[str, str]) -> None:
     from .conftest import free_port
 
-    down = {**env, "ASSISTANT_ANSWER_BACKEND": "openai", "ASSISTANT_OPENAI_API_KEY": KEY,
-            "ASSISTANT_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
-            "ASSISTANT_LLM_MAX_RETRIES": "0", "ASSISTANT_LLM_TIMEOUT": "5"}
+    down = {**env, "ASSISTANT_ANSWER_BACKEND": "openai", "ASSISTANT_LLM__OPENAI_API_KEY": KEY,
+            "ASSISTANT_LLM__OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+            "ASSISTANT_LLM__MAX_RETRIES": "0", "ASSISTANT_LLM__TIMEOUT": "5"}
     result = cli(down, "brief", "--province", "Lang Son")
     assert result.returncode == 0, result.stderr
     assert "the language model failed" in result.stderr and KEY not in result.stderr

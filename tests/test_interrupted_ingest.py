@@ -94,11 +94,11 @@ def expected_chunks(reports: Path) -> dict[str, list[str]]:
         for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
             mp.delenv(key)
         settings = Settings()
-    chunker = Chunker(E5Embeddings(), settings.languages, settings.chunk_tokens,
-                      settings.chunk_overlap_tokens)
+    chunker = Chunker(E5Embeddings(), settings.languages, settings.ingest.chunk_tokens,
+                      settings.ingest.chunk_overlap_tokens)
     out = {}
     for path in sorted(reports.iterdir()):
-        doc = load(path, path.name, settings.languages, settings.max_file_mb)
+        doc = load(path, path.name, settings.languages, settings.ingest.max_file_mb)
         out[path.name] = [c.id for c in chunker.chunks(doc)]
     assert len(out) == N_FILES
     assert any(len(ids) > 1 for ids in out.values()), "want some multi-chunk files"

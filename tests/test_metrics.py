@@ -175,7 +175,7 @@ def test_only_predicted_cases_count() -> None:
 def test_report_names_weak_pairs_and_chart_is_written(tmp_path: Path) -> None:
     metrics = evaluate(CASES, PREDS)
     metrics["run"] = {"cases": 5, "cross_lingual": 2, "backend": "extractive",
-                      "fusion": "dense", "k": 10, "corpus": "c", "finished": "now"}
+                      "fusion": "vectors", "k": 10, "corpus": "c", "finished": "now"}
     # fr→ar found its report first (recall@1 0.5 of two) and contained the figure: still
     # weak on recall@1; ar→ar abstained wrongly; en→ar was perfect.
     assert [pair for pair, _ in weak_pairs(metrics)] == ["ar→ar", "fr→ar"]

@@ -70,14 +70,16 @@ def test_claims_without_a_name_are_refused() -> None:
     ("assistant-admin, ops", ["assistant-admin", "ops"]),
     ('["assistant admin"]', ["assistant admin"]),
 ])
+@pytest.mark.parametrize("variable", ["ASSISTANT_OIDC__ADMIN_VALUES",
+                                      "ASSISTANT_OIDC_ADMIN_VALUES"])  # and its earlier name
 def test_admin_values_from_the_environment(monkeypatch: pytest.MonkeyPatch, env: str,
-                                           expected: list[str]) -> None:
-    monkeypatch.setenv("ASSISTANT_OIDC_ADMIN_VALUES", env)
-    assert Settings().oidc_admin_values == expected
+                                           expected: list[str], variable: str) -> None:
+    monkeypatch.setenv(variable, env)
+    assert Settings().oidc.admin_values == expected
 
 
 def test_an_issuer_needs_a_client() -> None:
-    with pytest.raises(ValidationError, match="OIDC_CLIENT_ID"):
+    with pytest.raises(ValidationError, match="ASSISTANT_OIDC__CLIENT_ID"):
         Settings(oidc_issuer="http://127.0.0.1:1")
 
 

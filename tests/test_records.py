@@ -129,7 +129,8 @@ def test_audit_export_through_the_cli(tmp_path: Path, args: list[str],
     settings = _settings(tmp_path, audit_retention_days=0)
     _seed(settings)
     env = {"ASSISTANT_DATA_DIR": str(settings.data_dir),
-           "ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_AUDIT_RETENTION_DAYS": "0"}
+           "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+           "ASSISTANT_RECORDS__AUDIT_RETENTION_DAYS": "0"}
     result = CliRunner().invoke(cli, ["audit", "export", "--format", fmt, *args], env=env)
     assert result.exit_code == 0, result.output
     out = result.stdout

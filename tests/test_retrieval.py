@@ -61,7 +61,7 @@ def test_a_named_day_ranks_that_days_report_first(indexed: Assistant, question: 
     assert indexed.search(question, k=5)[0].source == report
 
 
-@pytest.mark.parametrize("fusion", ["dense", "bm25", "rrf", "language-aware"])
+@pytest.mark.parametrize("fusion", ["vectors", "bm25", "rrf", "language-aware"])
 def test_every_fusion_mode_finds_a_same_language_answer(indexed: Assistant, fusion: str) -> None:
     searcher = Searcher(indexed.settings, indexed.store, indexed.embedder, fusion=fusion)
     hits = searcher.search(indexed.prepare(
@@ -77,7 +77,7 @@ def test_language_aware_fusion_never_moves_other_languages(indexed: Assistant) -
     question = "How many patients did Tra Vinh examine in 2023?"
     settings = indexed.settings.variant(province_anchor=False)
     query = indexed.prepare(question)
-    dense = Searcher(settings, indexed.store, indexed.embedder, fusion="dense").search(query, 25)
+    dense = Searcher(settings, indexed.store, indexed.embedder, fusion="vectors").search(query, 25)
     fused = Searcher(settings, indexed.store, indexed.embedder,
                      fusion="language-aware").search(query, 25)
     dense_docs = list(dict.fromkeys((h.source, h.language) for h in dense))

@@ -86,7 +86,7 @@ print(sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "b
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_search_process_uses_the_configured_blas_threads(tmp_path: Any, threads: str) -> None:
     # A fresh process: the limit is process-wide (OpenBLAS starts with one per core).
-    env = {**clean_env(tmp_path / "index"), "ASSISTANT_BLAS_THREADS": threads}
+    env = {**clean_env(tmp_path / "index"), "ASSISTANT_SEARCH__BLAS_THREADS": threads}
     run = subprocess.run([sys.executable, "-c", _BLAS_THREADS], env=env, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr

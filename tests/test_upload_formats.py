@@ -56,7 +56,7 @@ def test_images_and_spreadsheets_are_checked_before_parsing(
 
 @pytest.mark.parametrize("name", ["sheet.xlsx", "report.docx"])
 def test_a_folder_file_obeys_the_same_unzipped_limit(tmp_path: Path, name: str) -> None:
-    # One limit (Settings.max_unzipped_mb) for uploads and for files found in a folder; the
+    # One limit (Settings.ingest.max_unzipped_mb) for uploads and for files found in a folder; the
     # folder path once hard-coded 200 MB for .docx and had none for .xlsx.
     from assistant.ingest.loading import load
 

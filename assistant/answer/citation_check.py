@@ -24,10 +24,6 @@ from assistant.text.sentences import split_sentences
 # "[1]", "[1, 3]", "[2; 4]"; the whitespace before a marker goes with it when it is dropped.
 GROUP = re.compile(r"(\s*)\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _OPEN_TAIL = re.compile(r"\s*\[[\d,;\s]*$")
-# Similarity a passage needs to be said to support an uncited sentence, and its lead over
-# the runner-up (multilingual-e5-small scores crowd together: only a clear winner counts).
-SUPPORT_MIN = 0.86
-SUPPORT_MARGIN = 0.02
 _MIN_CLAIM_CHARS = 12
 
 
@@ -85,7 +81,11 @@ class StreamRenumberer:
 
 class CitationChecker:
     def __init__(self, shown: list[Hit], embedder: LocalEmbeddings | None = None,
-                 no_answer: str = "") -> None:
+                 no_answer: str = "", *, support_min: float, support_margin: float) -> None:
+        # The similarity a passage needs to be said to support an uncited sentence, and its
+        # lead over the runner-up: tuned per embedder (Settings.answer.citation_min/_margin).
+        self.support_min = support_min
+        self.support_margin = support_margin
         self.shown = shown
         self.embedder = embedder
         self.no_answer = no_answer.strip().rstrip(".")
@@ -177,6 +177,6 @@ class CitationChecker:
         order = np.argsort(-sims)
         best = float(sims[order[0]])
         runner_up = float(sims[order[1]]) if len(order) > 1 else 0.0
-        if best >= SUPPORT_MIN and best - runner_up >= SUPPORT_MARGIN:
+        if best >= self.support_min and best - runner_up >= self.support_margin:
             return int(order[0]) + 1
         return None

@@ -93,7 +93,7 @@ class ContextBudget:
         if self.limit <= 0:
             raise ContextTooLongError(
                 f"The answer reserve ({answer_tokens} tokens) does not fit the context window "
-                f"({context_tokens} tokens): lower ASSISTANT_MAX_ANSWER_TOKENS."
+                f"({context_tokens} tokens): lower ASSISTANT_LLM__MAX_ANSWER_TOKENS."
             )
 
     def count(self, text: str) -> int:
@@ -109,7 +109,8 @@ class ContextBudget:
         if used > self.limit:
             raise ContextTooLongError(
                 f"The question and instructions alone take {used:,} tokens; the model's window "
-                f"leaves {self.limit:,}. Ask a shorter question or raise ASSISTANT_CONTEXT_TOKENS."
+                f"leaves {self.limit:,}. Ask a shorter question or raise "
+                "ASSISTANT_LLM__CONTEXT_TOKENS."
             )
         budget = Budget([], used)
         for i, text in enumerate(passages):
@@ -128,7 +129,8 @@ class ContextBudget:
         if not budget.texts and passages:
             raise ContextTooLongError(
                 f"No passage fits the model's context window ({self.limit:,} tokens left for "
-                "the prompt): raise ASSISTANT_CONTEXT_TOKENS or lower ASSISTANT_MAX_ANSWER_TOKENS."
+                "the prompt): raise ASSISTANT_LLM__CONTEXT_TOKENS or lower "
+                "ASSISTANT_LLM__MAX_ANSWER_TOKENS."
             )
         return budget
 

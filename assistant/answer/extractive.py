@@ -80,7 +80,7 @@ class ExtractiveAnswerer:
                  cache_size: int = _CACHE_SIZE) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.pool_k = settings.answer_pool_k
+        self.pool_k = settings.answer.pool_k
         self.messages: ExtractiveMessages = load_extractive(settings.prompts_dir,
                                                             tuple(settings.languages))
         self.answers: AnswerMessages = load_answer_messages(settings.prompts_dir,
@@ -150,13 +150,13 @@ class ExtractiveAnswerer:
             # Only sentences that hold what was asked count as evidence, and they need
             # less similarity than a sentence judged on similarity alone.
             supported = [c for c in candidates if self._supports(need, asked, c)]
-            floor = self.settings.min_evidence - self.settings.supported_relief
+            floor = self.settings.answer.min_evidence - self.settings.answer.supported_relief
             # A figure whose phrase holds all the asked words beats one holding some.
             supported.sort(key=lambda c: -c.bound)
             if not supported or supported[0].score < floor:
                 return self._not_held(query, hits, need, candidates[0].score)
             candidates = supported
-        elif candidates[0].score < self.settings.min_evidence:
+        elif candidates[0].score < self.settings.answer.min_evidence:
             return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
         best = candidates[0]
         status, support = "answered", 1.0
@@ -172,7 +172,7 @@ class ExtractiveAnswerer:
                 return answer
         chosen: list[_Candidate] = []
         for c in candidates:
-            if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer_sentences:
+            if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer.sentences:
                 break
             # A clause and the sentence it came from say the same thing: quote one.
             if not any(c.sentence in o.sentence or o.sentence in c.sentence for o in chosen):

@@ -57,7 +57,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         self.fallback = fallback
         self.name = chat.backend
-        self.pool_k = settings.generation_k
+        self.pool_k = settings.llm.generation_k
         self.messages: GenerativeMessages = load_generative(settings.prompts_dir,
                                                             tuple(settings.languages))
 
@@ -100,7 +100,7 @@ class GenerativeAnswerer:
             error = self.chat.error(exc)
             if error is None:
                 raise
-            if not self.settings.llm_fallback:
+            if not self.settings.llm.fallback:
                 raise error from None
             log.warning("answer backend %s failed: %s", self.name, error)
             yield self._fallback(query, hits, error, started)
@@ -108,8 +108,10 @@ class GenerativeAnswerer:
         no_answer = self.fallback.messages.pick(self.fallback.messages.no_answer, language)
         # A weak model may echo the prompt's fences: markup, never part of an answer.
         text = _FENCE_TAG.sub(" ", "".join(raw))
-        checked = CitationChecker(shown, self.embedder, no_answer).check(text, language)
-        extra: dict[str, Any] = {"model": self.settings.openai_model, **checked.report(),
+        checked = CitationChecker(
+            shown, self.embedder, no_answer, support_min=self.settings.answer.citation_min,
+            support_margin=self.settings.answer.citation_margin).check(text, language)
+        extra: dict[str, Any] = {"model": self.settings.llm.openai_model, **checked.report(),
                                  "context": context, "raw_answer": "".join(raw)}
         if query.rewritten:
             extra["standalone_question"] = query.text
@@ -130,8 +132,8 @@ class GenerativeAnswerer:
         system = m.system.format(
             language_name=m.language_names.get(language, "the language of the question"),
             no_answer=no_answer)
-        budget = ContextBudget(self.settings.openai_model, self.settings.context_tokens,
-                               self.settings.max_answer_tokens)
+        budget = ContextBudget(self.settings.llm.openai_model, self.settings.llm.context_tokens,
+                               self.settings.llm.max_answer_tokens)
         fences = [self._source(i + 1, h, "") for i, h in enumerate(hits)]
         fit = budget.fit(system + m.user.format(sources="", question=question),
                          [_fence_safe(h.text) for h in hits],

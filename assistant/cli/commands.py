@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from assistant.access import clean_groups
 from assistant.answer.types import Answer
@@ -27,7 +28,7 @@ from assistant.cli._support import (
 )
 from assistant.cli.accounts import feedback_group, users_group
 from assistant.cli.keys import keys_group
-from assistant.config import Settings
+from assistant.config import Settings, describe
 from assistant.errors import InputError
 from assistant.eval.cli import eval_group
 from assistant.records.cli import audit_group, cli_event
@@ -59,9 +60,11 @@ def cli(ctx: click.Context, index_dir: Path | None, chroma_url: str | None) -> N
     try:
         ctx.obj = Session(Settings(**overrides))
     except ValidationError as exc:  # a bad ASSISTANT_* value: say which, not a traceback
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(f"{describe(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise click.UsageError(f"Invalid setting: {problems}") from None
+    except SettingsError as exc:  # a group's variable that is not a JSON object
+        raise click.UsageError(f"Invalid setting: {exc} (ASSISTANT_<GROUP> takes a JSON "
+                               "object; one field: ASSISTANT_<GROUP>__<FIELD>)") from None
 
 
 @cli.command()

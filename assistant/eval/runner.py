@@ -168,7 +168,7 @@ class Evaluation:
         answer = self.assistant.ask(query)
         latency = (time.perf_counter() - started) * 1000
         # Ranking for recall@k: one deeper search for the same query, distinct files first.
-        hits = self.assistant.search(query, self.settings.candidate_k)
+        hits = self.assistant.search(query, self.settings.search.candidate_k)
         retrieved = list(dict.fromkeys(h.source for h in hits))[: self.k]
         row: dict[str, Any] = {
             "id": case.id, "question_lang": case.question_lang, "retrieved": retrieved,
@@ -199,7 +199,7 @@ class Evaluation:
         metrics = evaluate(rows, predictions)
         metrics["run"] = {
             "qa": str(self.qa), "corpus": self.corpus_name, "backend": self.settings.answer_backend,
-            "fusion": self.settings.fusion, "k": self.k, "cases": len(cases),
+            "fusion": self.settings.search.fusion, "k": self.k, "cases": len(cases),
             "cross_lingual": sum(r["doc_lang"] not in (NO_DOC, r["question_lang"]) for r in rows),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         }

@@ -209,10 +209,10 @@ class Indexer:
 
     def _prepare(self, target: _Target, updating: bool) -> _Prepared:
         doc = load(target.path, target.source, self.settings.languages,
-                   self.settings.max_file_mb, OcrOptions.from_settings(self.settings),
-                   self.settings.max_unzipped_mb)
-        chunker = Chunker(self.embedder, self.settings.languages, self.settings.chunk_tokens,
-                          self.settings.chunk_overlap_tokens)
+                   self.settings.ingest.max_file_mb, OcrOptions.from_settings(self.settings),
+                   self.settings.ingest.max_unzipped_mb)
+        chunker = Chunker(self.embedder, self.settings.languages, self.settings.ingest.chunk_tokens,
+                          self.settings.ingest.chunk_overlap_tokens)
         chunks = chunker.chunks(doc)
         if not chunks:
             raise DocumentError(target.source, "no indexable text after cleaning")

@@ -90,9 +90,9 @@ def check_file(path: Path, name: str, settings: Settings) -> None:
         raise UploadRefused(f"unsupported file type '{suffix or '(none)'}' "
                             f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
     size = path.stat().st_size  # before reading a byte: a 200 MB file is never loaded
-    if size > settings.max_file_mb * 1024 * 1024:
+    if size > settings.ingest.max_file_mb * 1024 * 1024:
         raise UploadRefused(f"file is {size / 1024 / 1024:.0f} MB, larger than the "
-                            f"{settings.max_file_mb:g} MB limit")
+                            f"{settings.ingest.max_file_mb:g} MB limit")
     if size == 0:
         raise UploadRefused("file is empty")
     with path.open("rb") as handle:
@@ -104,7 +104,7 @@ def check_file(path: Path, name: str, settings: Settings) -> None:
     if suffix in _IMAGE_MAGIC and not head.startswith(_IMAGE_MAGIC[suffix]):
         raise UploadRefused(f"file does not look like a {suffix.lstrip('.').upper()} image")
     if suffix in (".docx", ".xlsx"):
-        _check_zip(path, settings.max_unzipped_mb, suffix)
+        _check_zip(path, settings.ingest.max_unzipped_mb, suffix)
 
 
 def _check_zip(path: Path, max_mb: float, suffix: str) -> None:

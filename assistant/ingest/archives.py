@@ -1,5 +1,5 @@
 """The one zip-bomb rule: .docx and .xlsx files are zip archives, refused when they would
-inflate past ``Settings.max_unzipped_mb``, for uploads and for files found in a folder."""
+inflate past ``Settings.ingest.max_unzipped_mb``, for uploads and for files found in a folder."""
 
 from __future__ import annotations
 

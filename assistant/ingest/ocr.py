@@ -39,8 +39,8 @@ class OcrOptions:
 
     @classmethod
     def from_settings(cls, settings: Any) -> OcrOptions:
-        return cls(tuple(settings.languages), settings.ocr_dpi, settings.ocr_min_confidence,
-                   settings.tesseract_cmd)
+        return cls(tuple(settings.languages), settings.ocr.dpi, settings.ocr.min_confidence,
+                   settings.ocr.tesseract_cmd)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Records kept about use: the audit log, each user's chat history and API keys, in one
-database (SQLite under the data folder by default; any SQLAlchemy URL by ``Settings.database_url``).
+database (SQLite under the data folder by default; any SQLAlchemy URL by
+``Settings.records.database_url``).
 
 Used by the web app and the command line; depends only on the settings.
 """

@@ -1,8 +1,8 @@
 """The audit log: who signed in, asked, uploaded, deleted, briefed or exported, and when.
 
-Append-only rows in the records database (``db.audit_events``). ``Settings.audit``:
+Append-only rows in the records database (``db.audit_events``). ``Settings.records.audit``:
 ``full`` keeps question text, ``metadata`` keeps everything but the text, ``off`` keeps
-nothing. Rows older than ``Settings.audit_retention_days`` are purged when the log opens.
+nothing. Rows older than ``Settings.records.audit_retention_days`` are purged when the log opens.
 
 A write that fails never stops the work it records: it is logged, counted (``failures``,
 shown to administrators in the Audit tab) and, once the database works again, itself
@@ -52,8 +52,8 @@ class AuditLog:
 
     def __init__(self, settings: Settings, database: Database | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.mode = settings.audit
-        self.retention_days = settings.audit_retention_days
+        self.mode = settings.records.audit
+        self.retention_days = settings.records.audit_retention_days
         self.database = database or Database.from_settings(settings)
         self.clock = clock
         self.failures = 0

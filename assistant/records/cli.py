@@ -40,7 +40,7 @@ def operator() -> str:
 @click.group("audit")
 def audit_group() -> None:
     """The audit log: sign-ins, questions, uploads, deletions, briefings and exports
-    (ASSISTANT_AUDIT=full|metadata|off; ASSISTANT_AUDIT_RETENTION_DAYS)."""
+    (ASSISTANT_RECORDS__AUDIT=full|metadata|off; ASSISTANT_RECORDS__AUDIT_RETENTION_DAYS)."""
 
 
 @audit_group.command("export")

@@ -1,6 +1,6 @@
 """The records database: one SQLAlchemy engine for the audit log and the chat history.
 
-SQLite by default (``data_dir/assistant.sqlite``); ``Settings.database_url`` points the same
+SQLite by default (``data_dir/assistant.sqlite``); ``Settings.records.database_url`` points the same
 code at another database SQLAlchemy speaks (e.g. ``postgresql+psycopg://…``, with its driver
 installed). Tables are created on first use. A database that cannot be reached is not an
 error at start: each write reports its own failure (see ``AuditLog``), and the chat goes on.
@@ -29,7 +29,7 @@ audit_events = sa.Table(
     sa.Column("user", sa.String(200), index=True),
     sa.Column("outcome", sa.String(32), nullable=False, default=""),
     sa.Column("language", sa.String(16)),
-    sa.Column("question", sa.Text),  # NULL unless ASSISTANT_AUDIT=full
+    sa.Column("question", sa.Text),  # NULL unless ASSISTANT_RECORDS__AUDIT=full
     sa.Column("documents", sa.Text, nullable=False, default="[]"),  # JSON list of sources
     sa.Column("detail", sa.Text, nullable=False, default="{}"),  # JSON object
 )
@@ -70,8 +70,8 @@ def utcnow() -> datetime:
 
 
 def database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
+    if settings.records.database_url:
+        return settings.records.database_url
     return f"sqlite:///{settings.data_dir / FILE_NAME}"
 
 
@@ -86,7 +86,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        if not settings.database_url:
+        if not settings.records.database_url:
             # The default file's folder; a failure here shows on first use, not at start.
             with contextlib.suppress(OSError):
                 settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
+from assistant.config_groups import fusion_mode
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.snapshot import Snapshot
 from assistant.index.snapshot_cache import SnapshotCache
@@ -92,11 +93,11 @@ class Searcher:
         self.settings = settings
         self.store = store
         self.embedder = embedder  # for its model id: the index must have been built by it
-        self.fusion = fusion or settings.fusion
+        self.fusion = fusion_mode(fusion) if fusion else settings.search.fusion
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         self._masks: dict[tuple[str, Filters], np.ndarray | None] = {}
-        limit_blas_threads(settings.blas_threads)
+        limit_blas_threads(settings.search.blas_threads)
 
     def snapshot(self) -> _Snapshot:
         """The lexicon and centred vectors of the index's current revision: mapped from the
@@ -115,10 +116,10 @@ class Searcher:
                 lexicon = Lexicon(index)
                 centered = None
                 levels = None
-                if self.settings.crosslingual in ("centering", "relation"):
+                if self.settings.search.crosslingual in ("centering", "relation"):
                     shipped = LanguageMeans.shipped(self.embedder.model_id)
-                    centered = CenteredIndex(index, shipped, self.settings.centering_prior)
-                if self.settings.crosslingual == "relation":
+                    centered = CenteredIndex(index, shipped, self.settings.search.centering_prior)
+                if self.settings.search.crosslingual == "relation":
                     levels = PairLevels.shipped(self.embedder.model_id)
                 current = self._snapshot = _Snapshot(lexicon, centered, levels)
                 self._masks = {}
@@ -167,8 +168,8 @@ class Searcher:
 
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
-        k = k or self.settings.retrieval_k
-        n = self.settings.candidate_k
+        k = k or self.settings.search.retrieval_k
+        n = self.settings.search.candidate_k
         snapshot = self.snapshot()
         lexicon = snapshot.lexicon
         mask = self._mask(filters, snapshot.index)
@@ -176,13 +177,13 @@ class Searcher:
         hits: dict[str, Hit] = {}
         # Province names are anchors that hold across languages: passages from reports
         # about the province a question names are fetched too, and ranked first.
-        anchors = list(query.provinces) if self.settings.province_anchor else []
+        anchors = list(query.provinces) if self.settings.search.province_anchor else []
         depth = (n + 10) * (_ANCHOR_DEPTH if anchors else 1)
         centered = snapshot.centered if self.fusion != "bm25" else None
         cq = qvec
         translated: Mapping[str, np.ndarray] = {}
 
-        def centred_of(chunk_id: str) -> float | None:
+        def crosslingual_of(chunk_id: str) -> float | None:
             if centered is None:
                 return None
             if scores is not None:  # the relation score (a BM25-only candidate's)
@@ -200,9 +201,9 @@ class Searcher:
             if snapshot.levels is not None and query.language != UNKNOWN:
                 scores = centered.relation_scores(qvec, query.language, cq, snapshot.levels,
                                                   depth, translated, mask,
-                                                  raw_weight=self.settings.relation_raw_weight)
-            self._centered_candidates(centered, qvec, cq, translated, depth, mask,
-                                      lexicon.visible, hits, scores)
+                                                  raw_weight=self.settings.search.relation_raw_weight)
+            self._crosslingual_candidates(centered, qvec, cq, translated, depth, mask,
+                                          lexicon.visible, hits, scores)
         if self.fusion != "bm25" and centered is None:
             # With an anchor, look deeper rather than filter by it.
             where = filters.where(self.store.schema()) if filters else None
@@ -214,8 +215,8 @@ class Searcher:
                 if cid in lexicon.visible and cid not in hits and (
                         mask is None or mask[snapshot.index.row[cid]]):
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=1.0 - float(dist),
-                                    crosslingual=centred_of(cid))
-        if self.fusion != "dense":
+                                    crosslingual=crosslingual_of(cid))
+        if self.fusion != "vectors":
             lexical = dict(lexicon.top(query.text, n, mask))
             missing = [cid for cid in lexical if cid not in hits]
             if missing:  # the mask has filtered them already
@@ -227,11 +228,11 @@ class Searcher:
                     if centered is not None:  # the raw cosine comes from the centred copy
                         hits[cid] = Hit(cid, meta["source"], text, meta,
                                         dense=centered.raw_similarity(cid, qvec),
-                                        crosslingual=centred_of(cid))
+                                        crosslingual=crosslingual_of(cid))
                         continue
                     vector = np.asarray(vec, dtype=np.float32)
                     hits[cid] = Hit(cid, meta["source"], text, meta, dense=float(vector @ qvec),
-                                    crosslingual=centred_of(cid))
+                                    crosslingual=crosslingual_of(cid))
             for cid, score in lexical.items():
                 if cid in hits:
                     hits[cid].bm25 = score
@@ -245,10 +246,11 @@ class Searcher:
                 dates.day_of(h.metadata.get("date")) not in query.days))
         return ranked[:k]
 
-    def _centered_candidates(self, centered: CenteredIndex, qvec: np.ndarray, cq: np.ndarray,
-                             translated: Mapping[str, np.ndarray], depth: int,
-                             mask: np.ndarray | None, visible: frozenset[str],
-                             hits: dict[str, Hit], relation: np.ndarray | None = None) -> None:
+    def _crosslingual_candidates(self, centered: CenteredIndex, qvec: np.ndarray,
+                                 cq: np.ndarray, translated: Mapping[str, np.ndarray],
+                                 depth: int, mask: np.ndarray | None, visible: frozenset[str],
+                                 hits: dict[str, Hit], relation: np.ndarray | None = None
+                                 ) -> None:
         # Exact search over centred vectors (or relation scores), among the filter's rows.
         scores = dict(centered.top(cq, depth, translated, mask, relation))
         if not scores:
@@ -261,7 +263,7 @@ class Searcher:
 
     def _fuse(self, hits: list[Hit], qlang: str) -> list[Hit]:
         by_dense = sorted(hits, key=lambda h: -h.similarity)
-        if self.fusion == "dense":
+        if self.fusion == "vectors":
             return by_dense
         if self.fusion == "bm25":
             return sorted((h for h in hits if h.bm25 > 0), key=lambda h: -h.bm25)

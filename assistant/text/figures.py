@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -96,9 +95,6 @@ class Figure:
     # clause up to a rate, "le taux de paiements ... a atteint 80 %").
     counts_side: str = "after"
     preceding: str = ""  # up to three words before the figure in its clause ("تم تطعيم")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _is_date(before: str, after: str) -> bool:

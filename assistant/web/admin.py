@@ -119,7 +119,7 @@ def documents_tab(assistant: Assistant, users: Accounts, text: WebMessages,
         return refreshed("" if admin else text.not_allowed, admin)
 
     gr.Markdown("Add reports (.txt .md .csv .html .pdf .docx .xlsx, scans and photos, up to "
-                f"{assistant.settings.max_file_mb:g} MB each), remove them, or rebuild the "
+                f"{assistant.settings.ingest.max_file_mb:g} MB each), remove them, or rebuild the "
                 "index from the corpus folder and the uploaded files.")
     files = gr.File(label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload")

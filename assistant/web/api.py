@@ -186,7 +186,7 @@ def build_api(assistant: Assistant, accounts: Accounts, keys: ApiKeys,
     @api.post("/search", summary="Passages for a query, with scores")
     def search(body: fmt.SearchRequest, who: Who) -> dict[str, Any]:
         try:
-            hits = assistant.search(body.query, body.k or assistant.settings.retrieval_k,
+            hits = assistant.search(body.query, body.k or assistant.settings.search.retrieval_k,
                                     body.filters(who.user))
         except AssistantError as exc:
             audit.record("api_search", who.name, "error", via="api", key_id=who.key_id,

@@ -222,7 +222,7 @@ def build_app(assistant: Assistant, users: Accounts | None = None,
                                          feedback_options=("Like", "Dislike"))
                     box = gr.Textbox(label="Question", placeholder="Ask about the reports…",
                                      lines=1, elem_id="question",
-                                     max_length=assistant.settings.max_question_chars)
+                                     max_length=assistant.settings.answer.max_question_chars)
                     with gr.Row():
                         send = gr.Button("Ask", variant="primary", elem_id="ask")
                         copy = gr.Button("Copy answer", elem_id="copy-answer")
@@ -305,8 +305,8 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     host = host or settings.host
     port = port or settings.port
     mount: dict[str, Any] = {"root_path": settings.root_path or None, "show_error": True,
-                             "max_file_size": f"{settings.max_file_mb:g}mb", "css": CSS}
-    if settings.oidc_issuer:  # single sign-on: Gradio mounted behind the OIDC routes
+                             "max_file_size": f"{settings.ingest.max_file_mb:g}mb", "css": CSS}
+    if settings.oidc.issuer:  # single sign-on: Gradio mounted behind the OIDC routes
         sso_users = SsoUsers()
         records = WebRecords.open(settings, sso_users)
         blocks = build_app(assistant, sso_users, extra_tabs, records)

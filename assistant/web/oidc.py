@@ -92,15 +92,15 @@ def _strings(value: Any) -> tuple[str, ...]:
 def principal_from_claims(claims: Mapping[str, Any], settings: Settings) -> Principal:
     """Map verified claims to a principal. No role claim, or none of the admin values: staff
     (never admin by default); no groups claim: no groups. Raises if no claim names the user."""
-    name = next((v for key in (settings.oidc_username_claim, "email", "sub")
+    name = next((v for key in (settings.oidc.username_claim, "email", "sub")
                  for v in _strings(_claim(claims, key))), None)
     if name is None:
         raise AssistantError("The provider's claims name no user (no "
-                             f"{settings.oidc_username_claim}, email or sub).")
-    roles = _strings(_claim(claims, settings.oidc_role_claim))
-    admin = bool(set(roles) & set(settings.oidc_admin_values))
+                             f"{settings.oidc.username_claim}, email or sub).")
+    roles = _strings(_claim(claims, settings.oidc.role_claim))
+    admin = bool(set(roles) & set(settings.oidc.admin_values))
     return Principal(name, "admin" if admin else "staff",
-                     tuple(sorted(_strings(_claim(claims, settings.oidc_groups_claim)))))
+                     tuple(sorted(_strings(_claim(claims, settings.oidc.groups_claim)))))
 
 
 class SsoUsers:
@@ -148,7 +148,7 @@ def _check_provider(settings: Settings) -> None:
     """Read the provider's discovery document now, so a wrong issuer fails at start."""
     import httpx
 
-    issuer = (settings.oidc_issuer or "").rstrip("/")
+    issuer = (settings.oidc.issuer or "").rstrip("/")
     url = f"{issuer}/.well-known/openid-configuration"
     try:
         response = httpx.get(url, timeout=10)
@@ -159,7 +159,7 @@ def _check_provider(settings: Settings) -> None:
                              ) from None
     if found != issuer:
         raise AssistantError(f"The provider at {url} calls itself '{found}', not '{issuer}' "
-                             "(set ASSISTANT_OIDC_ISSUER to its exact issuer).")
+                             "(set ASSISTANT_OIDC__ISSUER to its exact issuer).")
 
 
 def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
@@ -173,17 +173,17 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
     from starlette.middleware.sessions import SessionMiddleware
 
     _check_provider(settings)
-    secret = settings.oidc_client_secret
+    secret = settings.oidc.client_secret
     oauth = OAuth()
     provider = oauth.register(
-        "provider", client_id=settings.oidc_client_id,
+        "provider", client_id=settings.oidc.client_id,
         client_secret=secret.get_secret_value() if secret else None,
-        server_metadata_url=f"{(settings.oidc_issuer or '').rstrip('/')}"
+        server_metadata_url=f"{(settings.oidc.issuer or '').rstrip('/')}"
                             "/.well-known/openid-configuration",
-        client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"})
+        client_kwargs={"scope": settings.oidc.scopes, "code_challenge_method": "S256"})
 
     def base(request: Request) -> str:
-        return (settings.oidc_redirect_base or str(request.base_url)).rstrip("/")
+        return (settings.oidc.redirect_base or str(request.base_url)).rstrip("/")
 
     def notify(event: SignInEvent) -> None:
         if on_sign_in is None:
@@ -266,9 +266,9 @@ def build_sso_app(blocks: Any, settings: Settings, users: SsoUsers,
                            ("/signed-out", signed_out)):
         app.add_route(path, endpoint, methods=["GET"])
 
-    key = settings.session_secret.get_secret_value() if settings.session_secret else None
-    https = (settings.oidc_redirect_base or "").startswith("https://")
+    key = settings.oidc.session_secret.get_secret_value() if settings.oidc.session_secret else None
+    https = (settings.oidc.redirect_base or "").startswith("https://")
     app.add_middleware(SessionMiddleware, secret_key=key or secrets.token_urlsafe(32),
-                       session_cookie=COOKIE, max_age=int(settings.session_hours * 3600),
+                       session_cookie=COOKIE, max_age=int(settings.oidc.session_hours * 3600),
                        same_site="lax", https_only=https)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=current, **mount)
