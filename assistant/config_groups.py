@@ -115,6 +115,12 @@ class AnswerSettings(Group):
     citation_margin: float = Field(
         0.02, ge=0.0, le=1.0, description="...and its lead over the runner-up passage "
         "(the embedder's scores crowd together: only a clear winner counts).")
+    quote_margin: float = Field(
+        0.025, ge=0.0, le=1.0, description="Sentences scoring within this of the best one are "
+        "quoted in the answer too.")
+    cross_lingual_offset: float = Field(
+        0.04, ge=0.0, le=1.0, description="Added to the similarity of a sentence in another "
+        "language than the question's (the embedder scores one-language pairs higher).")
     max_question_chars: int = Field(2000, ge=10)
 
 

@@ -326,11 +326,15 @@ def main(argv: list[str] | None = None) -> int:
         scores_of = {n: evidence_scores(n, folders.get(n)) for n in names}
         base = Settings(embedder=names[0])
         for name in names:
-            print(name, len(scores_of[name]), "cases:", calibrate(
-                scores_of[names[0]], scores_of[name],
-                {t: float(getattr(getattr(base, group), field))
-                 for t in THRESHOLDS for group, field in [FLAT_NAMES[t].split(".")]}),
-                flush=True)
+            moved = calibrate(scores_of[names[0]], scores_of[name],
+                              {t: float(getattr(getattr(base, group), field))
+                               for t in THRESHOLDS for group, field in [FLAT_NAMES[t].split(".")]})
+            # As embedders.yaml writes a profile's thresholds: per settings group.
+            nested: dict[str, dict[str, float]] = defaultdict(dict)
+            for flat, value in moved.items():
+                group, field = FLAT_NAMES[flat].split(".")
+                nested[group][field] = value
+            print(name, len(scores_of[name]), "cases:", json.dumps(nested), flush=True)
         return 0
     extra_dims: dict[str, list[int]] = defaultdict(list)
     for item in filter(None, args.dims.split(",")):

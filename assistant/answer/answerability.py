@@ -18,13 +18,13 @@ from typing import Any, Protocol
 
 from assistant.answer.spans import (
     answer_cues,
-    cue_regex,
     find_roles,
     number_words,
     people,
     years_in,
 )
 from assistant.text.anchors import find_provinces, find_terms, fold
+from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, extract_figures
 from assistant.text.languages import normalize
 
@@ -105,8 +105,7 @@ def question_kind(question: str, quantity_cues: Iterable[str]) -> str:
 
 @lru_cache(maxsize=8)
 def quantity_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
-    forms = sorted({normalize(c) for c in cues}, key=len, reverse=True)
-    return re.compile("|".join(rf"(?<!\w){re.escape(f)}(?!\w)" for f in forms) or r"(?!x)x")
+    return cue_regex(cues, prepare=normalize)
 
 
 @lru_cache(maxsize=1)

@@ -41,12 +41,9 @@ from assistant.text.languages import normalize, tokenize
 from assistant.text.phrases import overlap
 from assistant.text.sentences import split_sentences
 
-# A sentence within this much of the best one is part of the answer too.
-_MARGIN = 0.025
 # Sentences longer than this are also offered clause by clause (";" and Arabic "؛"):
 # reports pack many figures into one sentence, and a clause is the precise answer.
 _LONG_SENTENCE = 160
-_CROSS_LINGUAL_OFFSET = 0.04
 _CACHE_SIZE = 20_000
 _CLAUSE = re.compile(r"(?<=[;؛])\s+")
 _SUGGESTIONS = 3
@@ -136,10 +133,10 @@ class ExtractiveAnswerer:
             message = self.messages.pick(self.messages.province_not_covered, language)
             return self._abstain(query, hits, "province not covered",
                                  message.format(provinces=", ".join(named)))
-        candidates = self._score(query, hits)
+        need = self.need(query)
+        candidates = self._score(query, hits, need.kind == "figure")
         if not candidates:
             return self._abstain(query, hits, "no sentences")
-        need = self.need(query)
         asked = asked_of(query.text, quantity_pattern(self._quantity)
                          if need.kind == "figure" else None, query.wording)
         if need.kind == "figure" and asked.words:
@@ -171,8 +168,9 @@ class ExtractiveAnswerer:
                 answer.support = support
                 return answer
         chosen: list[_Candidate] = []
+        margin, most = self.settings.answer.quote_margin, self.settings.answer.sentences
         for c in candidates:
-            if c.score < best.score - _MARGIN or len(chosen) == self.settings.answer.sentences:
+            if c.score < best.score - margin or len(chosen) == most:
                 break
             # A clause and the sentence it came from say the same thing: quote one.
             if not any(c.sentence in o.sentence or o.sentence in c.sentence for o in chosen):
@@ -222,7 +220,7 @@ class ExtractiveAnswerer:
         answer.nearest = builder.citations
         return answer
 
-    def _score(self, query: Query, hits: list[Hit]) -> list[_Candidate]:
+    def _score(self, query: Query, hits: list[Hit], wants_figure: bool) -> list[_Candidate]:
         question, language = query.text, query.language
         seen: set[str] = set()
         pairs: list[tuple[str, Hit]] = []
@@ -243,7 +241,6 @@ class ExtractiveAnswerer:
         if not pairs:
             return []
         similarities = self._vectors.passages([s for s, _ in pairs]) @ query.vector
-        wants_figure = self._asks_quantity(question, language)
         q_tokens = set(tokenize(question))
         q_numbers = numbers.keys(question, language)
         q_terms = set(query.terms)
@@ -257,16 +254,12 @@ class ExtractiveAnswerer:
             terms = len(q_terms & s_terms) / len(q_terms | s_terms) if q_terms else 0.0
             # e5 scores pairs of one language higher than equally relevant pairs of two:
             # a fixed offset puts sentences in other languages back on an even footing.
-            offset = _CROSS_LINGUAL_OFFSET if hit.language != language else 0.0
+            offset = (self.settings.answer.cross_lingual_offset if hit.language != language
+                      else 0.0)
             score = (float(sim) + offset + 0.05 * overlap + 0.08 * terms
                      + (0.02 if wants_figure and figures else 0.0))
             out.append(_Candidate(sentence, hit, float(sim), score))
         return sorted(out, key=lambda c: -c.score)
-
-    def _asks_quantity(self, question: str, language: str) -> bool:
-        folded = normalize(question)
-        cues = self.messages.quantity_cues.get(language, []) + self.messages.quantity_cues["en"]
-        return any(normalize(cue) in folded for cue in cues)
 
 
 class VectorCache:

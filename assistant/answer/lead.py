@@ -166,7 +166,8 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
     # The person next to the role asked for ("Mr. X - Director of ..."), else the first.
     person = named[0][0] if anchor is None else min(
         named, key=lambda item: abs(len(fold(sentence[: item[1]])) - anchor))[0]
-    shown = [r for r in (need.roles or set(roles)) if r in roles]
+    # In the sentence's order: a set's order changes from one process to the next.
+    shown = sorted((r for r in (need.roles or set(roles)) if r in roles), key=roles.__getitem__)
     role = msgs.say("person_role", language, role=msgs.name(shown[0], language)) if shown else ""
     return Lead(msgs.say("person", language, source=doc, person=person, role=role), person)
 

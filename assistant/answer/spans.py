@@ -11,9 +11,9 @@ from typing import Any
 from assistant.resources import load_yaml
 from assistant.text import numbers
 from assistant.text.anchors import find_provinces, fold
+from assistant.text.cues import cue_regex
 from assistant.text.figures import cue_pattern
 
-_ARABIC = re.compile("[\u0600-\u06ff]")
 _LATIN_NAME = r"[A-ZÀ-ÝĐƠƯẠ-Ỹ][a-zà-ỹđơư]+"
 _CYRILLIC_NAME = r"[А-ЯІЇЄҐ][а-яіїєґ’']+"
 _NAME_WORD = rf"(?:{_LATIN_NAME}|{_CYRILLIC_NAME})"
@@ -27,20 +27,6 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 @lru_cache(maxsize=1)
 def answer_cues() -> dict[str, Any]:
     return load_yaml("answer_cues.yaml")
-
-
-def cue_regex(forms: Iterable[str], whole_words: bool) -> re.Pattern[str]:
-    parts = []
-    for form in sorted({fold(f) for f in forms}, key=len, reverse=True):
-        stem = form.endswith("*")
-        body = re.escape(form.rstrip("*"))
-        if _ARABIC.search(form) and not whole_words:
-            parts.append(body)
-        elif stem or not whole_words:
-            parts.append(rf"(?<!\w){body}")
-        else:
-            parts.append(rf"(?<!\w){body}(?!\w)")
-    return re.compile("|".join(parts) or r"(?!x)x")
 
 
 @lru_cache(maxsize=1)

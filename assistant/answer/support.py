@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.answer.spans import aliases, answer_cues, cue_regex
+from assistant.answer.spans import aliases, answer_cues
 from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
+from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, cue_pattern
 from assistant.text.languages import normalize
 from assistant.text.phrases import content_words, function_words_of, overlap, stem

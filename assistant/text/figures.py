@@ -19,6 +19,7 @@ from assistant.errors import AssistantError
 from assistant.resources import load_yaml
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
+from assistant.text.cues import cue_regex
 from assistant.text.languages import normalize
 from assistant.text.phrases import function_words
 
@@ -28,7 +29,6 @@ _WORD = re.compile(r"[^\s,;:()؛،.]+")
 _PER_CAPITA = re.compile(r"\s*((?:\w+\s)?\w+/\s?\d[\d,. ]*\d(?:\s\w+)?)")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 URL = re.compile(r"(?:https?://|www\.)\S+")
-_ARABIC = re.compile("[\u0600-\u06ff]")
 _POWER_OF_TEN = re.compile(r"^10+$")
 # Concepts that qualify a figure rather than name what it counts.
 _QUALIFIERS = {"per_10000_people", "examinations"}
@@ -65,16 +65,8 @@ def cues() -> Cues:
 def cue_pattern(kind: str, anchored_end: bool = False) -> re.Pattern[str]:
     """All languages' cues of one kind: a sentence in one language may quote another."""
     table: dict[str, list[str]] = getattr(cues(), kind)
-    parts = []
-    for form in sorted({fold(f) for forms in table.values() for f in forms}, key=len,
-                       reverse=True):
-        stem = form.endswith("*")
-        body = re.escape(form.rstrip("*"))
-        if _ARABIC.search(form):
-            parts.append(body if stem else rf"(?<!\w){body}(?!\w)")
-        else:
-            parts.append(rf"(?<!\w){body}" + ("" if stem else r"(?!\w)"))
-    alternation = "|".join(parts)
+    alternation = cue_regex([f for forms in table.values() for f in forms],
+                            arabic_stems_inside=True).pattern
     return re.compile(rf"(?:{alternation})\W*$" if anchored_end else f"(?:{alternation})")
 
 
