@@ -86,7 +86,7 @@ def main() -> None:
                             seen = time.perf_counter() - started
                         if isinstance(item, Answer):
                             total.append(time.perf_counter() - started)
-                            chars.append(len(item.extra.get("raw_answer", "")))
+                            chars.append(len(item.generation.raw_answer if item.generation else ""))
                     first.append(seen or 0.0)
             assistant.close()
             n = len(total)

@@ -333,3 +333,19 @@ def test_models_choose_the_backend_and_streams_carry_no_drafts(indexed: Assistan
         assert LANG_SON in {d["source"] for d in documents.json()["data"]}
     finally:
         app.close()
+
+
+def test_an_abstention_shows_the_nearest_report_and_the_suggestions(
+        server: tuple[str, Assistant], keys: dict[str, str]) -> None:
+    # The API read the nearest report from Answer.extra, which no longer held it: an
+    # abstention came back with no source at all, unlike the web chat's card.
+    url, assistant = server
+    question = "How many dentists work in Tra Vinh province?"
+    reply = _openai(url, keys["alice"]).chat.completions.create(
+        model="extractive", messages=[{"role": "user", "content": question}])
+    extra = reply.model_extra
+    answer = assistant.ask(question, Filters(reader=User("alice", "staff", frozenset({"a"}))))
+    assert extra["abstained"] is True and extra["status"] == "not found"
+    assert [c["source"] for c in extra["citations"]] == [c.source for c in answer.nearest]
+    assert extra["citations"] and extra["citations"][0]["source"] == TRA_VINH
+    assert [c["source"] for c in extra["suggestions"]] == [c.source for c in answer.suggestions]

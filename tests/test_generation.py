@@ -96,8 +96,9 @@ def test_markers_map_renumber_and_bad_ones_drop(small: Assistant, server: FakeOp
                              "Its target was 2,790 beds [1].")
     assert [(c.n, c.source) for c in answer.citations] == [(1, "lang_son.txt")]
     assert "2,862" in answer.citations[0].text  # the passage the model was shown
-    assert answer.extra["dropped_markers"] == [17]
-    assert answer.extra["unverified_figures"] == []
+    assert answer.generation is not None
+    assert answer.generation.dropped_markers == [17]
+    assert answer.generation.unverified_figures == []
     request = server.requests[-1]
     assert request["max_completion_tokens"] == 512 and "max_tokens" not in request
     assert 'date="2025-07-10"' in request["messages"][1]["content"]
@@ -126,9 +127,10 @@ def test_uncited_sentences(small: Assistant, server: FakeOpenAI, reply: str, att
                            unsupported: list[str], figures: list[str]) -> None:
     server.script(Reply(reply))
     answer = generative(small, server).ask("How many hospital beds does Lang Son have?")
-    assert bool(answer.extra["attached"]) is attached
-    assert answer.extra["unsupported_sentences"] == unsupported
-    assert answer.extra["unverified_figures"] == figures
+    assert answer.generation is not None
+    assert bool(answer.generation.attached) is attached
+    assert answer.generation.unsupported_sentences == unsupported
+    assert answer.generation.unverified_figures == figures
     if attached:
         assert answer.answer.endswith("[1]") and answer.citations[0].source == "lang_son.txt"
     else:
@@ -213,10 +215,10 @@ def test_failures_fall_back_to_extractive(small: Assistant, server: FakeOpenAI, 
     question = "How many hospital beds does Lang Son have?"
     answer = list(backend.ask_stream(question))[-1] if stream else backend.ask(question)
     assert isinstance(answer, Answer)
-    assert answer.backend == "extractive" and answer.extra["fallback"] is True
-    assert answer.extra["error_type"] == expected
+    assert answer.backend == "extractive" and answer.fallback is not None
+    assert answer.fallback.error_type == expected
     assert "2862" in answer.answer.replace(",", "")  # the extractive answer itself
-    assert KEY not in str(answer.to_dict()) + str(answer.extra) + caplog.text
+    assert KEY not in str(answer.to_dict()) + str(answer.fallback) + caplog.text
     if case == "429":
         assert len(server.requests) == 2  # retried once, with backoff, then gave up
 
@@ -240,7 +242,7 @@ def test_followup_rewritten_by_the_model(small: Assistant, server: FakeOpenAI) -
                   Reply("Tra Vinh has 1.950 beds."))
     history = [("How many hospital beds does Lang Son have?", "2,862 [1]")]
     answer = generative(small, server).ask("and in Tra Vinh?", history=history)
-    assert answer.extra["standalone_question"] == "How many hospital beds does Tra Vinh have?"
+    assert answer.standalone_question == "How many hospital beds does Tra Vinh have?"
     assert "and in Tra Vinh?" in server.requests[0]["messages"][1]["content"]
     assert answer.citations[0].source == "tra_vinh.txt"  # figure 1.950 attached
 
@@ -282,11 +284,11 @@ def test_answerability_vetoes_the_model_when_no_passage_holds_the_fact(
         assert isinstance(answer, Answer) and items[:-1] == [answer.answer]
     else:
         answer = backend.ask(question)
-    assert answer.abstained and answer.backend == "openai" and answer.extra["vetoed"]
+    assert answer.abstained and answer.backend == "openai" and answer.vetoed
     assert "malnutrition" in answer.answer and "hospital beds" in answer.answer
     assert server.requests == []
     # A question the passages answer still goes to the model, unchanged in kind.
     server.script(Reply("Lang Son has 2,862 hospital beds [1]."))
     answered = backend.ask("How many hospital beds does Lang Son have?")
-    assert not answered.abstained and "vetoed" not in answered.extra
+    assert not answered.abstained and not answered.vetoed
     assert len(server.requests) == 1

@@ -58,11 +58,11 @@ def test_local_model_answers_through_the_openai_path(models: Path, tmp_path: Pat
         items = list(assistant.ask_stream("How many hospital beds does Lang Son have?"))
         answer = items[-1]
         assert isinstance(answer, Answer) and answer.backend == "local"
-        assert "fallback" not in answer.extra
-        assert answer.extra["raw_answer"].strip()  # the model produced text
-        assert len(answer.extra["raw_answer"]) < 600  # and stopped at max_answer_tokens
+        assert answer.fallback is None and answer.generation is not None
+        assert answer.generation.raw_answer.strip()  # the model produced text
+        assert len(answer.generation.raw_answer) < 600  # and stopped at max_answer_tokens
         assert "<source" not in answer.answer  # echoed prompt markup is not an answer
-        assert answer.extra["context"]["passages"] >= 1
+        assert answer.generation.context["passages"] >= 1
         retrieved = {h.source for h in answer.retrieved}
         assert {c.source for c in answer.citations} <= retrieved  # every marker mapped
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))

@@ -47,7 +47,7 @@ def test_a_passed_chat_model_answers_and_is_checked(indexed: Assistant) -> None:
 def test_markers_to_unshown_passages_are_dropped(indexed: Assistant, reply: str,
                                                  dropped: list[int]) -> None:
     answer = _with(indexed, ScriptedChatModel(replies=[reply])).ask(QUESTION)
-    assert answer.extra["dropped_markers"] == dropped
+    assert answer.generation.dropped_markers == dropped
     assert "[9]" not in answer.answer
 
 

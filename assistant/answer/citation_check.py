@@ -36,11 +36,6 @@ class CheckedAnswer:
     unsupported: list[str] = field(default_factory=list)
     unverified_figures: list[str] = field(default_factory=list)
 
-    def report(self) -> dict[str, Any]:
-        return {"dropped_markers": self.dropped, "attached": self.attached,
-                "unsupported_sentences": self.unsupported,
-                "unverified_figures": self.unverified_figures}
-
 
 def _numbers(group: str) -> list[int]:
     return [int(x) for x in re.split(r"\s*[,;]\s*", group.strip())]

@@ -90,7 +90,7 @@ class ExtractiveAnswerer:
         result = self._compose(query, hits)
         result.question = query.asked
         if query.rewritten:
-            result.extra["standalone_question"] = query.text
+            result.standalone_question = query.text
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 

@@ -21,7 +21,7 @@ from assistant.answer.context_budget import ContextBudget
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.injection import is_instruction
 from assistant.answer.llm import ChatEndpoint
-from assistant.answer.types import Answer
+from assistant.answer.types import Answer, Fallback, Generation
 from assistant.config import Settings
 from assistant.errors import GenerationError
 from assistant.index.embedding import LocalEmbeddings
@@ -80,7 +80,7 @@ class GenerativeAnswerer:
         veto = self.fallback.veto(query, hits)
         if veto is not None:
             veto.backend = self.name
-            veto.extra["vetoed"] = True
+            veto.vetoed = True
             veto.latency_ms = (time.perf_counter() - started) * 1000
             yield veto.answer
             yield veto
@@ -111,15 +111,15 @@ class GenerativeAnswerer:
         checked = CitationChecker(
             shown, self.embedder, no_answer, support_min=self.settings.answer.citation_min,
             support_margin=self.settings.answer.citation_margin).check(text, language)
-        extra: dict[str, Any] = {"model": self.settings.llm.openai_model, **checked.report(),
-                                 "context": context, "raw_answer": "".join(raw)}
-        if query.rewritten:
-            extra["standalone_question"] = query.text
+        generation = Generation(
+            self.settings.llm.openai_model, "".join(raw), context, checked.dropped,
+            checked.attached, checked.unsupported, checked.unverified_figures)
         yield Answer(query.asked, checked.text or no_answer, not checked.citations,
                      checked.citations, hits, language,
                      reason="" if checked.citations else "no cited claim",
                      backend=self.name, latency_ms=(time.perf_counter() - started) * 1000,
-                     evidence=hits[0].dense, extra=extra)
+                     evidence=hits[0].dense, generation=generation,
+                     standalone_question=query.text if query.rewritten else "")
 
     def prompt(self, question: str, language: str,
                hits: list[Hit]) -> tuple[list[BaseMessage], list[Hit], dict[str, Any]]:
@@ -164,7 +164,6 @@ class GenerativeAnswerer:
                   started: float) -> Answer:
         answer = self.fallback.compose(query, hits)
         notice = self.messages.fallback_notice.format(reason=str(error).rstrip("."))
-        answer.extra.update(fallback=True, fallback_from=self.name, notice=notice,
-                            error=str(error), error_type=type(error).__name__)
+        answer.fallback = Fallback(self.name, notice, str(error), type(error).__name__)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer

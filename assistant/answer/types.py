@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.answer.citations import Citation
 from assistant.search.searcher import Hit
 from assistant.text.languages import UNKNOWN
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A language model failed and the extractive answer stands in for its answer."""
+
+    backend: str  # the backend that failed
+    notice: str  # what the reader is told
+    error: str
+    error_type: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a language model's answer was made of (for the eval, benches and tests)."""
+
+    model: str
+    raw_answer: str
+    context: Mapping[str, Any]  # the context budget's report: passages shown, tokens
+    dropped_markers: list[int]  # [n] markers past the passages shown, as written
+    attached: list[dict[str, Any]]  # uncited sentences cited to the passage supporting them
+    unsupported_sentences: list[str]
+    unverified_figures: list[str]  # figures of the answer no shown passage holds
 
 
 @dataclass
@@ -34,8 +58,10 @@ class Answer:
     nearest: list[Citation] = field(default_factory=list)
     # The closest passages when abstaining, shown apart from any answer, never cited by it.
     suggestions: list[Citation] = field(default_factory=list)
-    # A language model's diagnostics (citation check report, fallback notice, raw text).
-    extra: dict[str, Any] = field(default_factory=dict)
+    standalone_question: str = ""  # a follow-up's rewrite, as searched and answered
+    vetoed: bool = False  # a model was not asked: the answerability check said no
+    fallback: Fallback | None = None
+    generation: Generation | None = None
 
     def __post_init__(self) -> None:
         if self.abstained:
@@ -58,6 +84,9 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "nearest": [c.to_dict() for c in self.nearest],
             "suggestions": [c.to_dict() for c in self.suggestions],
+            **({"standalone_question": self.standalone_question}
+               if self.standalone_question else {}),
+            **({"fallback": asdict(self.fallback)} if self.fallback else {}),
             "retrieved": [
                 {"source": h.source, "score": round(h.dense, 4), "bm25": round(h.bm25, 3),
                  "language": h.language, "text": h.text}

@@ -139,8 +139,8 @@ def ask(assistant: Assistant, question: str, languages: tuple[str, ...],
             answer = assistant.ask(question, filters, k)
     finally:
         assistant.close()
-    if answer.extra.get("fallback"):
-        click.secho(f"Note: {answer.extra['notice']}", fg="yellow", err=True)
+    if answer.fallback:
+        click.secho(f"Note: {answer.fallback.notice}", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return

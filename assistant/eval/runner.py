@@ -184,7 +184,7 @@ class Evaluation:
             if answer.span:
                 row["span"] = answer.span
         row["status"], row["support"] = answer.status, round(answer.support, 3)
-        if answer.extra.get("vetoed"):
+        if answer.vetoed:
             row["vetoed"] = True  # a model's answer the answerability check turned down
         if case.extra:
             row["extra"] = case.extra

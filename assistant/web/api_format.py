@@ -101,9 +101,8 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
 def shown(answer: Answer) -> list[Citation]:
     """The sources shown with an answer, as the web chat's cards: its citations, or for an
     abstention that names the nearest report ("it gives X, not Y [1]"), that report."""
-    nearest = [Citation(**c) for c in answer.extra.get("nearest", [])]
     if answer.abstained:
-        return nearest
+        return list(answer.nearest)
     return list(answer.citations)
 
 
@@ -143,10 +142,9 @@ def extension(answer: Answer) -> dict[str, Any]:
                            "backend": answer.backend}
     if answer.abstained:
         out["reason"] = answer.reason
-    for key in ("status", "suggestions"):
-        value = getattr(answer, key, None) or answer.extra.get(key)
-        if value:
-            out[key] = value
+    out["status"] = answer.status
+    if answer.suggestions:
+        out["suggestions"] = [citation(c) for c in answer.suggestions]
     return out
 
 
