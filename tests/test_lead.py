@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from assistant.answer.lead import (
     load_answer_messages,
     not_held,
     people,
+    place_name,
 )
+from assistant.answer.spans import aliases
 from assistant.prompts import load_extractive
 from assistant.text import numbers
 from assistant.text.languages import detect
@@ -214,3 +217,14 @@ def test_a_scene_setting_term_is_not_required_of_a_who_question(question: str,
     need = need_of(question, QUANTITY)
     assert need.kind == "name" and need.roles == {"deputy_prime_minister"}
     assert not need.terms  # "bridge point" only says where the conference was
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_place_names_are_written_in_the_answer_language_script(language: str) -> None:
+    # Before: Vietnamese answers named "Хошимін, Бінь Зионг" (the Vietnamese letter range
+    # ran through Cyrillic and Arabic).
+    foreign = {"en": "[\u0400-\u04ff\u0600-\u06ff]", "fr": "[\u0400-\u04ff\u0600-\u06ff]",
+               "vi": "[\u0400-\u04ff\u0600-\u06ff]", "uk": "[\u0600-\u06ff]",
+               "ar": "[\u0400-\u04ff]"}[language]
+    for province in aliases():
+        assert not re.search(foreign, place_name(province, language)), province

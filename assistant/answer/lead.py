@@ -26,8 +26,11 @@ from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.figures import Figure, extract_figures
 
+# An alias in the answer's script: Vietnamese is Latin with its letters (ơ, ư, đ, ạ ...),
+# not any letter past ASCII (Cyrillic and Arabic lie between them).
 _SCRIPTS = {"uk": re.compile("[\u0400-\u04ff]"), "ar": re.compile("[\u0600-\u06ff]"),
-            "vi": re.compile("[\u00c0-\u1ef9]")}
+            "vi": re.compile("^[\u0000-\u024f\u1e00-\u1eff]*[\u00c0-\u024f\u1ea0-\u1ef9]"
+                             "[\u0000-\u024f\u1e00-\u1eff]*$")}
 
 
 class AnswerMessages(BaseModel):
