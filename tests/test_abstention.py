@@ -52,3 +52,14 @@ def test_the_fact_of_another_province_is_not_given(indexed: Assistant) -> None:
     answer = indexed.ask("How many hospital beds does Hai Phong have?")
     assert answer.abstained
     assert "2862" not in answer.answer and "Hai Phong" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("How many hospital beds per 10,000 people does Lang Son have?",
+     "hospital beds per 10,000 people: 34"),
+    ("Tỉnh Trà Vinh có bao nhiêu bác sĩ trên 10.000 dân?", "bác sĩ trên 10.000 dân: 9.6"),
+])
+def test_a_rate_per_10000_people_is_labelled_as_one(indexed: Assistant, question: str,
+                                                    label: str) -> None:
+    # Before: "hospital beds: 34", as if the province had 34 beds.
+    assert label in indexed.ask(question).answer.partition("\n")[0]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationInfo, model_validator
 from assistant.answer.answerability import Need, Passage, held_concepts
 from assistant.answer.citations import MARKER
 from assistant.answer.spans import aliases, dates_in, find_roles, people, places_in
-from assistant.answer.support import Asked, figure_terms, pick
+from assistant.answer.support import Asked, figure_terms, per_capita, pick
 from assistant.prompts import load_model, require_languages
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
@@ -134,11 +134,10 @@ def _figure_lead(msgs: AnswerMessages, figure: Figure, doc: str, sentence_lang: 
     """The figure labelled by its own phrase: the vocabulary's name for the indicator it
     names, else the source's own words, quoted; never a word from elsewhere in the
     sentence."""
-    terms = figure_terms(figure)
-    concepts = sorted(terms - {"per_10000_people"})
+    concepts = sorted(figure_terms(figure) - {"per_10000_people"})
     if concepts:
         indicator = msgs.name(concepts[0], language)
-        if "per_10000_people" in terms:
+        if per_capita(figure):
             indicator += " " + msgs.name("per_10000_people", language)
     elif figure.counts:
         indicator = f"«{figure.counts}»"
