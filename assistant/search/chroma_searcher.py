@@ -1,0 +1,208 @@
+"""Search in Chroma (``search.backend="chroma"``): HNSW finds the candidates, this process
+scores a few hundred of them, and keeps no copy of the index.
+
+Per question: one HNSW query over the centred collection (``chroma_index``) with the
+question centred, one per translation (restricted to its language), and, with
+``crosslingual="relation"``, one over the raw chunks restricted to the question's language
+(that language is ranked as plain dense search ranks it); the filters are their ``where``.
+Then one ``get`` of the candidates' raw vectors, texts and metadata, one ``get`` of their
+files' records (only chunks a committed record lists are shown: the commit protocol), and
+the scores of ``Searcher`` computed on those candidates alone. The means and pair levels
+are the shipped ones of the profile (``chroma_index``, docs/scale.md "Search in Chroma").
+BM25 is not here: the fusion modes that use it stay on the snapshot backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import IndexStoreError
+from assistant.index.embedding import LocalEmbeddings
+from assistant.index.store import ChromaStore, DocRecord
+from assistant.search.chroma_index import CentredCollection, attach
+from assistant.search.filters import Filters
+from assistant.search.language_stats import PairLevels
+from assistant.search.query import Query
+from assistant.search.searcher import _ANCHOR_DEPTH, Hit, Searcher, anchored
+from assistant.text.languages import UNKNOWN
+
+# Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
+# order (centred cosine alone) does not see (recall: tests/test_chroma_search.py).
+FETCH_FACTOR = 3
+_PAGE = 2000
+
+
+def make_searcher(settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+                  fusion: str | None = None) -> Searcher:
+    """The searcher ``settings.search.backend`` names."""
+    if settings.search.backend == "chroma":
+        return ChromaSearcher(settings, store, embedder, fusion)
+    return Searcher(settings, store, embedder, fusion)
+
+
+def _and(where: dict[str, Any] | None, clause: dict[str, Any]) -> dict[str, Any]:
+    return clause if where is None else {"$and": [where, clause]}
+
+
+class ChromaSearcher(Searcher):
+    """``Searcher``'s interface over Chroma's own search; shared by threads (no state per
+    question; the per-revision checks are replaced whole under a lock)."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+                 fusion: str | None = None) -> None:
+        super().__init__(settings, store, embedder, fusion)
+        if self.fusion != "vectors":
+            raise ValueError(f"search.backend=chroma ranks by vector scores only; fusion "
+                             f"'{self.fusion}' needs BM25: use the snapshot backend.")
+        self.centred: CentredCollection = attach(store, embedder.model_id)
+        self.levels = PairLevels.shipped(embedder.model_id)
+        self._checked: tuple[str, int, int, list[str]] | None = None
+        self._check_lock = threading.Lock()
+
+    # -- the index's revision: checked once per revision ----------------------------------
+    def _current(self) -> tuple[int, list[str]]:
+        """(schema, languages) of the current revision, after checking that the index was
+        built by this embedder and that its centred collection is whole."""
+        collection, revision, _ = self.store.identity()
+        checked = self._checked
+        if checked is not None and checked[:2] == (collection, revision):
+            return checked[2], checked[3]
+        with self._check_lock:
+            if self._checked is not None and self._checked[0] != collection:
+                self.centred.forget()  # a reset: the collection was dropped
+            self.store.verify_embedder(self.embedder.model_id)
+            state = self.store.state()
+            if state.get("mirrored") != self.centred.tag and not self.store.is_empty():
+                raise IndexStoreError(
+                    f"The index at {self.store.location} has no up-to-date centred vectors "
+                    "for search.backend=chroma (it was last written without that setting, "
+                    "or with other language means). Run `assistant ingest` with "
+                    "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
+            languages = sorted({r.language for r in self.store.documents()} - {UNKNOWN})
+            self._checked = (collection, revision, int(state.get("schema", 1)), languages)
+            return self._checked[2], languages
+
+    def warm_up(self) -> None:
+        self._current()
+        _ = self.centred.collection  # opens the handle now
+
+    def snapshot(self) -> Any:
+        raise IndexStoreError("search.backend=chroma keeps no snapshot of the index.")
+
+    def languages(self) -> list[str]:
+        return self._current()[1]
+
+    # -- candidates ---------------------------------------------------------------------
+    def _ids(self, collection: Any, vector: np.ndarray, n: int,
+             where: dict[str, Any] | None) -> list[str]:
+        got = self.store._call(collection.query, query_embeddings=[vector.tolist()],
+                               n_results=n, where=where, include=[])
+        return list(got["ids"][0])
+
+    def _committed(self, metas: Sequence[dict[str, Any]], filters: Filters | None
+                   ) -> set[str]:
+        """Chunk ids that a committed file record lists (and that the reader may read)."""
+        sources = sorted({str(m["source"]) for m in metas})
+        if not sources:
+            return set()
+        got = self.store._call(self.store.docs.get, ids=sources, include=["metadatas"])
+        keep: set[str] = set()
+        for meta in got["metadatas"]:
+            record = DocRecord.from_metadata(meta)
+            if filters is not None and filters.restricted and filters.reader is not None \
+                    and not filters.reader.may_read(record.groups):
+                continue  # ``where`` says so too; this holds even where it lags
+            keep.update(record.chunk_ids)
+        return keep
+
+    def search(self, query: Query, k: int | None = None,
+               filters: Filters | None = None) -> list[Hit]:
+        k = k or self.settings.search.retrieval_k
+        schema, _ = self._current()
+        anchors = list(query.provinces) if self.settings.search.province_anchor else []
+        depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
+        where = filters.where(schema) if filters else None
+        mode = self.settings.search.crosslingual
+        qvec, qlang = query.vector, query.language
+        centering = self.centred.centering
+        cq = centering.query(qvec, qlang)
+        translated = {lang: centering.query(vec, lang)
+                      for lang, vec in query.translation_vectors.items()}
+        ids: list[str] = []
+        if mode == "none":
+            ids += self._ids(self.store.chunks, qvec, depth, where)
+        else:
+            ids += self._ids(self.centred.collection, cq, depth * FETCH_FACTOR, where)
+            for lang, vec in translated.items():
+                ids += self._ids(self.centred.collection, vec, depth,
+                                 _and(where, {"lang": lang}))
+            if mode == "relation" and qlang != UNKNOWN:
+                ids += self._ids(self.store.chunks, qvec, depth, _and(where, {"lang": qlang}))
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        got = self.store.get_chunks(ids, None, embeddings=True)
+        committed = self._committed(got["metadatas"], filters)
+        rows = [i for i, cid in enumerate(got["ids"]) if cid in committed]
+        if not rows:
+            return []
+        metas = [got["metadatas"][i] for i in rows]
+        texts = [got["documents"][i] for i in rows]
+        vectors = np.asarray([got["embeddings"][i] for i in rows], np.float32)
+        langs = [str(m.get("lang", UNKNOWN)) for m in metas]
+        raw = vectors @ np.asarray(qvec, np.float32)
+        scores = None if mode == "none" else \
+            self._scores(vectors, langs, raw, cq, translated, qlang, depth)
+        order = np.argsort(-(raw if scores is None else scores), kind="stable")[:depth]
+        hits = [Hit(got["ids"][rows[i]], metas[i]["source"], texts[i], metas[i],
+                    dense=float(raw[i]), crosslingual=None if scores is None else float(scores[i]))
+                for i in order]
+        return anchored(hits, anchors, query)[:k]
+
+    def _scores(self, vectors: np.ndarray, langs: list[str], raw: np.ndarray,
+                cq: np.ndarray, translated: dict[str, np.ndarray], qlang: str,
+                depth: int) -> np.ndarray:
+        """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone."""
+        centred = self.centred.centred(vectors, langs)
+        out = centred @ cq
+        lang_of = np.asarray(langs)
+        for lang, vector in translated.items():
+            at = lang_of == lang
+            out[at] = 0.5 * (out[at] + centred[at] @ vector)
+        if self.settings.search.crosslingual != "relation" or qlang == UNKNOWN:
+            return out
+        level = np.empty(len(langs), np.float32)
+        for lang in set(langs):
+            at = lang_of == lang
+            shipped = self.levels.unrelated.get((qlang, lang))
+            # No shipped level (a language the profile has none for): the candidates' mean.
+            level[at] = float(raw[at].mean()) if shipped is None else shipped
+        out = out + self.settings.search.relation_raw_weight * (raw - level)
+        own = np.flatnonzero(lang_of == qlang)
+        if len(own):  # the question's language in plain dense order (as relation_scores)
+            n = min(depth, len(own))
+            by_raw = own[np.argsort(-raw[own], kind="stable")[:n]]
+            best = np.sort(out[own])[::-1][:n]
+            out[own] = np.minimum(out[own], best[-1])
+            out[by_raw] = best
+        return out
+
+    def passages(self, ids: Sequence[str], filters: Filters | None = None
+                 ) -> Iterator[tuple[dict[str, Any], str, np.ndarray]]:
+        """As ``Searcher.passages``, read from Chroma a page at a time."""
+        schema, _ = self._current()
+        where = filters.where(schema) if filters else None
+        for start in range(0, len(ids), _PAGE):
+            page = list(ids[start : start + _PAGE])
+            got = self.store.get_chunks(page, where, embeddings=True)
+            committed = self._committed(got["metadatas"], filters)
+            found = {cid: i for i, cid in enumerate(got["ids"]) if cid in committed}
+            for cid in page:
+                if (i := found.get(cid)) is not None:
+                    yield (got["metadatas"][i], got["documents"][i],
+                           np.asarray(got["embeddings"][i], dtype=np.float32))
