@@ -234,8 +234,12 @@ class ChromaStore:
             mark = {"mirrored": self.mirror.tag, "mirrored_with": self.mirror.tag}
         self._set_state(revision=int(state.get("revision", 0)) + 1, writing=True, **mark)
 
+    def mirror_stale(self) -> bool:
+        """A mirror is attached and the index has writes it has not seen."""
+        return self.mirror is not None and self.state().get("mirrored") != self.mirror.tag
+
     def end_write(self) -> None:
-        if self.mirror is not None and self.state().get("mirrored") != self.mirror.tag:
+        if self.mirror is not None and self.mirror_stale():
             self.mirror.backfill(self)  # still marked writing: no reader trusts it yet
             self._set_state(mirrored=self.mirror.tag)
         self._set_state(revision=self.revision() + 1, writing=False, updated_at=time.time())
