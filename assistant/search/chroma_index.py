@@ -30,12 +30,23 @@ from assistant.text.languages import UNKNOWN
 _PAGE = 2000
 
 
+FORMAT = 1  # of the stored vectors and metadata: a new one rewrites the collection
+NORM = "centred_norm"  # |v - mean[lang]|, so that raw = norm * centred + mean[lang]
+# Metadata the filters read (``Filters.where``) and search needs; the rest (title, url,
+# province list) stays in the chunks collection: Chroma's cost per result is mostly metadata.
+_KEPT = ("source", "lang", "date", "restricted", "groups")
+
+
+def _slim(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if k in _KEPT or k.startswith("province_")}
+
+
 def means_tag(model_id: str, means: LanguageMeans) -> str:
     """Model and means the stored vectors were centred with."""
     digest = hashlib.sha256(model_id.encode())
     for lang in sorted(means.passage):
         digest.update(lang.encode() + np.asarray(means.passage[lang], np.float32).tobytes())
-    return f"{model_id}#{digest.hexdigest()[:12]}"
+    return f"{model_id}#{FORMAT}-{digest.hexdigest()[:12]}"
 
 
 class CentredCollection:
@@ -59,16 +70,27 @@ class CentredCollection:
     def centred(self, vectors: np.ndarray, languages: list[str]) -> np.ndarray:
         return self.centering.passages(np.asarray(vectors, np.float32), languages)
 
+    def shift(self, language: str) -> np.ndarray | None:
+        return self.centering.passage_shift(language)
+
     def write(self, ids: list[str], metadatas: list[dict[str, Any]],
               embeddings: np.ndarray | None) -> None:
         if not ids:
             return
         if embeddings is None:  # metadata refresh (groups, province keys): same vectors
-            self.store._call(self.collection.update, ids=ids, metadatas=metadatas)
+            self.store._call(self.collection.update, ids=ids,
+                             metadatas=[_slim(m) for m in metadatas])
             return
         langs = [str(m.get("lang", UNKNOWN)) for m in metadatas]
-        self.store._call(self.collection.upsert, ids=ids, metadatas=metadatas,
-                         embeddings=self.centred(embeddings, langs))
+        vectors = np.asarray(embeddings, np.float32)
+        shifts = [self.shift(lang) for lang in langs]
+        # raw = norm * centred + shift: the raw cosine comes back without the raw vector.
+        norms = [float(np.linalg.norm(v - s)) if s is not None else 1.0
+                 for v, s in zip(vectors, shifts, strict=True)]
+        self.store._call(self.collection.upsert, ids=ids,
+                         metadatas=[{**_slim(m), NORM: n}
+                                    for m, n in zip(metadatas, norms, strict=True)],
+                         embeddings=self.centred(vectors, langs))
 
     def delete(self, ids: list[str]) -> None:
         if ids:

@@ -24,7 +24,7 @@ from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord
-from assistant.search.chroma_index import CentredCollection, attach
+from assistant.search.chroma_index import NORM, CentredCollection, attach
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
 from assistant.search.query import Query
@@ -98,11 +98,11 @@ class ChromaSearcher(Searcher):
         return self._current()[1]
 
     # -- candidates ---------------------------------------------------------------------
-    def _ids(self, collection: Any, vector: np.ndarray, n: int,
-             where: dict[str, Any] | None) -> list[str]:
+    def _query(self, collection: Any, vector: np.ndarray, n: int,
+               where: dict[str, Any] | None, include: list[str]) -> dict[str, Any]:
         got = self.store._call(collection.query, query_embeddings=[vector.tolist()],
-                               n_results=n, where=where, include=[])
-        return list(got["ids"][0])
+                               n_results=n, where=where, include=include)
+        return {key: got[key][0] for key in ("ids", *include)}
 
     def _committed(self, metas: Sequence[dict[str, Any]], filters: Filters | None
                    ) -> set[str]:
@@ -120,6 +120,41 @@ class ChromaSearcher(Searcher):
             keep.update(record.chunk_ids)
         return keep
 
+    def _candidates(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
+                    depth: int, where: dict[str, Any] | None
+                    ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+        """(ids, slim metadata, centred vectors) of the candidates, from the centred
+        collection: HNSW queries, then one ``get`` of those only the raw query found."""
+        mode = self.settings.search.crosslingual
+        include = ["metadatas", "embeddings"]
+        found: dict[str, tuple[dict[str, Any], Any]] = {}
+
+        def add(got: dict[str, Any]) -> None:
+            for cid, meta, vec in zip(got["ids"], got["metadatas"], got["embeddings"],
+                                      strict=True):
+                found.setdefault(cid, (meta, vec))
+        centred = self.centred.collection
+        raw_where: dict[str, Any] | bool | None = False  # False: no raw query
+        if mode == "none":
+            raw_where = where
+        else:
+            add(self._query(centred, cq, depth * FETCH_FACTOR, where, include))
+            for lang, vec in translated.items():
+                add(self._query(centred, vec, depth, _and(where, {"lang": lang}), include))
+            if mode == "relation" and query.language != UNKNOWN:
+                raw_where = _and(where, {"lang": query.language})
+        if raw_where is not False:  # the raw vectors' own order: the chunks collection's
+            own = self._query(self.store.chunks, query.vector, depth,
+                              raw_where if isinstance(raw_where, dict) else None, [])
+            missing = [cid for cid in own["ids"] if cid not in found]
+            if missing:
+                got = self.store._call(centred.get, ids=missing, include=include)
+                add({key: got[key] for key in ("ids", *include)})
+        ids = list(found)
+        metas = [found[cid][0] for cid in ids]
+        vectors = np.asarray([found[cid][1] for cid in ids], np.float32)
+        return ids, metas, vectors
+
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
         k = k or self.settings.search.retrieval_k
@@ -127,48 +162,41 @@ class ChromaSearcher(Searcher):
         anchors = list(query.provinces) if self.settings.search.province_anchor else []
         depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
         where = filters.where(schema) if filters else None
-        mode = self.settings.search.crosslingual
-        qvec, qlang = query.vector, query.language
+        qvec, qlang = np.asarray(query.vector, np.float32), query.language
         centering = self.centred.centering
         cq = centering.query(qvec, qlang)
         translated = {lang: centering.query(vec, lang)
                       for lang, vec in query.translation_vectors.items()}
-        ids: list[str] = []
-        if mode == "none":
-            ids += self._ids(self.store.chunks, qvec, depth, where)
-        else:
-            ids += self._ids(self.centred.collection, cq, depth * FETCH_FACTOR, where)
-            for lang, vec in translated.items():
-                ids += self._ids(self.centred.collection, vec, depth,
-                                 _and(where, {"lang": lang}))
-            if mode == "relation" and qlang != UNKNOWN:
-                ids += self._ids(self.store.chunks, qvec, depth, _and(where, {"lang": qlang}))
-        ids = list(dict.fromkeys(ids))
+        ids, metas, centred = self._candidates(query, cq, translated, depth, where)
         if not ids:
             return []
-        got = self.store.get_chunks(ids, None, embeddings=True)
-        committed = self._committed(got["metadatas"], filters)
-        rows = [i for i, cid in enumerate(got["ids"]) if cid in committed]
-        if not rows:
-            return []
-        metas = [got["metadatas"][i] for i in rows]
-        texts = [got["documents"][i] for i in rows]
-        vectors = np.asarray([got["embeddings"][i] for i in rows], np.float32)
         langs = [str(m.get("lang", UNKNOWN)) for m in metas]
-        raw = vectors @ np.asarray(qvec, np.float32)
+        norms = np.asarray([float(m.get(NORM, 1.0)) for m in metas], np.float32)
+        shift = {}
+        for lang in set(langs):
+            mean = self.centred.shift(lang)
+            shift[lang] = 0.0 if mean is None else float(mean @ qvec)
+        offset = np.asarray([shift[lang] for lang in langs], np.float32)
+        raw = norms * (centred @ qvec) + offset  # the raw cosine, as CenteredIndex has it
+        mode = self.settings.search.crosslingual
         scores = None if mode == "none" else \
-            self._scores(vectors, langs, raw, cq, translated, qlang, depth)
+            self._scores(centred, langs, raw, cq, translated, qlang, depth)
         order = np.argsort(-(raw if scores is None else scores), kind="stable")[:depth]
-        hits = [Hit(got["ids"][rows[i]], metas[i]["source"], texts[i], metas[i],
+        # Texts and full metadata for these only; a file not committed is dropped here.
+        top = [ids[i] for i in order]
+        got = self.store.get_chunks(top, None)
+        full = {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"], got["documents"],
+                                                 strict=True)}
+        committed = self._committed([m for m, _ in full.values()], filters)
+        hits = [Hit(ids[i], full[ids[i]][0]["source"], full[ids[i]][1], full[ids[i]][0],
                     dense=float(raw[i]), crosslingual=None if scores is None else float(scores[i]))
-                for i in order]
+                for i in order if ids[i] in full and ids[i] in committed]
         return anchored(hits, anchors, query)[:k]
 
-    def _scores(self, vectors: np.ndarray, langs: list[str], raw: np.ndarray,
+    def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
                 cq: np.ndarray, translated: dict[str, np.ndarray], qlang: str,
                 depth: int) -> np.ndarray:
         """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone."""
-        centred = self.centred.centred(vectors, langs)
         out = centred @ cq
         lang_of = np.asarray(langs)
         for lang, vector in translated.items():
