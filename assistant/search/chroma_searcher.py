@@ -63,6 +63,7 @@ class ChromaSearcher(Searcher):
         self.levels = PairLevels.shipped(embedder.model_id)
         self._checked: tuple[str, int, int, list[str]] | None = None
         self._check_lock = threading.Lock()
+        self._docs_handle: Any = None
 
     # -- the index's revision: checked once per revision ----------------------------------
     def _current(self) -> tuple[int, list[str]]:
@@ -87,6 +88,14 @@ class ChromaSearcher(Searcher):
             self._checked = (collection, revision, int(state.get("schema", 1)), languages)
             return self._checked[2], languages
 
+    def _docs(self) -> Any:
+        """The records' collection handle of the checked revision (``store.docs`` fetches
+        it anew each time: its metadata is the index's state, read fresh)."""
+        handle = self._docs_handle
+        if handle is None or str(handle.id) != (self._checked or ("",))[0]:
+            handle = self._docs_handle = self.store.docs
+        return handle
+
     def warm_up(self) -> None:
         self._current()
         _ = self.centred.collection  # opens the handle now
@@ -110,7 +119,7 @@ class ChromaSearcher(Searcher):
         sources = sorted({str(m["source"]) for m in metas})
         if not sources:
             return set()
-        got = self.store._call(self.store.docs.get, ids=sources, include=["metadatas"])
+        got = self.store._call(self._docs().get, ids=sources, include=["metadatas"])
         keep: set[str] = set()
         for meta in got["metadatas"]:
             record = DocRecord.from_metadata(meta)
@@ -138,7 +147,10 @@ class ChromaSearcher(Searcher):
         if mode == "none":
             raw_where = where
         else:
-            add(self._query(centred, cq, depth * FETCH_FACTOR, where, include))
+            # More than ``depth`` (the relation score's raw term reorders them), but not
+            # FETCH_FACTOR times the anchors' deeper look: Chroma's cost is per result.
+            fetch = depth + (FETCH_FACTOR - 1) * (self.settings.search.candidate_k + 10)
+            add(self._query(centred, cq, fetch, where, include))
             for lang, vec in translated.items():
                 add(self._query(centred, vec, depth, _and(where, {"lang": lang}), include))
             if mode == "relation" and query.language != UNKNOWN:
