@@ -174,6 +174,7 @@ def test_threads_share_one_searcher(built: tuple[Assistant, list[str]]) -> None:
     for t in threads:
         t.join()
     assert [results[i] for i in range(len(queries))] == serial
+    assert set(hnsw.languages()) == {r.language for r in assistant.store.documents()}
 
 
 def test_a_file_is_visible_whole_or_not_at_all(make_settings: object, tmp_path: Path) -> None:

@@ -61,18 +61,19 @@ class ChromaSearcher(Searcher):
                              f"'{self.fusion}' needs BM25: use the snapshot backend.")
         self.centred: CentredCollection = attach(store, embedder.model_id)
         self.levels = PairLevels.shipped(embedder.model_id)
-        self._checked: tuple[str, int, int, list[str]] | None = None
+        self._checked: tuple[str, int, int] | None = None
+        self._languages: tuple[tuple[str, int], list[str]] | None = None
         self._check_lock = threading.Lock()
         self._docs_handle: Any = None
 
     # -- the index's revision: checked once per revision ----------------------------------
-    def _current(self) -> tuple[int, list[str]]:
-        """(schema, languages) of the current revision, after checking that the index was
-        built by this embedder and that its centred collection is whole."""
+    def _current(self) -> int:
+        """The schema of the current revision, after checking that the index was built by
+        this embedder and that its centred collection is whole."""
         collection, revision, _ = self.store.identity()
         checked = self._checked
         if checked is not None and checked[:2] == (collection, revision):
-            return checked[2], checked[3]
+            return checked[2]
         with self._check_lock:
             if self._checked is not None and self._checked[0] != collection:
                 self.centred.forget()  # a reset: the collection was dropped
@@ -84,9 +85,8 @@ class ChromaSearcher(Searcher):
                     "for search.backend=chroma (it was last written without that setting, "
                     "or with other language means). Run `assistant ingest` with "
                     "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
-            languages = sorted({r.language for r in self.store.documents()} - {UNKNOWN})
-            self._checked = (collection, revision, int(state.get("schema", 1)), languages)
-            return self._checked[2], languages
+            self._checked = (collection, revision, int(state.get("schema", 1)))
+            return self._checked[2]
 
     def _docs(self) -> Any:
         """The records' collection handle of the checked revision (``store.docs`` fetches
@@ -104,7 +104,15 @@ class ChromaSearcher(Searcher):
         raise IndexStoreError("search.backend=chroma keeps no snapshot of the index.")
 
     def languages(self) -> list[str]:
-        return self._current()[1]
+        """The files' languages (translation targets), listed once per revision and only
+        when asked (a translator is configured): start-up reads no record."""
+        self._current()
+        key = self._checked[:2] if self._checked else ("", 0)
+        known = self._languages
+        if known is None or known[0] != key:
+            known = self._languages = (key, sorted(
+                {r.language for r in self.store.documents()} - {UNKNOWN}))
+        return known[1]
 
     # -- candidates ---------------------------------------------------------------------
     def _query(self, collection: Any, vector: np.ndarray, n: int,
@@ -170,7 +178,7 @@ class ChromaSearcher(Searcher):
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
         k = k or self.settings.search.retrieval_k
-        schema, _ = self._current()
+        schema = self._current()
         anchors = list(query.provinces) if self.settings.search.province_anchor else []
         depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
         where = filters.where(schema) if filters else None
@@ -235,7 +243,7 @@ class ChromaSearcher(Searcher):
     def passages(self, ids: Sequence[str], filters: Filters | None = None
                  ) -> Iterator[tuple[dict[str, Any], str, np.ndarray]]:
         """As ``Searcher.passages``, read from Chroma a page at a time."""
-        schema, _ = self._current()
+        schema = self._current()
         where = filters.where(schema) if filters else None
         for start in range(0, len(ids), _PAGE):
             page = list(ids[start : start + _PAGE])
