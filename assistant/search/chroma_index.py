@@ -30,7 +30,11 @@ from assistant.text.languages import UNKNOWN
 _PAGE = 2000
 
 
-FORMAT = 1  # of the stored vectors and metadata: a new one rewrites the collection
+FORMAT = 2  # of the stored vectors and metadata: a new one rewrites the collection
+# Centred vectors are spread thin (a question's best cosine is about 0.4): Chroma's default
+# graph (16 neighbours, ef 100) missed a quarter of the exact top 360 at 50,000 chunks,
+# even the best one (bench/results.md, "Scale, search in Chroma").
+HNSW = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200, "ef_search": 200}
 NORM = "centred_norm"  # |v - mean[lang]|, so that raw = norm * centred + mean[lang]
 # Metadata the filters read (``Filters.where``) and search needs; the rest (title, url,
 # province list) stays in the chunks collection: Chroma's cost per result is mostly metadata.
@@ -61,7 +65,7 @@ class CentredCollection:
     @cached_property
     def collection(self) -> Any:
         return self.store._call(self.store.client.get_or_create_collection,
-                                self.store.mirror_name, metadata={"hnsw:space": "cosine"},
+                                self.store.mirror_name, configuration={"hnsw": HNSW},
                                 embedding_function=None)
 
     def forget(self) -> None:

@@ -23,12 +23,13 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
-from assistant.index.store import ChromaStore, DocRecord
+from assistant.index.store import ChromaStore, DocRecord, province_field
 from assistant.search.chroma_index import NORM, CentredCollection, attach
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
 from assistant.search.query import Query
-from assistant.search.searcher import _ANCHOR_DEPTH, Hit, Searcher, anchored
+from assistant.search.searcher import _ANCHOR_DEPTH, Hit, Searcher
+from assistant.text import dates
 from assistant.text.languages import UNKNOWN
 
 # Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
@@ -201,17 +202,29 @@ class ChromaSearcher(Searcher):
         mode = self.settings.search.crosslingual
         scores = None if mode == "none" else \
             self._scores(centred, langs, raw, cq, translated, qlang, depth)
-        order = np.argsort(-(raw if scores is None else scores), kind="stable")[:depth]
-        # Texts and full metadata for these only; a file not committed is dropped here.
-        top = [ids[i] for i in order]
-        got = self.store.get_chunks(top, None)
-        full = {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"], got["documents"],
-                                                 strict=True)}
-        committed = self._committed([m for m, _ in full.values()], filters)
-        hits = [Hit(ids[i], full[ids[i]][0]["source"], full[ids[i]][1], full[ids[i]][0],
-                    dense=float(raw[i]), crosslingual=None if scores is None else float(scores[i]))
-                for i in order if ids[i] in full and ids[i] in committed]
-        return anchored(hits, anchors, query)[:k]
+        order = list(np.argsort(-(raw if scores is None else scores), kind="stable")[:depth])
+        if anchors or query.days:  # ``anchored``'s order, read from the slim metadata
+            keys = [province_field(p) for p in anchors]
+            order.sort(key=lambda i: (bool(keys) and not any(metas[i].get(f) for f in keys),
+                                      dates.day_of(metas[i].get("date")) not in query.days))
+        # Texts and full metadata for the first k only (Chroma's cost is per result); a
+        # chunk of a file not committed is dropped, and the next ones read in its place.
+        hits: list[Hit] = []
+        for start in range(0, len(order), k + 10):
+            part = [ids[i] for i in order[start : start + k + 10]]
+            got = self.store.get_chunks(part, None)
+            full = {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"],
+                                                     got["documents"], strict=True)}
+            committed = self._committed([m for m, _ in full.values()], filters)
+            for i in order[start : start + k + 10]:
+                cid = ids[i]
+                if cid in full and cid in committed:
+                    meta, text = full[cid]
+                    hits.append(Hit(cid, meta["source"], text, meta, dense=float(raw[i]),
+                                    crosslingual=None if scores is None else float(scores[i])))
+            if len(hits) >= k:
+                break
+        return hits[:k]
 
     def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
                 cq: np.ndarray, translated: dict[str, np.ndarray], qlang: str,
