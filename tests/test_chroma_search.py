@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import threading
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from assistant.index.indexing import Indexer
 from assistant.index.store import ChromaStore
 from assistant.search.chroma_searcher import ChromaSearcher
 from assistant.search.filters import Filters
-from assistant.search.query import Query
+from assistant.search.query import Query, QueryBuilder
 from assistant.search.searcher import Searcher
 
 from .conftest import CORPUS, load_cases
@@ -230,3 +231,43 @@ def test_an_index_written_without_the_mirror_is_refused_then_repaired(tmp_path: 
 def test_bm25_fusion_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="BM25 fusion needs the snapshot backend"):
         Settings(index_dir=tmp_path, search={"backend": "chroma", "fusion": "rrf"})
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_shows_only_committed_files(cli_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    """The snapshot test's crash (``assistant ingest`` killed with SIGKILL mid-run), read
+    through the Chroma path: a file not committed is never found, a committed one is. (The
+    kill rarely lands between a file's chunks and its record; that moment is forced in
+    ``test_a_file_is_visible_whole_or_not_at_all``, which fails without the records check.)"""
+    from assistant.index.embedding import E5Embeddings
+
+    from .conftest import cli
+    from .test_interrupted_ingest import _interrupt_ingest
+    from .test_snapshot import N_NEW, _write_new_files
+
+    index_dir = tmp_path / "index"
+    env = {**cli_env, "ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_EMBED_BATCH_SIZE": "1",
+           "ASSISTANT_SEARCH__BACKEND": "chroma"}
+    assert cli(env, "ingest", "-q", str(CORPUS)).returncode == 0
+    new = tmp_path / "new"
+    _write_new_files(new)
+    run = _interrupt_ingest(new, env, signal.SIGKILL, 3)
+    assert run["signalled"], run["output"]
+
+    settings = Settings(index_dir=index_dir, corpus_dir=CORPUS, search={"backend": "chroma"})
+    store = ChromaStore(settings)
+    assert store.identity()[2]  # the writer's mark is left
+    embedder = E5Embeddings()
+    searcher = ChromaSearcher(settings, store, embedder)
+    committed = {r.source: r.chunk_ids for r in store.documents()}
+    done = {s for s in committed if s.startswith("new_")}
+    assert 0 < len(done) < N_NEW
+    builder = QueryBuilder(embedder, settings.languages, 2000, {})
+    for path in sorted(new.iterdir()):
+        hits = searcher.search(builder.prepare(path.read_text(encoding="utf-8")), 5)
+        shown = {h.source for h in hits if h.source.startswith("new_")}
+        assert shown <= done, path.name
+        assert (hits[0].source == path.name) == (path.name in done), path.name
+        for hit in hits:
+            assert hit.id in committed[hit.source]
