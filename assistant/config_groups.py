@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 
@@ -92,6 +92,22 @@ class SearchSettings(Group):
         "BLAS thread spins long enough to slow the next question's embedding (bench/results.md, "
         "Scale). Applied when a Searcher is created."
     )
+
+    backend: Literal["snapshot", "chroma"] = Field(
+        "snapshot", description="Where the dense search runs: snapshot (an exact product over "
+        "a per-process copy of the index, with BM25) or chroma (Chroma's HNSW over a second "
+        "collection of centred vectors, written by `assistant ingest` under this setting; no "
+        "copy of the index in the process; fusion=vectors only; docs/scale.md)."
+    )
+
+    @model_validator(mode="after")
+    def _backend_fusion(self) -> SearchSettings:
+        if self.backend == "chroma" and self.fusion != "vectors":
+            raise ValueError(
+                f"search.backend=chroma ranks by vector scores only, but fusion is "
+                f"'{self.fusion}': BM25 fusion needs the snapshot backend. Set "
+                "ASSISTANT_SEARCH__FUSION=vectors or ASSISTANT_SEARCH__BACKEND=snapshot.")
+        return self
 
     @field_validator("fusion", mode="before")
     @classmethod

@@ -26,11 +26,12 @@ from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import ChromaStore, DocRecord
 from assistant.prompts import load_generative, load_translation
+from assistant.search.chroma_searcher import make_searcher
 from assistant.search.filters import Filters
 from assistant.search.followup import History
 from assistant.search.query import Query, QueryBuilder
 from assistant.search.retriever import SearchRetriever
-from assistant.search.searcher import Hit, Searcher
+from assistant.search.searcher import Hit
 from assistant.search.translation import QuestionTranslator
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Assistant:
         self.embedder = embedder or make_embedder(settings)  # the model itself loads lazily
         self.chat = _chat_endpoint(settings, chat)
         self.indexer = Indexer(settings, self.store, self.embedder)
-        self.searcher = Searcher(settings, self.store, self.embedder)
+        self.searcher = make_searcher(settings, self.store, self.embedder)
         # The model writes answers when the settings name a model backend or one is passed;
         # with translate_questions=on alone, it only translates.
         writes = chat is not None or settings.answer_backend != "extractive"
@@ -182,7 +183,7 @@ class Assistant:
         here: the first question reports it as usual."""
         self.embedder.embed_query_vector("warm-up")
         with contextlib.suppress(AssistantError):
-            self.searcher.snapshot()
+            self.searcher.warm_up()
 
     def close(self) -> None:
         """Stop the local model server, if this assistant started one."""

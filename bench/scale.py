@@ -101,6 +101,10 @@ def child_build(root: Path, size: int, seed: int) -> dict[str, Any]:
     pool_vecs = np.load(root / "pool.npy")
     settings = settings_for(root, size)
     store = ChromaStore(settings)
+    if settings.search.backend == "chroma":  # bench.scale_chroma: the centred collection too
+        from assistant.search.chroma_index import attach
+
+        attach(store, make_embedder(settings).model_id)
     started = time.perf_counter()
     store.check_embedder(make_embedder(settings).model_id, int(pool_vecs.shape[1]))
     store.begin_write()

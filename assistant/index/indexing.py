@@ -166,6 +166,8 @@ class Indexer:
             # Even when nothing needs embedding: say so if another embedder built the index.
             self.store.verify_embedder(self.embedder.model_id)
             self.migrate()  # old indexes get their filter keys before anything is added
+            if self.store.mirror_stale():
+                self._begin()  # its end makes the mirror whole, even if nothing else changes
         pending: list[_Prepared] = []
         # Several files share one embedding call (small calls cost the model dearly);
         # each file is still committed on its own, after its vectors are written.

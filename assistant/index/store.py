@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import numpy as np
@@ -85,11 +85,26 @@ class DocRecord:
         )
 
 
+class Mirror(Protocol):
+    """A second collection kept in step with the chunks (``search.chroma_index``: their
+    centred vectors): written with the chunks, before the file's record commits them."""
+
+    tag: str  # what the mirror's vectors were made with; recorded in the state when whole
+
+    def write(self, ids: list[str], metadatas: list[dict[str, Any]],
+              embeddings: np.ndarray | None) -> None: ...
+    def delete(self, ids: list[str]) -> None: ...
+    def backfill(self, store: ChromaStore) -> None: ...
+    def forget(self) -> None: ...  # the collection was dropped: fetch a new handle
+
+
 class ChromaStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._chunks_name = f"{settings.collection}_chunks"
         self._docs_name = f"{settings.collection}_docs"
+        self.mirror_name = f"{settings.collection}_centred"
+        self.mirror: Mirror | None = None  # set by search.chroma_index.attach
 
     @property
     def location(self) -> str:
@@ -208,10 +223,25 @@ class ChromaStore:
 
     def begin_write(self) -> None:
         """Mark the store as being written (and move the revision): until ``end_write``,
-        snapshots of it are built in memory only, never saved (a crash leaves the mark)."""
-        self._set_state(revision=self.revision() + 1, writing=True)
+        snapshots of it are built in memory only, never saved (a crash leaves the mark).
+        ``mirrored``: every writer since the mirror was last made whole had it; one without
+        it withdraws the mark (``end_write`` of one with it makes the mirror whole again)."""
+        state = self.state()
+        mark: dict[str, Any] = {}
+        if self.mirror is None:
+            mark = {"mirrored": ""} if state.get("mirrored") else {}
+        elif state.get("mirrored") != self.mirror.tag and self.chunks.count() == 0:
+            mark = {"mirrored": self.mirror.tag, "mirrored_with": self.mirror.tag}
+        self._set_state(revision=int(state.get("revision", 0)) + 1, writing=True, **mark)
+
+    def mirror_stale(self) -> bool:
+        """A mirror is attached and the index has writes it has not seen."""
+        return self.mirror is not None and self.state().get("mirrored") != self.mirror.tag
 
     def end_write(self) -> None:
+        if self.mirror is not None and self.mirror_stale():
+            self.mirror.backfill(self)  # still marked writing: no reader trusts it yet
+            self._set_state(mirrored=self.mirror.tag)
         self._set_state(revision=self.revision() + 1, writing=False, updated_at=time.time())
 
     bump_revision = end_write  # a writer's last word: readers see the new state
@@ -263,10 +293,15 @@ class ChromaStore:
             else:
                 self._call(self.chunks.upsert, ids=ids[sl], documents=texts[sl],
                            metadatas=metadatas[sl], embeddings=embeddings[sl])
+            if self.mirror is not None:
+                self.mirror.write(ids[sl], metadatas[sl],
+                                  None if embeddings is None else embeddings[sl])
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _PAGE):
             self._call(self.chunks.delete, ids=list(ids[start : start + _PAGE]))
+            if self.mirror is not None:
+                self.mirror.delete(list(ids[start : start + _PAGE]))
 
     def all_chunk_ids(self) -> set[str]:
         return {i for i, _, _ in self._pages(self.chunks, [])}
@@ -289,7 +324,9 @@ class ChromaStore:
         self.__dict__.pop("chunks", None)  # the cached handle dies with its collection
         # New collections get new ids, so old snapshots never match; free their disk too.
         shutil.rmtree(self.snapshot_root(), ignore_errors=True)
-        for name in (self._chunks_name, self._docs_name):
+        if self.mirror is not None:
+            self.mirror.forget()
+        for name in (self._chunks_name, self._docs_name, self.mirror_name):
             try:
                 self.client.delete_collection(name)
             except Exception as exc:  # absent collection: nothing to reset

@@ -125,6 +125,10 @@ class Searcher:
                 self._masks = {}
             return current
 
+    def warm_up(self) -> None:
+        """Load what a first question would wait for (here: the revision's snapshot)."""
+        self.snapshot()
+
     def _mask(self, filters: Filters | None, index: Snapshot) -> np.ndarray | None:
         """The filter's rows of this snapshot, cached (filters repeat: the web app's)."""
         if not filters:
@@ -237,14 +241,7 @@ class Searcher:
                 if cid in hits:
                     hits[cid].bm25 = score
         ranked = self._fuse(list(hits.values()), query.language)
-        if anchors or query.days:
-            # A day the question names ("the 4/11/2025 session") tells apart two reports
-            # on one province: within the province's passages, the report of that day first.
-            wanted = set(anchors)
-            ranked.sort(key=lambda h: (
-                bool(anchors) and not wanted.intersection(h.metadata.get("provinces", [])),
-                dates.day_of(h.metadata.get("date")) not in query.days))
-        return ranked[:k]
+        return anchored(ranked, anchors, query)[:k]
 
     def _crosslingual_candidates(self, centered: CenteredIndex, qvec: np.ndarray,
                                  cq: np.ndarray, translated: Mapping[str, np.ndarray],
@@ -284,6 +281,18 @@ class Searcher:
         for slot, doc in zip(slots, reordered, strict=True):
             docs[slot] = doc
         return [hit for doc in docs for hit in chunks_of[doc.source]]
+
+
+def anchored(ranked: list[Hit], anchors: Sequence[str], query: Query) -> list[Hit]:
+    """Passages about a province the question names first (stable within each part)."""
+    if anchors or query.days:
+        # A day the question names ("the 4/11/2025 session") tells apart two reports
+        # on one province: within the province's passages, the report of that day first.
+        wanted = set(anchors)
+        ranked.sort(key=lambda h: (
+            bool(anchors) and not wanted.intersection(h.metadata.get("provinces", [])),
+            dates.day_of(h.metadata.get("date")) not in query.days))
+    return ranked
 
 
 def _rrf(by_dense: list[Hit], key: Callable[[Hit], float] = lambda h: h.bm25) -> list[Hit]:

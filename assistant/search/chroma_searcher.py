@@ -1,0 +1,269 @@
+"""Search in Chroma (``search.backend="chroma"``): HNSW finds the candidates, this process
+scores a few hundred of them, and keeps no copy of the index.
+
+Per question: one HNSW query over the centred collection (``chroma_index``) with the
+question centred, one per translation (restricted to its language), and, with
+``crosslingual="relation"``, one over the raw chunks restricted to the question's language
+(that language is ranked as plain dense search ranks it); the filters are their ``where``.
+Then one ``get`` of the candidates' raw vectors, texts and metadata, one ``get`` of their
+files' records (only chunks a committed record lists are shown: the commit protocol), and
+the scores of ``Searcher`` computed on those candidates alone. The means and pair levels
+are the shipped ones of the profile (``chroma_index``, docs/scale.md "Search in Chroma").
+BM25 is not here: the fusion modes that use it stay on the snapshot backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import IndexStoreError
+from assistant.index.embedding import LocalEmbeddings
+from assistant.index.store import ChromaStore, DocRecord, province_field
+from assistant.search.chroma_index import NORM, CentredCollection, attach
+from assistant.search.filters import Filters
+from assistant.search.language_stats import PairLevels
+from assistant.search.query import Query
+from assistant.search.searcher import _ANCHOR_DEPTH, Hit, Searcher
+from assistant.text import dates
+from assistant.text.languages import UNKNOWN
+
+# Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
+# order (centred cosine alone) does not see (recall: tests/test_chroma_search.py).
+FETCH_FACTOR = 3
+_PAGE = 2000
+
+
+def make_searcher(settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+                  fusion: str | None = None) -> Searcher:
+    """The searcher ``settings.search.backend`` names."""
+    if settings.search.backend == "chroma":
+        return ChromaSearcher(settings, store, embedder, fusion)
+    return Searcher(settings, store, embedder, fusion)
+
+
+def _and(where: dict[str, Any] | None, clause: dict[str, Any]) -> dict[str, Any]:
+    return clause if where is None else {"$and": [where, clause]}
+
+
+class ChromaSearcher(Searcher):
+    """``Searcher``'s interface over Chroma's own search; shared by threads (no state per
+    question; the per-revision checks are replaced whole under a lock)."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
+                 fusion: str | None = None) -> None:
+        super().__init__(settings, store, embedder, fusion)
+        if self.fusion != "vectors":
+            raise ValueError(f"search.backend=chroma ranks by vector scores only; fusion "
+                             f"'{self.fusion}' needs BM25: use the snapshot backend.")
+        self.centred: CentredCollection = attach(store, embedder.model_id)
+        self.levels = PairLevels.shipped(embedder.model_id)
+        self._checked: tuple[str, int, int] | None = None
+        self._languages: tuple[tuple[str, int], list[str]] | None = None
+        self._check_lock = threading.Lock()
+        self._docs_handle: Any = None
+
+    # -- the index's revision: checked once per revision ----------------------------------
+    def _current(self) -> int:
+        """The schema of the current revision, after checking that the index was built by
+        this embedder and that its centred collection is whole."""
+        collection, revision, _ = self.store.identity()
+        checked = self._checked
+        if checked is not None and checked[:2] == (collection, revision):
+            return checked[2]
+        with self._check_lock:
+            if self._checked is not None and self._checked[0] != collection:
+                self.centred.forget()  # a reset: the collection was dropped
+            self.store.verify_embedder(self.embedder.model_id)
+            state = self.store.state()
+            if state.get("mirrored") != self.centred.tag and not self.store.is_empty():
+                raise IndexStoreError(
+                    f"The index at {self.store.location} has no up-to-date centred vectors "
+                    "for search.backend=chroma (it was last written without that setting, "
+                    "or with other language means). Run `assistant ingest` with "
+                    "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
+            self._checked = (collection, revision, int(state.get("schema", 1)))
+            return self._checked[2]
+
+    def _docs(self) -> Any:
+        """The records' collection handle of the checked revision (``store.docs`` fetches
+        it anew each time: its metadata is the index's state, read fresh)."""
+        handle = self._docs_handle
+        if handle is None or str(handle.id) != (self._checked or ("",))[0]:
+            handle = self._docs_handle = self.store.docs
+        return handle
+
+    def warm_up(self) -> None:
+        self._current()
+        _ = self.centred.collection  # opens the handle now
+
+    def snapshot(self) -> Any:
+        raise IndexStoreError("search.backend=chroma keeps no snapshot of the index.")
+
+    def languages(self) -> list[str]:
+        """The files' languages (translation targets), listed once per revision and only
+        when asked (a translator is configured): start-up reads no record."""
+        self._current()
+        key = self._checked[:2] if self._checked else ("", 0)
+        known = self._languages
+        if known is None or known[0] != key:
+            known = self._languages = (key, sorted(
+                {r.language for r in self.store.documents()} - {UNKNOWN}))
+        return known[1]
+
+    # -- candidates ---------------------------------------------------------------------
+    def _query(self, collection: Any, vector: np.ndarray, n: int,
+               where: dict[str, Any] | None, include: list[str]) -> dict[str, Any]:
+        got = self.store._call(collection.query, query_embeddings=[vector.tolist()],
+                               n_results=n, where=where, include=include)
+        return {key: got[key][0] for key in ("ids", *include)}
+
+    def _committed(self, metas: Sequence[dict[str, Any]], filters: Filters | None
+                   ) -> set[str]:
+        """Chunk ids that a committed file record lists (and that the reader may read)."""
+        sources = sorted({str(m["source"]) for m in metas})
+        if not sources:
+            return set()
+        got = self.store._call(self._docs().get, ids=sources, include=["metadatas"])
+        keep: set[str] = set()
+        for meta in got["metadatas"]:
+            record = DocRecord.from_metadata(meta)
+            if filters is not None and filters.restricted and filters.reader is not None \
+                    and not filters.reader.may_read(record.groups):
+                continue  # ``where`` says so too; this holds even where it lags
+            keep.update(record.chunk_ids)
+        return keep
+
+    def _candidates(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
+                    depth: int, where: dict[str, Any] | None
+                    ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+        """(ids, slim metadata, centred vectors) of the candidates, from the centred
+        collection: HNSW queries, then one ``get`` of those only the raw query found."""
+        mode = self.settings.search.crosslingual
+        include = ["metadatas", "embeddings"]
+        found: dict[str, tuple[dict[str, Any], Any]] = {}
+
+        def add(got: dict[str, Any]) -> None:
+            for cid, meta, vec in zip(got["ids"], got["metadatas"], got["embeddings"],
+                                      strict=True):
+                found.setdefault(cid, (meta, vec))
+        centred = self.centred.collection
+        raw_where: dict[str, Any] | bool | None = False  # False: no raw query
+        if mode == "none":
+            raw_where = where
+        else:
+            # More than ``depth`` (the relation score's raw term reorders them), but not
+            # FETCH_FACTOR times the anchors' deeper look: Chroma's cost is per result.
+            fetch = depth + (FETCH_FACTOR - 1) * (self.settings.search.candidate_k + 10)
+            add(self._query(centred, cq, fetch, where, include))
+            for lang, vec in translated.items():
+                add(self._query(centred, vec, depth, _and(where, {"lang": lang}), include))
+            if mode == "relation" and query.language != UNKNOWN:
+                raw_where = _and(where, {"lang": query.language})
+        if raw_where is not False:  # the raw vectors' own order: the chunks collection's
+            own = self._query(self.store.chunks, query.vector, depth,
+                              raw_where if isinstance(raw_where, dict) else None, [])
+            missing = [cid for cid in own["ids"] if cid not in found]
+            if missing:
+                got = self.store._call(centred.get, ids=missing, include=include)
+                add({key: got[key] for key in ("ids", *include)})
+        ids = list(found)
+        metas = [found[cid][0] for cid in ids]
+        vectors = np.asarray([found[cid][1] for cid in ids], np.float32)
+        return ids, metas, vectors
+
+    def search(self, query: Query, k: int | None = None,
+               filters: Filters | None = None) -> list[Hit]:
+        k = k or self.settings.search.retrieval_k
+        schema = self._current()
+        anchors = list(query.provinces) if self.settings.search.province_anchor else []
+        depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
+        where = filters.where(schema) if filters else None
+        qvec, qlang = np.asarray(query.vector, np.float32), query.language
+        centering = self.centred.centering
+        cq = centering.query(qvec, qlang)
+        translated = {lang: centering.query(vec, lang)
+                      for lang, vec in query.translation_vectors.items()}
+        ids, metas, centred = self._candidates(query, cq, translated, depth, where)
+        if not ids:
+            return []
+        langs = [str(m.get("lang", UNKNOWN)) for m in metas]
+        norms = np.asarray([float(m.get(NORM, 1.0)) for m in metas], np.float32)
+        shift = {}
+        for lang in set(langs):
+            mean = self.centred.shift(lang)
+            shift[lang] = 0.0 if mean is None else float(mean @ qvec)
+        offset = np.asarray([shift[lang] for lang in langs], np.float32)
+        raw = norms * (centred @ qvec) + offset  # the raw cosine, as CenteredIndex has it
+        mode = self.settings.search.crosslingual
+        scores = None if mode == "none" else \
+            self._scores(centred, langs, raw, cq, translated, qlang, depth)
+        order = list(np.argsort(-(raw if scores is None else scores), kind="stable")[:depth])
+        if anchors or query.days:  # ``anchored``'s order, read from the slim metadata
+            keys = [province_field(p) for p in anchors]
+            order.sort(key=lambda i: (bool(keys) and not any(metas[i].get(f) for f in keys),
+                                      dates.day_of(metas[i].get("date")) not in query.days))
+        # Texts and full metadata for the first k only (Chroma's cost is per result); a
+        # chunk of a file not committed is dropped, and the next ones read in its place.
+        hits: list[Hit] = []
+        for start in range(0, len(order), k + 10):
+            part = [ids[i] for i in order[start : start + k + 10]]
+            got = self.store.get_chunks(part, None)
+            full = {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"],
+                                                     got["documents"], strict=True)}
+            committed = self._committed([m for m, _ in full.values()], filters)
+            for i in order[start : start + k + 10]:
+                cid = ids[i]
+                if cid in full and cid in committed:
+                    meta, text = full[cid]
+                    hits.append(Hit(cid, meta["source"], text, meta, dense=float(raw[i]),
+                                    crosslingual=None if scores is None else float(scores[i])))
+            if len(hits) >= k:
+                break
+        return hits[:k]
+
+    def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
+                cq: np.ndarray, translated: dict[str, np.ndarray], qlang: str,
+                depth: int) -> np.ndarray:
+        """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone."""
+        out = centred @ cq
+        lang_of = np.asarray(langs)
+        for lang, vector in translated.items():
+            at = lang_of == lang
+            out[at] = 0.5 * (out[at] + centred[at] @ vector)
+        if self.settings.search.crosslingual != "relation" or qlang == UNKNOWN:
+            return out
+        level = np.empty(len(langs), np.float32)
+        for lang in set(langs):
+            at = lang_of == lang
+            shipped = self.levels.unrelated.get((qlang, lang))
+            # No shipped level (a language the profile has none for): the candidates' mean.
+            level[at] = float(raw[at].mean()) if shipped is None else shipped
+        out = out + self.settings.search.relation_raw_weight * (raw - level)
+        own = np.flatnonzero(lang_of == qlang)
+        if len(own):  # the question's language in plain dense order (as relation_scores)
+            n = min(depth, len(own))
+            by_raw = own[np.argsort(-raw[own], kind="stable")[:n]]
+            best = np.sort(out[own])[::-1][:n]
+            out[own] = np.minimum(out[own], best[-1])
+            out[by_raw] = best
+        return out
+
+    def passages(self, ids: Sequence[str], filters: Filters | None = None
+                 ) -> Iterator[tuple[dict[str, Any], str, np.ndarray]]:
+        """As ``Searcher.passages``, read from Chroma a page at a time."""
+        schema = self._current()
+        where = filters.where(schema) if filters else None
+        for start in range(0, len(ids), _PAGE):
+            page = list(ids[start : start + _PAGE])
+            got = self.store.get_chunks(page, where, embeddings=True)
+            committed = self._committed(got["metadatas"], filters)
+            found = {cid: i for i, cid in enumerate(got["ids"]) if cid in committed}
+            for cid in page:
+                if (i := found.get(cid)) is not None:
+                    yield (got["metadatas"][i], got["documents"][i],
+                           np.asarray(got["embeddings"][i], dtype=np.float32))

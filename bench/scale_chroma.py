@@ -1,0 +1,213 @@
+"""Scale with the search in Chroma (``search.backend=chroma``, issue 24), beside today's
+snapshot path on the same collection.
+
+The collection is ``bench.scale``'s synthetic one, built with the centred collection as
+well (``ASSISTANT_SEARCH__BACKEND=chroma`` in the build process). Then, each in a fresh
+process: the snapshot path (``bench.scale``'s query child: the baseline, same machine, same
+run) and the Chroma path: start-up (``warm_up``: no snapshot, no cache: nothing to read
+but the index's state) and first question, search p50/p95 with the query embedded inside
+the call, retrieval with a precomputed vector, filters, RSS; last (after the RSS figures),
+recall@10 of the Chroma path against the exact search over the same shipped means, and
+against today's default exact search (corpus means mixed in).
+
+    python -m bench.scale_chroma --sizes 50000
+    python -m bench.scale_chroma --server --sizes 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench._measure import du_mib, load_avg, pct
+from bench._results import code_version, write_section
+from bench._server import chroma_server
+from bench.scale import peak_mib, prepare, rss_mib, run_child, settings_for
+
+CHROMA = {"ASSISTANT_SEARCH__BACKEND": "chroma"}
+
+
+def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from datetime import date
+
+    from assistant.index.embedding import make_embedder
+    from assistant.index.store import ChromaStore
+    from assistant.search.chroma_searcher import make_searcher
+    from assistant.search.filters import Filters
+    from assistant.search.query import QueryBuilder
+    from assistant.search.searcher import Searcher
+
+    questions = [q for q, _ in json.loads((root / "queries.json").read_text(encoding="utf-8"))]
+    qvecs = np.load(root / "queries.npy")
+    settings = settings_for(root, size)
+    assert settings.search.backend == "chroma"
+    store = ChromaStore(settings)
+    embedder = make_embedder(settings)
+    embedder.embed_query_vector("warm-up")
+    import_load_s = time.perf_counter() - t0
+    searcher = make_searcher(settings, store, embedder)
+    builder = QueryBuilder(embedder, settings.languages, settings.answer.max_question_chars, {})
+    t = time.perf_counter()
+    searcher.warm_up()
+    startup_s = time.perf_counter() - t
+    t = time.perf_counter()
+    first_hits = searcher.search(builder.prepare(questions[0]), k=5)
+    first_s = time.perf_counter() - t
+    rss_first = rss_mib()
+
+    def timed(fn: Any, n: int) -> list[float]:
+        out: list[float] = []
+        deadline = time.perf_counter() + budget_s
+        for i in range(n):
+            t = time.perf_counter()
+            fn(i)
+            out.append(1000 * (time.perf_counter() - t))
+            if time.perf_counter() > deadline:
+                break
+        return out
+
+    n = len(questions)
+    e2e = timed(lambda i: searcher.search(builder.prepare(questions[i]), k=5), n)
+    prepared = [builder.prepare(q, vector=v) for q, v in zip(questions, qvecs, strict=True)]
+    retr = timed(lambda i: searcher.search(prepared[i], k=5), n)
+    province = "Lang Son"
+    filters = {"none": Filters(), f"province ({province})": Filters(provinces=(province,)),
+               "language (fr)": Filters(languages=("fr",)),
+               "date (since 2025-01-01)": Filters(since=date(2025, 1, 1))}
+    filtered = {}
+    for label, f in filters.items():
+        times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f), min(n, 50))
+        filtered[label] = {"p50": pct(times, 50), "p95": pct(times, 95), "n": len(times)}
+    rss_end, peak = rss_mib(), peak_mib()
+    # Recall (maps the snapshot: after the memory figures).
+    recall: dict[str, float] = {}
+    snapshot_settings = settings.variant(search={"backend": "snapshot"})
+    for label, prior in (("same means", 1e9), ("default exact", None)):
+        exact = Searcher(snapshot_settings if prior is None else snapshot_settings.variant(
+            search={"centering_prior": prior}), store, embedder)
+        found = wanted = 0
+        for query in prepared[:100]:
+            reference = [h.id for h in exact.search(query, 10)]
+            got = {h.id for h in searcher.search(query, 10)}
+            found += len(got.intersection(reference))
+            wanted += len(reference)
+        recall[label] = found / max(wanted, 1)
+    return {"size": size, "import_load_s": import_load_s, "startup_s": startup_s,
+            "first_s": first_s, "first_hits": len(first_hits),
+            "e2e_p50": pct(e2e, 50), "e2e_p95": pct(e2e, 95), "e2e_n": len(e2e),
+            "ret_p50": pct(retr, 50), "ret_p95": pct(retr, 95), "ret_n": len(retr),
+            "filtered": filtered, "rss_first_mib": rss_first, "rss_end_mib": rss_end,
+            "peak_rss_mib": peak, "recall": recall, "load": load_avg(),
+            "code": code_version()}
+
+
+def render(size: int, build: dict[str, Any], snap: dict[str, Any], chroma: dict[str, Any],
+           server: str) -> str:
+    where = "on a `chroma run` server" if server else "embedded"
+    lines = [
+        f"## Scale, search in Chroma: {size:,} chunks, {where} (`bench/scale_chroma.py`)", "",
+        "`python -m bench.scale_chroma`: `bench.scale`'s synthetic collection, built with the "
+        "centred collection (`search.backend=chroma`). Each row a fresh process (model loaded "
+        "first, not counted); the snapshot row is today's path on the same collection in the "
+        "same run. Start-up = `warm_up` (snapshot mapped / for Chroma: the index's state "
+        "checked, nothing read); RSS after the first question / end / peak (MiB); the Chroma "
+        "row's recall is measured after its memory figures.", "",
+        f"Code: {chroma['code']}. Build: {build['docs']:,} documents, {build['build_s']:.0f} s "
+        f"into Chroma with both collections, {build['disk_mib']:.0f} MiB on disk "
+        f"(snapshot {build['snapshot_mib']:.0f} MiB, for the baseline row only).", "",
+        "| path | start-up + first question s | search incl. embedding p50 / p95 ms (n) | "
+        "retrieval p50 / p95 ms (n) | RSS MiB first / end / peak | load avg at end |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for label, q in (("snapshot (exact, today)", snap), ("chroma (HNSW)", chroma)):
+        lines.append(
+            f"| {label} | {q['startup_s']:.2f} + {q['first_s']:.2f} | {q['e2e_p50']:.1f} / "
+            f"{q['e2e_p95']:.1f} ({q['e2e_n']}) | {q['ret_p50']:.1f} / {q['ret_p95']:.1f} "
+            f"({q['ret_n']}) | {q['rss_first_mib']:.0f} / {q['rss_end_mib']:.0f} / "
+            f"{q['peak_rss_mib']:.0f} | {q['load']} |")
+    rec = chroma["recall"]
+    lines += ["", f"Recall@10 of the Chroma path (100 questions): {rec['same means']:.3f} "
+              "against exact search with the same (shipped) means; "
+              f"{rec['default exact']:.3f} against today's default exact search (corpus means "
+              "mixed in: the difference is the means, not HNSW).", "",
+              "Filters (Chroma path, precomputed vector): " + "; ".join(
+                  f"{k} p50 / p95 {v['p50']:.1f} / {v['p95']:.1f} ms"
+                  for k, v in chroma["filtered"].items()) + "."]
+    if server:
+        lines += ["", server]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=Path("/tmp/scale-chroma"))
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[100_000])
+    parser.add_argument("--budget", type=float, default=40.0)
+    parser.add_argument("--server", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_out:
+        result = child_query(args.root, args.size, args.budget)
+        args.child_out.write_text(json.dumps(result), encoding="utf-8")
+        return
+    prepare(args.root, 7, 200)
+    for size in args.sizes:
+        tag = f"{size}{'-server' if args.server else ''}"
+        root = args.root / tag  # its own store: built with the centred collection
+        root.mkdir(parents=True, exist_ok=True)
+        for name in ("pool.npy", "pool.json", "queries.npy", "queries.json", "corpus"):
+            if not (root / name).exists():
+                os.symlink(args.root / name, root / name)
+        with chroma_server(root / "server") if args.server else nullcontext() as srv:
+            env = {**CHROMA, **({} if srv is None else {
+                "ASSISTANT_CHROMA_URL": srv.url, "ASSISTANT_INDEX_CACHE_DIR": str(root / "cache")})}
+            common = ["--root", str(root), "--size", str(size), "--budget", str(args.budget)]
+            built = root / "build.json"
+            if not built.exists():
+                build = run_child(["--child", "build", "--root", str(root), "--size", str(size)],
+                                  env)
+                if srv is not None:
+                    build["disk_mib"] = du_mib(srv.path) + du_mib(root / "cache")
+                    build["snapshot_mib"] = du_mib(root / "cache")
+                built.write_text(json.dumps(build), encoding="utf-8")
+            build = json.loads(built.read_text(encoding="utf-8"))
+            snap = run_child(["--child", "query", *common],
+                             {**env, "ASSISTANT_SEARCH__BACKEND": "snapshot"})
+            chroma = _child(common, env)
+            server = "" if srv is None else (
+                f"Server (`chroma run`, same machine): {du_mib(srv.path):.0f} MiB on disk, "
+                f"resident {srv.memory_mib()['rss']:.0f} MiB after the questions.")
+        body = render(size, build, snap, chroma, server)
+        print(body)
+        if not args.no_write:
+            write_section(f"scale-chroma-{tag}", body)
+
+
+def _child(common: list[str], env: dict[str, str]) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    from bench.scale import _ENV, PROJECT_ROOT
+
+    out = Path(f"/tmp/scale-chroma-child-{os.getpid()}-{time.time_ns()}.json")
+    subprocess.run([sys.executable, "-m", "bench.scale_chroma", *common, "--child-out", str(out)],
+                   cwd=PROJECT_ROOT, check=True, env={**_ENV, **env})
+    try:
+        return dict(json.loads(out.read_text(encoding="utf-8")))
+    finally:
+        out.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

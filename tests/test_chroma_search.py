@@ -1,0 +1,273 @@
+"""Search in Chroma (``search.backend="chroma"``, issue 24): Chroma's HNSW over the centred
+collection returns what today's exact search returns (recall@10 against it), with the same
+filters and groups, only committed files, and no snapshot in the process.
+
+The reference is the snapshot path's exact search with the means the Chroma path centres
+with, the shipped ones (``centering_prior`` so large the corpus's own means weigh nothing):
+the test measures what HNSW loses, not the change of means (docs/scale.md, "Search in
+Chroma", has both figures).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.access import User
+from assistant.errors import IndexStoreError
+from assistant.index.indexing import Indexer
+from assistant.index.store import ChromaStore
+from assistant.search.chroma_searcher import ChromaSearcher
+from assistant.search.filters import Filters
+from assistant.search.query import Query, QueryBuilder
+from assistant.search.searcher import Searcher
+
+from .conftest import CORPUS, load_cases
+
+DEVSETS = Path(__file__).resolve().parents[1].parent / "shared" / "devsets"
+XQUAD = DEVSETS / "xquad_mixed_dev.jsonl"
+SHIPPED_ONLY = 1e9  # centering_prior: the shipped means alone
+SECRET_FILE = "units/b_personnel.txt"
+STAFF_A = User("alice", "staff", frozenset({"a"}))
+STAFF_B = User("boris", "staff", frozenset({"b"}))
+
+
+def _settings(home: Path, corpus: Path, **search: object) -> Settings:
+    return Settings(index_dir=home / "index", corpus_dir=corpus, data_dir=home / "data",
+                    search={"backend": "chroma", **search})
+
+
+def _bundled(home: Path) -> tuple[Path, list[str]]:
+    corpus = home / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    units = corpus / "units"
+    units.mkdir()
+    (units / "b_personnel.txt").write_text(
+        "Ninh Binh Department of Health: internal personnel report for 2025.\n"
+        "In 2025 Ninh Binh had 4,318 unfilled nursing posts across its district hospitals.\n",
+        encoding="utf-8")
+    (units / "metadata.yaml").write_text("'*': {groups: [b]}\n", encoding="utf-8")
+    questions = [c["question"] for c in load_cases()]
+    return corpus, [*questions, "How many unfilled nursing posts did Ninh Binh have in 2025?"]
+
+
+def _devset(home: Path) -> tuple[Path, list[str]]:
+    """A slice of XQuAD-mixed: 24 documents (links), the questions whose gold one is among them."""
+    if not XQUAD.is_file():
+        pytest.skip(f"devsets not found at {DEVSETS}")
+    corpus = home / "xquad"
+    corpus.mkdir()
+    docs = sorted((DEVSETS / "xquad_mixed_dev").glob("*.txt"))[::5][:24]
+    for doc in docs:
+        (corpus / doc.name).symlink_to(doc)
+    rows = [json.loads(line) for line in XQUAD.read_text(encoding="utf-8").splitlines() if line]
+    names = {d.name for d in docs}
+    return corpus, [r["question"] for r in rows if r["gold_doc"] in names][:90]
+
+
+@pytest.fixture(scope="module", params=["bundled", "devset"])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> tuple[Assistant, list[str]]:
+    home = tmp_path_factory.mktemp(f"chroma-{request.param}")
+    corpus, questions = (_bundled if request.param == "bundled" else _devset)(home)
+    assistant = Assistant(_settings(home, corpus))
+    report = assistant.ingest()
+    assert not report.failed, report.failed
+    return assistant, questions
+
+
+def _exact(assistant: Assistant, crosslingual: str) -> Searcher:
+    settings = assistant.settings.variant(search={
+        "backend": "snapshot", "crosslingual": crosslingual, "centering_prior": SHIPPED_ONLY})
+    return Searcher(settings, assistant.store, assistant.embedder)
+
+
+def _hnsw(assistant: Assistant, crosslingual: str) -> ChromaSearcher:
+    settings = assistant.settings.variant(search={"crosslingual": crosslingual})
+    searcher = ChromaSearcher(settings, assistant.store, assistant.embedder)
+    return searcher
+
+
+def _recall(exact: Searcher, hnsw: Searcher, queries: list[Query],
+            filters: Filters | None = None, k: int = 10) -> float:
+    found = wanted = 0
+    for query in queries:
+        reference = [h.id for h in exact.search(query, k, filters)]
+        got = {h.id for h in hnsw.search(query, k, filters)}
+        found += len(got.intersection(reference))
+        wanted += len(reference)
+        assert len(got) == len(reference)  # nothing extra (e.g. a filter's nothing)
+    return found / wanted if wanted else 1.0
+
+
+@pytest.mark.parametrize("crosslingual", ["relation", "centering", "none"])
+def test_hnsw_top10_matches_exact_search(built: tuple[Assistant, list[str]],
+                                         crosslingual: str) -> None:
+    assistant, questions = built
+    queries = [assistant.prepare(q) for q in questions]
+    exact, hnsw = _exact(assistant, crosslingual), _hnsw(assistant, crosslingual)
+    assert _recall(exact, hnsw, queries) >= 0.99
+    # Same scores for the same chunk: only the way candidates are found differs.
+    for query in queries[:10]:
+        ref = {h.id: h for h in exact.search(query, 10)}
+        for hit in hnsw.search(query, 10):
+            if hit.id in ref:
+                assert hit.dense == pytest.approx(ref[hit.id].dense, abs=1e-4)
+                assert hit.text == ref[hit.id].text and hit.metadata == ref[hit.id].metadata
+
+
+FILTERS = [Filters(provinces=("Lang Son",)), Filters(languages=("vi",)),
+           Filters(languages=("fr",)), Filters(languages=("ar", "uk")),
+           Filters(since=date(2025, 6, 1)),
+           Filters(provinces=("Tra Vinh", "Hai Phong"), until=date(2025, 12, 31)),
+           Filters(reader=STAFF_A), Filters(reader=STAFF_B)]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=str)
+def test_filters_and_groups_as_on_the_snapshot(built: tuple[Assistant, list[str]],
+                                               filters: Filters) -> None:
+    assistant, questions = built
+    queries = [assistant.prepare(q) for q in questions[:40]]
+    exact, hnsw = _exact(assistant, "relation"), _hnsw(assistant, "relation")
+    assert _recall(exact, hnsw, queries, filters) >= 0.99
+    snap = exact.snapshot().index
+    mask = filters.mask(snap)
+    assert mask is not None
+    allowed = {snap.ids[i] for i in np.flatnonzero(mask)}
+    for query in queries:
+        assert {h.id for h in hnsw.search(query, 20, filters)} <= allowed
+
+
+def test_a_reader_outside_the_group_never_gets_its_file(
+        built: tuple[Assistant, list[str]]) -> None:
+    assistant, questions = built
+    if not any("Ninh Binh" in q for q in questions):
+        pytest.skip("the grouped file is in the bundled set only")
+    query = assistant.prepare("How many unfilled nursing posts did Ninh Binh have in 2025?")
+    hnsw = _hnsw(assistant, "relation")
+    assert SECRET_FILE in {h.source for h in hnsw.search(query, 5, Filters(reader=STAFF_B))}
+    assert SECRET_FILE not in {h.source for h in hnsw.search(query, 50, Filters(reader=STAFF_A))}
+    ids = [cid for r in assistant.store.documents() for cid in r.chunk_ids]
+    shown = {m["source"] for m, _, _ in hnsw.passages(ids, Filters(reader=STAFF_A))}
+    assert SECRET_FILE not in shown and shown
+
+
+def test_threads_share_one_searcher(built: tuple[Assistant, list[str]]) -> None:
+    assistant, questions = built
+    hnsw = _hnsw(assistant, "relation")
+    queries = [assistant.prepare(q) for q in questions[:16]]
+    serial = [[h.id for h in hnsw.search(q, 10)] for q in queries]
+    results: dict[int, list[str]] = {}
+
+    def ask(i: int) -> None:
+        results[i] = [h.id for h in hnsw.search(queries[i], 10)]
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(queries))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(queries))] == serial
+    assert set(hnsw.languages()) == {r.language for r in assistant.store.documents()}
+
+
+def test_a_file_is_visible_whole_or_not_at_all(make_settings: object, tmp_path: Path) -> None:
+    """Chunks written (both collections) but not yet committed by the file's record are
+    never shown; once the record is written, every chunk is; removed, none."""
+    home = tmp_path
+    corpus, _ = _bundled(home)
+    assistant = Assistant(_settings(home, corpus))
+    assistant.ingest()
+    store, searcher = assistant.store, assistant.searcher
+    assert isinstance(searcher, ChromaSearcher)
+    new = tmp_path / "new"
+    new.mkdir()
+    text = "Weekly report zqmark: the district clinic vaccinated 4,321 children against measles."
+    (new / "zq.txt").write_text(text, encoding="utf-8")
+    query = assistant.prepare("How many children did the clinic vaccinate against measles?")
+
+    # The writer stops between the chunks and the record (a crash there).
+    original = store.commit_document
+    store.commit_document = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        Indexer(assistant.settings, store, assistant.embedder).ingest([new])
+    store.commit_document = original  # type: ignore[method-assign]
+    written = store.chunks.get(where={"source": "zq.txt"}, include=[])["ids"]
+    assert written  # in Chroma, both collections, but listed by no record
+    assert set(searcher.centred.collection.get(ids=written, include=[])["ids"]) == set(written)
+    assert "zq.txt" not in {h.source for h in searcher.search(query, 50)}
+
+    Indexer(assistant.settings, store, assistant.embedder).ingest([new])
+    assert "zq.txt" in {h.source for h in searcher.search(query, 5)}
+    assistant.remove("zq.txt")
+    assert "zq.txt" not in {h.source for h in searcher.search(query, 50)}
+
+
+def test_an_index_written_without_the_mirror_is_refused_then_repaired(tmp_path: Path) -> None:
+    corpus, _ = _bundled(tmp_path)
+    settings = _settings(tmp_path, corpus)
+    plain = settings.variant(search={"backend": "snapshot"})
+    Assistant(plain).ingest()
+    assistant = Assistant(settings)
+    query = assistant.prepare("How many hospital beds does Lang Son province have in total?")
+    with pytest.raises(IndexStoreError, match="ASSISTANT_SEARCH__BACKEND=chroma"):
+        assistant.searcher.search(query)
+    assistant.ingest()  # nothing changed but the mirror is made whole
+    assert assistant.searcher.search(query)
+    # A later writer without the mirror withdraws it again.
+    (corpus / "more.txt").write_text("Lang Son opened a new clinic in 2025.\n", encoding="utf-8")
+    Assistant(plain).ingest()
+    with pytest.raises(IndexStoreError):
+        ChromaSearcher(settings, ChromaStore(settings), assistant.embedder).search(query)
+
+
+def test_bm25_fusion_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="BM25 fusion needs the snapshot backend"):
+        Settings(index_dir=tmp_path, search={"backend": "chroma", "fusion": "rrf"})
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_shows_only_committed_files(cli_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    """The snapshot test's crash (``assistant ingest`` killed with SIGKILL mid-run), read
+    through the Chroma path: a file not committed is never found, a committed one is. (The
+    kill rarely lands between a file's chunks and its record; that moment is forced in
+    ``test_a_file_is_visible_whole_or_not_at_all``, which fails without the records check.)"""
+    from assistant.index.embedding import E5Embeddings
+
+    from .conftest import cli
+    from .test_interrupted_ingest import _interrupt_ingest
+    from .test_snapshot import N_NEW, _write_new_files
+
+    index_dir = tmp_path / "index"
+    env = {**cli_env, "ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_EMBED_BATCH_SIZE": "1",
+           "ASSISTANT_SEARCH__BACKEND": "chroma"}
+    assert cli(env, "ingest", "-q", str(CORPUS)).returncode == 0
+    new = tmp_path / "new"
+    _write_new_files(new)
+    run = _interrupt_ingest(new, env, signal.SIGKILL, 3)
+    assert run["signalled"], run["output"]
+
+    settings = Settings(index_dir=index_dir, corpus_dir=CORPUS, search={"backend": "chroma"})
+    store = ChromaStore(settings)
+    assert store.identity()[2]  # the writer's mark is left
+    embedder = E5Embeddings()
+    searcher = ChromaSearcher(settings, store, embedder)
+    committed = {r.source: r.chunk_ids for r in store.documents()}
+    done = {s for s in committed if s.startswith("new_")}
+    assert 0 < len(done) < N_NEW
+    builder = QueryBuilder(embedder, settings.languages, 2000, {})
+    for path in sorted(new.iterdir()):
+        hits = searcher.search(builder.prepare(path.read_text(encoding="utf-8")), 5)
+        shown = {h.source for h in hits if h.source.startswith("new_")}
+        assert shown <= done, path.name
+        assert (hits[0].source == path.name) == (path.name in done), path.name
+        for hit in hits:
+            assert hit.id in committed[hit.source]
