@@ -138,3 +138,10 @@ def test_an_indicator_asked_whole_is_still_answered(indexed: Assistant, question
     answer = indexed.ask(question)
     assert not answer.abstained
     assert figure in answer.answer.partition("\n")[0]
+
+
+def test_a_qualified_indicator_abstains_naming_the_whole_one_as_held(indexed: Assistant) -> None:
+    # Before: "The Lang Son report gives malnutrition and inpatients, not hospital beds."
+    answer = indexed.ask("How many paediatric beds does Lang Son province have?")
+    lead = answer.answer.partition("\n")[0]
+    assert answer.abstained and "hospital beds" in lead and "not hospital beds" not in lead

@@ -151,7 +151,10 @@ class ExtractiveAnswerer:
             # A figure whose phrase holds all the asked words beats one holding some.
             supported.sort(key=lambda c: -c.bound)
             if not supported or supported[0].score < floor:
-                return self._not_held(query, hits, need, candidates[0].score)
+                # "Paediatric beds" are not held, hospital beds are: the message names
+                # the report's hospital beds and not the figure asked for.
+                said = replace(need, terms=frozenset()) if asked.qualifiers else need
+                return self._not_held(query, hits, said, candidates[0].score)
             candidates = supported
         elif candidates[0].score < self.settings.answer.min_evidence:
             return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
