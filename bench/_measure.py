@@ -83,6 +83,19 @@ class Stopwatch:
 
 
 
+def timed(fn: Callable[[int], Any], n: int, budget_s: float) -> list[float]:
+    """Milliseconds of ``fn(0)``, ``fn(1)``, ... up to ``n`` calls or ``budget_s`` seconds."""
+    out: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        out.append(1000 * (time.perf_counter() - t))
+        if time.perf_counter() > deadline:
+            break
+    return out
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 

@@ -39,7 +39,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from assistant.config import PROJECT_ROOT, Settings
-from bench._measure import du_mib, load_avg, pct
+from bench._measure import du_mib, load_avg, pct, timed
 from bench._results import code_version, write_section
 from bench._server import Server, chroma_server
 from bench._synthetic import (
@@ -192,23 +192,13 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     snap = searcher.lexicon().snapshot
     rss_first = rss_mib()
 
-    def timed(fn: Any, n: int) -> list[float]:
-        out = []
-        deadline = time.perf_counter() + budget_s
-        for i in range(n):
-            t = time.perf_counter()
-            fn(i)
-            out.append(1000 * (time.perf_counter() - t))
-            if time.perf_counter() > deadline:
-                break
-        return out
 
     n = len(questions)
     # What a user waits for: the question prepared (embedded, language detected) and searched.
-    e2e = timed(lambda i: searcher.search(builder.prepare(questions[i]), k=5), n)
-    embed = timed(lambda i: embedder.embed_query_vector(questions[i]), min(n, 100))
+    e2e = timed(lambda i: searcher.search(builder.prepare(questions[i]), k=5), n, budget_s)
+    embed = timed(lambda i: embedder.embed_query_vector(questions[i]), min(n, 100), budget_s)
     prepared = [builder.prepare(q, vector=v) for q, v in zip(questions, qvecs, strict=True)]
-    retr = timed(lambda i: searcher.search(prepared[i], k=5), n)
+    retr = timed(lambda i: searcher.search(prepared[i], k=5), n, budget_s)
     provinces = sorted(snap.province_docs, key=lambda p: -len(snap.province_docs[p]))
     filters = {
         "none": Filters(),
@@ -225,7 +215,7 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     for label, f in filters.items():
         mask = f.mask(snap)
         share = float(mask.mean()) if mask is not None else 1.0
-        times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f), m)
+        times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f), m, budget_s)
         filtered[label] = {"share": share, "p50": pct(times, 50), "p95": pct(times, 95),
                            "n": len(times)}
     return {"size": size, "chunks": len(snap), "import_load_s": import_load_s,

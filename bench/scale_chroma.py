@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._measure import du_mib, load_avg, pct
+from bench._measure import du_mib, load_avg, pct, timed
 from bench._results import code_version, write_section
 from bench._server import chroma_server
 from bench.scale import peak_mib, prepare, rss_mib, run_child, settings_for
@@ -63,28 +63,19 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     first_s = time.perf_counter() - t
     rss_first = rss_mib()
 
-    def timed(fn: Any, n: int) -> list[float]:
-        out: list[float] = []
-        deadline = time.perf_counter() + budget_s
-        for i in range(n):
-            t = time.perf_counter()
-            fn(i)
-            out.append(1000 * (time.perf_counter() - t))
-            if time.perf_counter() > deadline:
-                break
-        return out
 
     n = len(questions)
-    e2e = timed(lambda i: searcher.search(builder.prepare(questions[i]), k=5), n)
+    e2e = timed(lambda i: searcher.search(builder.prepare(questions[i]), k=5), n, budget_s)
     prepared = [builder.prepare(q, vector=v) for q, v in zip(questions, qvecs, strict=True)]
-    retr = timed(lambda i: searcher.search(prepared[i], k=5), n)
+    retr = timed(lambda i: searcher.search(prepared[i], k=5), n, budget_s)
     province = "Lang Son"
     filters = {"none": Filters(), f"province ({province})": Filters(provinces=(province,)),
                "language (fr)": Filters(languages=("fr",)),
                "date (since 2025-01-01)": Filters(since=date(2025, 1, 1))}
     filtered = {}
     for label, f in filters.items():
-        times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f), min(n, 50))
+        times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f),
+                      min(n, 50), budget_s)
         filtered[label] = {"p50": pct(times, 50), "p95": pct(times, 95), "n": len(times)}
     rss_end, peak = rss_mib(), peak_mib()
     # Recall (maps the snapshot: after the memory figures).
