@@ -45,7 +45,6 @@ _QUALIFIERS = {"examinations", "per_10000_people", "bridge_points"}
 _RATE = re.compile(r"(?<!\w)(?:rate|percent|percentage|share|proportion|ty le|відсоток|частка|"
                    r"рівень|taux|pourcentage|part|نسبه|معدل)(?!\w)")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
-_PER = re.compile(rf"(?:{cue_pattern('per').pattern})\s*\d")
 _LINKS = {"de", "d", "du", "des"}
 _ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
 
@@ -147,7 +146,13 @@ def figure_terms(figure: Figure) -> set[str]:
 
 def per_capita(figure: Figure) -> bool:
     """A rate per so many people: "9.6 doctors/10,000 people", "34 سريرًا ... لكل 10000"."""
-    return "/" in figure.unit or bool(_PER.search(fold(figure.counts)))
+    return "/" in figure.unit or bool(_per_number().search(fold(figure.counts)))
+
+
+@lru_cache(maxsize=1)
+def _per_number() -> re.Pattern[str]:
+    # Built on first use: importing the module reads no cue file.
+    return re.compile(rf"(?:{cue_pattern('per').pattern})\s*\d")
 
 
 def wanted_terms(asked: Asked, need_terms: frozenset[str]) -> frozenset[str]:
