@@ -124,6 +124,41 @@ def test_hnsw_top10_matches_exact_search(built: tuple[Assistant, list[str]],
                 assert hit.text == ref[hit.id].text and hit.metadata == ref[hit.id].metadata
 
 
+_FRENCH_TOPICS = ["la vaccination des enfants", "l'eau potable dans les villages",
+                  "la formation des sages-femmes", "les ambulances du district",
+                  "la lutte contre la dengue", "le budget des centres de sante"]
+
+
+def test_the_question_language_is_reached_when_off_topic(tmp_path: Path) -> None:
+    """The relation score ranks the question's own language in plain dense order, so its
+    first ``depth`` chunks by raw cosine must be candidates, even when (as here) all of them
+    are off the asked topic and the centred search finds none. The raw query that brings
+    them runs without a ``where`` on the language (cheaper; a restricted one follows only
+    when too few of its results are in that language)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(150):
+        (corpus / f"en_{i:03d}.txt").write_text(
+            f"District {i} hospital had {100 + i} hospital beds in 2024.\n", encoding="utf-8")
+    for i, topic in enumerate(_FRENCH_TOPICS * 8):
+        (corpus / f"fr_{i:03d}.txt").write_text(
+            f"Rapport {i} du district : {topic}, bilan de l'annee {2010 + i}.\n",
+            encoding="utf-8")
+    assistant = Assistant(_settings(tmp_path, corpus, candidate_k=5))
+    assert not assistant.ingest().failed
+    query = assistant.prepare("Combien de lits d'hopital le district a-t-il ?")
+    assert query.language == "fr"
+    plain = Searcher(assistant.settings.variant(search={"backend": "snapshot",
+                                                        "crosslingual": "none"}),
+                     assistant.store, assistant.embedder)
+    depth = 5 + 10
+    reference = [h.id for h in plain.search(query, depth, Filters(languages=("fr",)))]
+    hnsw = ChromaSearcher(assistant.settings, assistant.store, assistant.embedder)
+    cq = hnsw.centred.centering.query(np.asarray(query.vector, np.float32), "fr")
+    ids = hnsw._candidates(query, cq, {}, depth, None)[0]
+    assert set(reference) <= set(ids)  # the centred candidates alone hold no French one
+
+
 FILTERS = [Filters(provinces=("Lang Son",)), Filters(languages=("vi",)),
            Filters(languages=("fr",)), Filters(languages=("ar", "uk")),
            Filters(since=date(2025, 6, 1)),

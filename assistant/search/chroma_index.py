@@ -30,11 +30,14 @@ from assistant.text.languages import UNKNOWN
 _PAGE = 2000
 
 
-FORMAT = 2  # of the stored vectors and metadata: a new one rewrites the collection
+FORMAT = 3  # of the stored vectors, metadata and graph: a new one rewrites the collection
 # Centred vectors are spread thin (a question's best cosine is about 0.4): Chroma's default
-# graph (16 neighbours, ef 100) missed a quarter of the exact top 360 at 50,000 chunks,
-# even the best one (bench/results.md, "Scale, search in Chroma").
-HNSW = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200, "ef_search": 200}
+# graph (16 neighbours, ef 100) missed a quarter of the exact top 360 at 50,000 chunks, and
+# 32 neighbours with ef 200 still a tenth of the top 10 at 20,000; 48 neighbours built with
+# ef 400 and searched with ef 1000 miss under 1% (recall@10 of the search 0.992; ef 300:
+# 0.977) for a few ms more a query (bench/results.md, "Scale, search in Chroma").
+# ``ef_search`` alone may be changed on a built collection (``collection.modify``).
+HNSW = {"space": "cosine", "max_neighbors": 48, "ef_construction": 400, "ef_search": 1000}
 NORM = "centred_norm"  # |v - mean[lang]|, so that raw = norm * centred + mean[lang]
 # Metadata the filters read (``Filters.where``) and search needs; the rest (title, url,
 # province list) stays in the chunks collection: Chroma's cost per result is mostly metadata.

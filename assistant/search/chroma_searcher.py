@@ -3,11 +3,14 @@ scores a few hundred of them, and keeps no copy of the index.
 
 Per question: one HNSW query over the centred collection (``chroma_index``) with the
 question centred, one per translation (restricted to its language), and, with
-``crosslingual="relation"``, one over the raw chunks restricted to the question's language
-(that language is ranked as plain dense search ranks it); the filters are their ``where``.
-Then one ``get`` of the candidates' raw vectors, texts and metadata, one ``get`` of their
-files' records (only chunks a committed record lists are shown: the commit protocol), and
-the scores of ``Searcher`` computed on those candidates alone. The means and pair levels
+``crosslingual="relation"``, one over the raw chunks for the question's own language (that
+language is ranked as plain dense search ranks it): unrestricted and twice as deep, since a
+``where`` on the language makes Chroma scan that language's rows, and restricted only when
+too few results are in it. The filters are their ``where``. The queries return ids only;
+then one ``get`` of the candidates' centred vectors and slim metadata, the scores of
+``Searcher`` computed on those candidates alone, and for the first k one ``get`` of texts and
+metadata and one of their files' records (only chunks a committed record lists are shown:
+the commit protocol). The means and pair levels
 are the shipped ones of the profile (``chroma_index``, docs/scale.md "Search in Chroma").
 BM25 is not here: the fusion modes that use it stay on the snapshot backend.
 """
@@ -34,7 +37,9 @@ from assistant.text.languages import UNKNOWN
 
 # Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
 # order (centred cosine alone) does not see (recall: tests/test_chroma_search.py).
-FETCH_FACTOR = 3
+FETCH_FACTOR = 2
+# Raw results read per own-language candidate needed, unrestricted (``_candidates``).
+OWN_LANGUAGE_DEPTH = 1.5
 _PAGE = 2000
 
 
@@ -141,40 +146,53 @@ class ChromaSearcher(Searcher):
     def _candidates(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
                     depth: int, where: dict[str, Any] | None
                     ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
-        """(ids, slim metadata, centred vectors) of the candidates, from the centred
-        collection: HNSW queries, then one ``get`` of those only the raw query found."""
+        """(ids, slim metadata, centred vectors) of the candidates: the ids from HNSW
+        queries, then one ``get`` of their vectors and metadata from the centred collection
+        (Chroma's cost is per result and per ``where``, not per query)."""
         mode = self.settings.search.crosslingual
-        include = ["metadatas", "embeddings"]
-        found: dict[str, tuple[dict[str, Any], Any]] = {}
-
-        def add(got: dict[str, Any]) -> None:
-            for cid, meta, vec in zip(got["ids"], got["metadatas"], got["embeddings"],
-                                      strict=True):
-                found.setdefault(cid, (meta, vec))
         centred = self.centred.collection
+        wanted: dict[str, None] = {}  # ordered set
         raw_where: dict[str, Any] | bool | None = False  # False: no raw query
+        own_language = ""
         if mode == "none":
             raw_where = where
         else:
             # More than ``depth`` (the relation score's raw term reorders them), but not
             # FETCH_FACTOR times the anchors' deeper look: Chroma's cost is per result.
             fetch = depth + (FETCH_FACTOR - 1) * (self.settings.search.candidate_k + 10)
-            add(self._query(centred, cq, fetch, where, include))
+            wanted.update(dict.fromkeys(self._query(centred, cq, fetch, where, [])["ids"]))
             for lang, vec in translated.items():
-                add(self._query(centred, vec, depth, _and(where, {"lang": lang}), include))
+                wanted.update(dict.fromkeys(self._query(
+                    centred, vec, depth, _and(where, {"lang": lang}), [])["ids"]))
             if mode == "relation" and query.language != UNKNOWN:
-                raw_where = _and(where, {"lang": query.language})
+                raw_where, own_language = where, query.language
         if raw_where is not False:  # the raw vectors' own order: the chunks collection's
-            own = self._query(self.store.chunks, query.vector, depth,
-                              raw_where if isinstance(raw_where, dict) else None, [])
-            missing = [cid for cid in own["ids"] if cid not in found]
-            if missing:
-                got = self.store._call(centred.get, ids=missing, include=include)
-                add({key: got[key] for key in ("ids", *include)})
-        ids = list(found)
-        metas = [found[cid][0] for cid in ids]
-        vectors = np.asarray([found[cid][1] for cid in ids], np.float32)
+            # Unrestricted to the question's language and deeper: a ``where`` on the
+            # language costs Chroma a scan of that language's rows (20 times the query at
+            # 20,000 chunks), and a question's own language leads the raw order anyway.
+            n = int(depth * (OWN_LANGUAGE_DEPTH if own_language else 1))
+            own = self._query(self.store.chunks, query.vector, n,
+                              raw_where if isinstance(raw_where, dict) else None, [])["ids"]
+            wanted.update(dict.fromkeys(own))
+        ids, metas, vectors = self._fetch(list(wanted))
+        if own_language and len(own) == n:
+            langs = {cid: m.get("lang") for cid, m in zip(ids, metas, strict=True)}
+            if sum(langs.get(cid) == own_language for cid in own) < depth:
+                # Too few in the question's language among the raw top: ask Chroma for them.
+                more = self._query(self.store.chunks, query.vector, depth,
+                                   _and(where, {"lang": own_language}), [])["ids"]
+                ids, metas, vectors = self._fetch(
+                    list(wanted) + [cid for cid in more if cid not in wanted])
         return ids, metas, vectors
+
+    def _fetch(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+        """Centred vectors and slim metadata of ``ids`` (those present), in one ``get``."""
+        if not ids:
+            return [], [], np.empty((0, 0), np.float32)
+        got = self.store._call(self.centred.collection.get, ids=ids,
+                               include=["metadatas", "embeddings"])
+        return (list(got["ids"]), list(got["metadatas"]),
+                np.asarray(got["embeddings"], np.float32))
 
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
