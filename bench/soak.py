@@ -94,8 +94,8 @@ class Checker(threading.Thread):
             self.stop.wait(1.0)
 
 
-def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.0
-        ) -> dict[str, Any]:
+def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.0,
+        backend: str = "snapshot") -> dict[str, Any]:
     from gradio_client import Client
 
     from assistant.index.store import ChromaStore
@@ -108,7 +108,10 @@ def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.
         for bundled in (PROJECT_ROOT / "corpus").iterdir():  # already served: only the new
             (new / bundled.name).unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        # The app and the ingest alike: with ``chroma`` the ingest writes the centred
+        # collection the app searches.
         env.update(ASSISTANT_CHROMA_URL=srv.url, ASSISTANT_DATA_DIR=str(tmp / "data"),
+                   ASSISTANT_SEARCH__BACKEND=backend,
                    HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                    TOKENIZERS_PARALLELISM="false")
         port = free_port()
@@ -217,11 +220,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pause", type=float, default=2.0,
                         help="mean seconds a user waits between questions")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--backend", choices=("snapshot", "chroma"), default="snapshot",
+                        help="search.backend of the app and the ingest (chroma: the search "
+                        "runs in Chroma; its own section of results.md)")
     parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
     args = parser.parse_args(argv)
-    r = run(args.docs, args.users, args.pause, args.seed)
+    r = run(args.docs, args.users, args.pause, args.seed, backend=args.backend)
+    chroma = args.backend == "chroma"
     body = (
-        "## Soak: ingest while users ask, on a `chroma run` server (`python -m bench.soak`)\n\n"
+        "## Soak: ingest while users ask, on a `chroma run` server (`python -m bench.soak"
+        f"{' --backend chroma' if chroma else ''}`)\n\n"
+        + ("The search runs in Chroma (`ASSISTANT_SEARCH__BACKEND=chroma` for the app and the "
+           "ingest: no snapshot in the app).\n\n" if chroma else "") +
         f"`assistant ingest` of {r['docs']} generated reports into a real `chroma run` "
         f"server while {args.users} `gradio_client` users ask `assistant serve` (same "
         f"server, bundled corpus served first), each pausing about {args.pause:.0f} s "
@@ -244,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     for e in r["errors"][:20]:
         print(e)
     if not args.no_write:
-        write_section("soak", body)
+        write_section("soak-chroma" if chroma else "soak", body)
     bad = len(r["errors"]) + r["uncommitted"] + r["outside"] + r["violations"]
     raise SystemExit(1 if bad else 0)
 
