@@ -2,12 +2,15 @@
 HNSW finds the cross-lingual candidates instead of an exact product in every process.
 
 ``<name>_centred`` holds, per chunk id, ``unit(v - mean[lang])`` and the chunk's metadata
-(the filters' keys), no text. The means are the **shipped** ones of the embedder's profile
-(``language_stats.py``), not mixed with the corpus's own means (``centering_prior``): a
-stored vector then never needs re-centring, whatever is ingested later; the tag below (model
-and a digest of the means) changes only with a new profile or a regenerated means file, and
-then the next ingest rewrites the whole collection (``backfill``) while the index is marked
-``writing``. The choice and its cost in ranking: docs/scale.md, "Search in Chroma".
+(the filters' keys), no text. The vectors are centred with the **shipped** means of the
+embedder's profile (``language_stats.py``): a stored vector then never needs re-centring,
+whatever is ingested later; the tag below (model and a digest of the means) changes only
+with a new profile or a regenerated means file, and then the next ingest rewrites the whole
+collection (``backfill``) while the index is marked ``writing``. The corpus's own
+per-language sums and counts (what ``centering_prior`` mixes in on the snapshot path) are
+kept in the collection's metadata, updated by every write and delete: search re-centres
+its few hundred candidates with the combined means exactly, so it ranks as the snapshot
+path does (docs/scale.md, "Search in Chroma").
 
 Written by the store with the chunks (``ChromaStore.mirror``), i.e. before the file's record
 commits them: a reader sees a file whole or not at all exactly as on the snapshot path,
@@ -17,6 +20,7 @@ because it keeps only candidates that a committed record lists.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cached_property
 from typing import Any
 
@@ -30,7 +34,7 @@ from assistant.text.languages import UNKNOWN
 _PAGE = 2000
 
 
-FORMAT = 3  # of the stored vectors, metadata and graph: a new one rewrites the collection
+FORMAT = 4  # of the stored vectors, metadata and graph: a new one rewrites the collection
 # Centred vectors are spread thin (a question's best cosine is about 0.4): Chroma's default
 # graph (16 neighbours, ef 100) missed a quarter of the exact top 360 at 50,000 chunks, and
 # 32 neighbours with ef 200 still a tenth of the top 10 at 20,000; 48 neighbours built with
@@ -39,6 +43,7 @@ FORMAT = 3  # of the stored vectors, metadata and graph: a new one rewrites the 
 # ``ef_search`` alone may be changed on a built collection (``collection.modify``).
 HNSW = {"space": "cosine", "max_neighbors": 48, "ef_construction": 400, "ef_search": 1000}
 NORM = "centred_norm"  # |v - mean[lang]|, so that raw = norm * centred + mean[lang]
+STATS = "corpus_stats"  # collection metadata: the raw vectors' sums and counts per language
 # Metadata the filters read (``Filters.where``) and search needs; the rest (title, url,
 # province list) stays in the chunks collection: Chroma's cost per result is mostly metadata.
 _KEPT = ("source", "lang", "date", "restricted", "groups")
@@ -74,6 +79,52 @@ class CentredCollection:
     def forget(self) -> None:
         self.__dict__.pop("collection", None)
 
+    # -- the corpus's per-language statistics ---------------------------------------------
+    def stats(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        """Per language (not ``unknown``): the sum of the chunks' raw vectors, and their
+        count; read fresh (the cached handle's metadata is as it was when opened)."""
+        meta = self.store._call(self.store.client.get_collection, self.store.mirror_name,
+                                embedding_function=None).metadata or {}
+        saved = json.loads(str(meta.get(STATS) or "{}"))
+        return ({k: np.asarray(v, np.float64) for k, v in saved.get("sums", {}).items()},
+                {k: int(v) for k, v in saved.get("counts", {}).items()})
+
+    def _save_stats(self, sums: dict[str, np.ndarray], counts: dict[str, int]) -> None:
+        kept = [lang for lang, n in counts.items() if n > 0]
+        self.store._call(self.collection.modify, metadata={STATS: json.dumps({
+            "sums": {k: sums[k].tolist() for k in kept},
+            "counts": {k: counts[k] for k in kept}})})
+
+    def _count(self, *changes: tuple[np.ndarray, list[str], int]) -> None:
+        """Add (sign 1) or take away (sign -1) raw vectors from the saved statistics:
+        ``(vectors, languages, sign)`` each."""
+        if not any(len(languages) for _, languages, _ in changes):
+            return
+        sums, counts = self.stats()
+        for vectors, languages, sign in changes:
+            for lang in set(languages) - {UNKNOWN}:
+                rows = [i for i, x in enumerate(languages) if x == lang]
+                total = np.asarray(vectors[rows], np.float64).sum(axis=0)
+                sums[lang] = sums.get(lang, np.zeros_like(total)) + sign * total
+                counts[lang] = counts.get(lang, 0) + sign * len(rows)
+        self._save_stats(sums, counts)
+
+    def _held(self, ids: list[str]) -> tuple[np.ndarray, list[str]]:
+        """The raw vectors (from norm, centred vector and language) of the ``ids`` held."""
+        got = self.store._call(self.collection.get, ids=ids,
+                               include=["metadatas", "embeddings"])
+        langs = [str(m.get("lang", UNKNOWN)) for m in got["metadatas"]]
+        if not langs:
+            return np.empty((0, 0), np.float32), []
+        centred = np.asarray(got["embeddings"], np.float32)
+        norms = np.asarray([float(m.get(NORM, 1.0)) for m in got["metadatas"]], np.float32)
+        shifts = np.stack([self._shift_or_zero(lang, centred.shape[1]) for lang in langs])
+        return norms[:, None] * centred + shifts, langs
+
+    def _shift_or_zero(self, language: str, dim: int) -> np.ndarray:
+        shift = self.shift(language)
+        return np.zeros(dim, np.float32) if shift is None else shift
+
     def centred(self, vectors: np.ndarray, languages: list[str]) -> np.ndarray:
         return self.centering.passages(np.asarray(vectors, np.float32), languages)
 
@@ -90,6 +141,7 @@ class CentredCollection:
             return
         langs = [str(m.get("lang", UNKNOWN)) for m in metadatas]
         vectors = np.asarray(embeddings, np.float32)
+        old, old_langs = self._held(ids)  # an upsert replaces them: counted out
         shifts = [self.shift(lang) for lang in langs]
         # raw = norm * centred + shift: the raw cosine comes back without the raw vector.
         norms = [float(np.linalg.norm(v - s)) if s is not None else 1.0
@@ -98,10 +150,13 @@ class CentredCollection:
                          metadatas=[{**_slim(m), NORM: n}
                                     for m, n in zip(metadatas, norms, strict=True)],
                          embeddings=self.centred(vectors, langs))
+        self._count((old, old_langs, -1), (vectors, langs, 1))
 
     def delete(self, ids: list[str]) -> None:
         if ids:
+            old, old_langs = self._held(ids)
             self.store._call(self.collection.delete, ids=ids)
+            self._count((old, old_langs, -1))
 
     def backfill(self, store: ChromaStore) -> None:
         """Make the collection match the chunks (after a writer without the mirror, or with
@@ -117,6 +172,8 @@ class CentredCollection:
             have.update(got)
             offset += len(got)
         seen: set[str] = set()
+        sums: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
         offset = 0
         while True:
             got = store._call(store.chunks.get, include=["metadatas", "embeddings"],
@@ -126,6 +183,12 @@ class CentredCollection:
                 break
             offset += len(ids)
             seen.update(ids)
+            for meta, vector in zip(metas, got["embeddings"], strict=True):
+                lang = str(meta.get("lang", UNKNOWN))
+                if lang != UNKNOWN:
+                    sums[lang] = sums.get(lang, np.zeros(len(vector))) \
+                        + np.asarray(vector, np.float64)
+                    counts[lang] = counts.get(lang, 0) + 1
             new = [i for i, cid in enumerate(ids) if cid not in have]
             old = [i for i, cid in enumerate(ids) if cid in have]
             if new:
@@ -136,7 +199,44 @@ class CentredCollection:
         gone = sorted(have - seen)
         for start in range(0, len(gone), _PAGE):
             self.delete(gone[start : start + _PAGE])
+        self._save_stats(sums, counts)  # counted afresh: whatever the writers before did
         store._set_state(mirrored_with=self.tag)
+
+
+class Recentring:
+    """The corpus's means as the snapshot path combines them (``LanguageMeans.combined``),
+    applied to candidates that were centred with the shipped means: ``v - m' = norm *
+    centred + (m - m')``. One per revision of the index (the statistics move with writes)."""
+
+    def __init__(self, collection: CentredCollection, prior: float) -> None:
+        sums, counts = collection.stats()
+        self.counts = counts
+        self.mean = {lang: (sums[lang] / n).astype(np.float32)
+                     for lang, n in counts.items() if n > 0}
+        self.centering = Centering(collection.means.combined(
+            {k: v.astype(np.float32) for k, v in sums.items()}, counts, prior))
+        self._collection = collection
+        self._delta: dict[str, np.ndarray] = {}
+
+    def delta(self, language: str, dim: int) -> np.ndarray:
+        """Shipped minus combined passage mean of ``language``."""
+        if language not in self._delta:
+            shipped = self._collection.shift(language)
+            combined = self.centering.passage_shift(language)
+            zero = np.zeros(dim, np.float32)
+            self._delta[language] = (zero if shipped is None else shipped) - \
+                (zero if combined is None else combined)
+        return self._delta[language]
+
+    def passages(self, centred: np.ndarray, norms: np.ndarray,
+                 languages: list[str]) -> np.ndarray:
+        """The candidates centred with the combined means (unit rows)."""
+        if not len(languages):
+            return centred
+        dim = centred.shape[1]
+        moved = norms[:, None] * centred + np.stack([self.delta(x, dim) for x in languages])
+        return (moved / np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-12)
+                ).astype(np.float32)
 
 
 def attach(store: ChromaStore, model_id: str) -> CentredCollection:

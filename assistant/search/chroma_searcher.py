@@ -27,7 +27,7 @@ from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord, province_field
-from assistant.search.chroma_index import NORM, CentredCollection, attach
+from assistant.search.chroma_index import NORM, CentredCollection, Recentring, attach
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
 from assistant.search.query import Query
@@ -68,6 +68,7 @@ class ChromaSearcher(Searcher):
         self.centred: CentredCollection = attach(store, embedder.model_id)
         self.levels = PairLevels.shipped(embedder.model_id)
         self._checked: tuple[str, int, int] | None = None
+        self._recentring: tuple[tuple[str, int], Recentring] | None = None
         self._languages: tuple[tuple[str, int], list[str]] | None = None
         self._check_lock = threading.Lock()
         self._docs_handle: Any = None
@@ -93,6 +94,15 @@ class ChromaSearcher(Searcher):
                     "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
             self._checked = (collection, revision, int(state.get("schema", 1)))
             return self._checked[2]
+
+    def recentring(self) -> Recentring:
+        """The corpus's means of the checked revision (read once per revision)."""
+        key = self._checked[:2] if self._checked else ("", 0)
+        known = self._recentring
+        if known is None or known[0] != key:
+            known = self._recentring = (key, Recentring(
+                self.centred, self.settings.search.centering_prior))
+        return known[1]
 
     def _docs(self) -> Any:
         """The records' collection handle of the checked revision (``store.docs`` fetches
@@ -218,8 +228,15 @@ class ChromaSearcher(Searcher):
         offset = np.asarray([shift[lang] for lang in langs], np.float32)
         raw = norms * (centred @ qvec) + offset  # the raw cosine, as CenteredIndex has it
         mode = self.settings.search.crosslingual
-        scores = None if mode == "none" else \
-            self._scores(centred, langs, raw, cq, translated, qlang, depth)
+        scores = None
+        if mode != "none":  # scored with the corpus's means, as the snapshot path scores
+            corpus = self.recentring()
+            scores = self._scores(
+                corpus.passages(centred, norms, langs), langs, raw,
+                corpus.centering.query(qvec, qlang),
+                {lang: corpus.centering.query(vec, lang)
+                 for lang, vec in query.translation_vectors.items()},
+                qvec, qlang, depth, corpus)
         order = list(np.argsort(-(raw if scores is None else scores), kind="stable")[:depth])
         if anchors or query.days:  # ``anchored``'s order, read from the slim metadata
             keys = [province_field(p) for p in anchors]
@@ -245,9 +262,11 @@ class ChromaSearcher(Searcher):
         return hits[:k]
 
     def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
-                cq: np.ndarray, translated: dict[str, np.ndarray], qlang: str,
-                depth: int) -> np.ndarray:
-        """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone."""
+                cq: np.ndarray, translated: dict[str, np.ndarray], qvec: np.ndarray,
+                qlang: str, depth: int, corpus: Recentring) -> np.ndarray:
+        """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone; the
+        unrelated level of a language combines the shipped one with the corpus's mean raw
+        cosine in it (its mean vector's cosine), as there."""
         out = centred @ cq
         lang_of = np.asarray(langs)
         for lang, vector in translated.items():
@@ -256,11 +275,15 @@ class ChromaSearcher(Searcher):
         if self.settings.search.crosslingual != "relation" or qlang == UNKNOWN:
             return out
         level = np.empty(len(langs), np.float32)
+        prior = self.settings.search.centering_prior
         for lang in set(langs):
             at = lang_of == lang
             shipped = self.levels.unrelated.get((qlang, lang))
-            # No shipped level (a language the profile has none for): the candidates' mean.
-            level[at] = float(raw[at].mean()) if shipped is None else shipped
+            count = corpus.counts.get(lang, 0)
+            # Neither (no statistics for ``unknown``): the candidates' mean.
+            mean = float(corpus.mean[lang] @ qvec) if count else float(raw[at].mean())
+            level[at] = mean if shipped is None else \
+                (prior * shipped + count * mean) / (prior + count)
         out = out + self.settings.search.relation_raw_weight * (raw - level)
         own = np.flatnonzero(lang_of == qlang)
         if len(own):  # the question's language in plain dense order (as relation_scores)
