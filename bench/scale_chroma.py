@@ -38,6 +38,7 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     t0 = time.perf_counter()
     from datetime import date
 
+    from assistant.access import User
     from assistant.index.embedding import make_embedder
     from assistant.index.store import ChromaStore
     from assistant.search.chroma_searcher import make_searcher
@@ -71,7 +72,9 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     province = "Lang Son"
     filters = {"none": Filters(), f"province ({province})": Filters(provinces=(province,)),
                "language (fr)": Filters(languages=("fr",)),
-               "date (since 2025-01-01)": Filters(since=date(2025, 1, 1))}
+               "date (since 2025-01-01)": Filters(since=date(2025, 1, 1)),
+               "a signed-in staff reader": Filters(reader=User("staff", "staff",
+                                                               frozenset({"a"})))}
     filtered = {}
     for label, f in filters.items():
         times = timed(lambda i, f=f: searcher.search(prepared[i], k=5, filters=f),
