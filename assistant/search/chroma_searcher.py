@@ -6,7 +6,8 @@ question centred, one per translation (restricted to its language), and, with
 ``crosslingual="relation"``, one over the raw chunks for the question's own language (that
 language is ranked as plain dense search ranks it): unrestricted and twice as deep, since a
 ``where`` on the language makes Chroma scan that language's rows, and restricted only when
-too few results are in it. The filters are their ``where``. The queries return ids only;
+too few results are in it. A filter is applied to deeper unrestricted results, and becomes
+Chroma's ``where`` only when too few pass (``_candidates``). The queries return ids only;
 then one ``get`` of the candidates' centred vectors and slim metadata, the scores of
 ``Searcher`` computed on those candidates alone, and for the first k one ``get`` of texts and
 metadata and one of their files' records (only chunks a committed record lists are shown:
@@ -18,7 +19,7 @@ BM25 is not here: the fusion modes that use it stay on the snapshot backend.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,8 @@ from assistant.text.languages import UNKNOWN
 FETCH_FACTOR = 2
 # Raw results read per own-language candidate needed, unrestricted (``_candidates``).
 OWN_LANGUAGE_DEPTH = 1.5
+# Results read per one needed when a filter is applied here, not by Chroma's ``where``.
+POST_FILTER_DEPTH = 2
 _PAGE = 2000
 
 
@@ -154,45 +157,81 @@ class ChromaSearcher(Searcher):
         return keep
 
     def _candidates(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
-                    depth: int, where: dict[str, Any] | None
+                    depth: int, filters: Filters | None, schema: int
                     ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
         """(ids, slim metadata, centred vectors) of the candidates: the ids from HNSW
         queries, then one ``get`` of their vectors and metadata from the centred collection
-        (Chroma's cost is per result and per ``where``, not per query)."""
+        (Chroma's cost is per result and per ``where``, not per query).
+
+        A filter is first applied here, to deeper unrestricted results: a ``where`` makes
+        Chroma scan the rows it matches (a signed-in reader's, every row: about a second at
+        100,000 chunks). When too few results pass it for the search to be what the
+        ``where`` would give, the ``where`` runs after all."""
+        where = filters.where(schema) if filters else None
+        if where is not None and filters is not None and schema >= 2:
+            got = self._gather(query, cq, translated, depth, None, filters.admits)
+            if got is not None:
+                return got
+        found = self._gather(query, cq, translated, depth, where, None)
+        assert found is not None  # only a filter applied here gives up
+        return found
+
+    def _gather(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
+                depth: int, where: dict[str, Any] | None,
+                admits: Callable[[Mapping[str, Any]], bool] | None
+                ) -> tuple[list[str], list[dict[str, Any]], np.ndarray] | None:
+        """The candidates, filtered by Chroma (``where``) or here (``admits``, None when
+        fewer pass than each query needs: then it is the ``where``'s turn)."""
         mode = self.settings.search.crosslingual
+        deeper = 1 if admits is None else POST_FILTER_DEPTH
         centred = self.centred.collection
-        wanted: dict[str, None] = {}  # ordered set
-        raw_where: dict[str, Any] | bool | None = False  # False: no raw query
+        # Per query: its ids, how many were asked, and how many must pass (of a language).
+        asked: list[tuple[list[str], int, int, str | None]] = []
+
+        def ask(collection: Any, vector: np.ndarray, n: int, need: int,
+                clause: dict[str, Any] | None, language: str | None = None) -> None:
+            n *= deeper
+            asked.append((self._query(collection, vector, n, clause, [])["ids"], n, need,
+                          language))
         own_language = ""
         if mode == "none":
-            raw_where = where
+            ask(self.store.chunks, query.vector, depth, depth, where)
         else:
             # More than ``depth`` (the relation score's raw term reorders them), but not
             # FETCH_FACTOR times the anchors' deeper look: Chroma's cost is per result.
             fetch = depth + (FETCH_FACTOR - 1) * (self.settings.search.candidate_k + 10)
-            wanted.update(dict.fromkeys(self._query(centred, cq, fetch, where, [])["ids"]))
+            ask(centred, cq, fetch, fetch, where)
             for lang, vec in translated.items():
-                wanted.update(dict.fromkeys(self._query(
-                    centred, vec, depth, _and(where, {"lang": lang}), [])["ids"]))
+                ask(centred, vec, depth, depth, _and(where, {"lang": lang}))
             if mode == "relation" and query.language != UNKNOWN:
-                raw_where, own_language = where, query.language
-        if raw_where is not False:  # the raw vectors' own order: the chunks collection's
-            # Unrestricted to the question's language and deeper: a ``where`` on the
-            # language costs Chroma a scan of that language's rows (20 times the query at
-            # 20,000 chunks), and a question's own language leads the raw order anyway.
-            n = int(depth * (OWN_LANGUAGE_DEPTH if own_language else 1))
-            own = self._query(self.store.chunks, query.vector, n,
-                              raw_where if isinstance(raw_where, dict) else None, [])["ids"]
-            wanted.update(dict.fromkeys(own))
-        ids, metas, vectors = self._fetch(list(wanted))
-        if own_language and len(own) == n:
-            langs = {cid: m.get("lang") for cid, m in zip(ids, metas, strict=True)}
-            if sum(langs.get(cid) == own_language for cid in own) < depth:
-                # Too few in the question's language among the raw top: ask Chroma for them.
-                more = self._query(self.store.chunks, query.vector, depth,
-                                   _and(where, {"lang": own_language}), [])["ids"]
-                ids, metas, vectors = self._fetch(
-                    list(wanted) + [cid for cid in more if cid not in wanted])
+                own_language = query.language
+                # The raw vectors' own order, unrestricted to the question's language and
+                # deeper: a ``where`` on the language costs Chroma a scan of its rows.
+                ask(self.store.chunks, query.vector, int(depth * OWN_LANGUAGE_DEPTH), depth,
+                    where, own_language)
+        wanted = list(dict.fromkeys(cid for ids, _, _, _ in asked for cid in ids))
+        ids, metas, vectors = self._fetch(wanted)
+        meta_of = dict(zip(ids, metas, strict=True))
+
+        def passing(cid: str, language: str | None) -> bool:
+            meta = meta_of.get(cid)
+            return meta is not None and (admits is None or admits(meta)) and \
+                (language is None or meta.get("lang") == language)
+        for got, n, need, language in asked:
+            if len(got) < n or sum(passing(cid, language) for cid in got) >= need:
+                continue  # all there are, or enough
+            if admits is not None:
+                return None
+            if language is None:
+                continue  # (Chroma's ``where`` chose them: nothing more to ask for)
+            # Too few in the question's language among the raw top: ask Chroma for them.
+            more = self._query(self.store.chunks, query.vector, depth,
+                               _and(where, {"lang": own_language}), [])["ids"]
+            ids, metas, vectors = self._fetch(wanted + [c for c in more if c not in meta_of])
+        if admits is not None:
+            keep = [i for i, meta in enumerate(metas) if admits(meta)]
+            ids, metas = [ids[i] for i in keep], [metas[i] for i in keep]
+            vectors = vectors[keep] if keep else np.empty((0, 0), np.float32)
         return ids, metas, vectors
 
     def _fetch(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
@@ -210,13 +249,12 @@ class ChromaSearcher(Searcher):
         schema = self._current()
         anchors = list(query.provinces) if self.settings.search.province_anchor else []
         depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
-        where = filters.where(schema) if filters else None
         qvec, qlang = np.asarray(query.vector, np.float32), query.language
         centering = self.centred.centering
         cq = centering.query(qvec, qlang)
         translated = {lang: centering.query(vec, lang)
                       for lang, vec in query.translation_vectors.items()}
-        ids, metas, centred = self._candidates(query, cq, translated, depth, where)
+        ids, metas, centred = self._candidates(query, cq, translated, depth, filters, schema)
         if not ids:
             return []
         langs = [str(m.get("lang", UNKNOWN)) for m in metas]

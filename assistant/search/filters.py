@@ -12,6 +12,7 @@ operator, local mode); an administrator is not restricted either.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,6 +74,25 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def admits(self, meta: Mapping[str, Any]) -> bool:
+        """Whether ``where`` (schema 2 and later) keeps a chunk with metadata ``meta``: for
+        a search that filters unrestricted results itself (search in Chroma, where a
+        ``where`` costs a scan of the rows it matches)."""
+        if self.languages and meta.get("lang") not in self.languages:
+            return False
+        if self.sources and meta.get("source") not in self.sources:
+            return False
+        if self.provinces and not any(meta.get(province_field(p)) for p in self.provinces):
+            return False
+        day = meta.get("date")  # a file of unknown date has none: it passes no bound
+        if self.since and (day is None or day < dates.to_int(self.since)):
+            return False
+        if self.until and (day is None or day > dates.to_int(self.until)):
+            return False
+        if self.restricted and self.reader is not None and meta.get("restricted") is True:
+            return self.reader.may_read(meta.get("groups") or ())
+        return True
 
     def mask(self, snapshot: Snapshot) -> np.ndarray | None:
         """Rows of ``snapshot`` the filter keeps (None: no filter)."""
