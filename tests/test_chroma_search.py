@@ -204,6 +204,23 @@ def test_a_filter_most_chunks_pass_needs_no_where(built: tuple[Assistant, list[s
     assert wheres and all(w is None or set(w) == {"lang"} for w in wheres)  # type: ignore[arg-type]
 
 
+def test_a_chunk_not_yet_mirrored_is_asked_for_once(tmp_path: Path) -> None:
+    """Mid-ingest a chunk is in the chunks collection before the centred one. When the
+    question's own language needs the restricted query, it finds that chunk again: asking
+    Chroma for it twice in one ``get`` was an error (the soak's, bench/results.md)."""
+    corpus, _ = _bundled(tmp_path)
+    assistant = Assistant(_settings(tmp_path, corpus, candidate_k=5))
+    assistant.ingest()
+    searcher = assistant.searcher
+    assert isinstance(searcher, ChromaSearcher)
+    query = assistant.prepare("How many hospital beds are there per 10,000 people?")
+    assert not query.provinces  # (a province named makes search look four times as deep)
+    english = assistant.store.chunks.get(where={"lang": "en"}, include=[])["ids"]
+    assert 0 < len(english) < 5 + 10  # too few for the unrestricted query: the fallback runs
+    searcher.centred.collection.delete(ids=english[:1])  # written, not yet mirrored
+    assert searcher.search(query, 5)
+
+
 def test_a_reader_outside_the_group_never_gets_its_file(
         built: tuple[Assistant, list[str]]) -> None:
     assistant, questions = built

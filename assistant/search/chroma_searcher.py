@@ -227,7 +227,9 @@ class ChromaSearcher(Searcher):
             # Too few in the question's language among the raw top: ask Chroma for them.
             more = self._query(self.store.chunks, query.vector, depth,
                                _and(where, {"lang": own_language}), [])["ids"]
-            ids, metas, vectors = self._fetch(wanted + [c for c in more if c not in meta_of])
+            # ``wanted`` may hold ids the centred collection lacks (written mid-ingest):
+            # an id twice in one ``get`` is an error.
+            ids, metas, vectors = self._fetch(list(dict.fromkeys(wanted + more)))
         if admits is not None:
             keep = [i for i, meta in enumerate(metas) if admits(meta)]
             ids, metas = [ids[i] for i in keep], [metas[i] for i in keep]
