@@ -36,6 +36,12 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def combined_level(shipped: float | None, own: float, count: float, prior: float) -> float:
+    """A language pair's unrelated level: the shipped one counting as ``prior`` chunks
+    against the corpus's ``count`` chunks of mean raw cosine ``own`` (as the means combine)."""
+    return own if shipped is None else (prior * shipped + count * own) / (prior + count)
+
+
 class Centering:
     """The transform itself: ``v -> unit(v - mean[language])``; raw when no mean is known."""
 
@@ -185,8 +191,7 @@ class CenteredIndex:
         for i, lang in enumerate(names):
             shipped = levels.unrelated.get((language, lang))
             own = sums[i] / max(counts[i], 1.0)
-            level[i] = own if shipped is None else \
-                (self.prior * shipped + counts[i] * own) / (self.prior + counts[i])
+            level[i] = combined_level(shipped, own, float(counts[i]), self.prior)
         out = centred + raw_weight * (raw - level[codes])
         rows = self.rows_of.get(language)
         if rows is not None and mask is not None:

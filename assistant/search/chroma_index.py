@@ -53,6 +53,16 @@ def _slim(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k in _KEPT or k.startswith("province_")}
 
 
+def _accumulate(sums: dict[str, np.ndarray], counts: dict[str, int], vectors: np.ndarray,
+                languages: list[str], sign: int) -> None:
+    """Add (sign 1) or take away (-1) ``vectors`` from per-language sums and counts."""
+    for lang in set(languages) - {UNKNOWN}:
+        rows = [i for i, x in enumerate(languages) if x == lang]
+        total = np.asarray(vectors[rows], np.float64).sum(axis=0)
+        sums[lang] = sums.get(lang, np.zeros_like(total)) + sign * total
+        counts[lang] = counts.get(lang, 0) + sign * len(rows)
+
+
 def means_tag(model_id: str, means: LanguageMeans) -> str:
     """Model and means the stored vectors were centred with."""
     digest = hashlib.sha256(model_id.encode())
@@ -102,11 +112,7 @@ class CentredCollection:
             return
         sums, counts = self.stats()
         for vectors, languages, sign in changes:
-            for lang in set(languages) - {UNKNOWN}:
-                rows = [i for i, x in enumerate(languages) if x == lang]
-                total = np.asarray(vectors[rows], np.float64).sum(axis=0)
-                sums[lang] = sums.get(lang, np.zeros_like(total)) + sign * total
-                counts[lang] = counts.get(lang, 0) + sign * len(rows)
+            _accumulate(sums, counts, vectors, languages, sign)
         self._save_stats(sums, counts)
 
     def _held(self, ids: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -118,10 +124,10 @@ class CentredCollection:
             return np.empty((0, 0), np.float32), []
         centred = np.asarray(got["embeddings"], np.float32)
         norms = np.asarray([float(m.get(NORM, 1.0)) for m in got["metadatas"]], np.float32)
-        shifts = np.stack([self._shift_or_zero(lang, centred.shape[1]) for lang in langs])
+        shifts = np.stack([self.shift_or_zero(lang, centred.shape[1]) for lang in langs])
         return norms[:, None] * centred + shifts, langs
 
-    def _shift_or_zero(self, language: str, dim: int) -> np.ndarray:
+    def shift_or_zero(self, language: str, dim: int) -> np.ndarray:
         shift = self.shift(language)
         return np.zeros(dim, np.float32) if shift is None else shift
 
@@ -183,12 +189,8 @@ class CentredCollection:
                 break
             offset += len(ids)
             seen.update(ids)
-            for meta, vector in zip(metas, got["embeddings"], strict=True):
-                lang = str(meta.get("lang", UNKNOWN))
-                if lang != UNKNOWN:
-                    sums[lang] = sums.get(lang, np.zeros(len(vector))) \
-                        + np.asarray(vector, np.float64)
-                    counts[lang] = counts.get(lang, 0) + 1
+            _accumulate(sums, counts, np.asarray(got["embeddings"], np.float32),
+                        [str(m.get("lang", UNKNOWN)) for m in metas], 1)
             new = [i for i, cid in enumerate(ids) if cid not in have]
             old = [i for i, cid in enumerate(ids) if cid in have]
             if new:
@@ -221,11 +223,9 @@ class Recentring:
     def delta(self, language: str, dim: int) -> np.ndarray:
         """Shipped minus combined passage mean of ``language``."""
         if language not in self._delta:
-            shipped = self._collection.shift(language)
             combined = self.centering.passage_shift(language)
-            zero = np.zeros(dim, np.float32)
-            self._delta[language] = (zero if shipped is None else shipped) - \
-                (zero if combined is None else combined)
+            self._delta[language] = self._collection.shift_or_zero(language, dim) - \
+                (np.zeros(dim, np.float32) if combined is None else combined)
         return self._delta[language]
 
     def passages(self, centred: np.ndarray, norms: np.ndarray,

@@ -4,15 +4,16 @@ scores a few hundred of them, and keeps no copy of the index.
 Per question: one HNSW query over the centred collection (``chroma_index``) with the
 question centred, one per translation (restricted to its language), and, with
 ``crosslingual="relation"``, one over the raw chunks for the question's own language (that
-language is ranked as plain dense search ranks it): unrestricted and twice as deep, since a
-``where`` on the language makes Chroma scan that language's rows, and restricted only when
-too few results are in it. A filter is applied to deeper unrestricted results, and becomes
+language is ranked as plain dense search ranks it): unrestricted and 1.5 times as deep,
+since a ``where`` on the language makes Chroma scan that language's rows, and restricted
+only when too few results are in it. A filter is applied to deeper unrestricted results, and becomes
 Chroma's ``where`` only when too few pass (``_candidates``). The queries return ids only;
 then one ``get`` of the candidates' centred vectors and slim metadata, the scores of
 ``Searcher`` computed on those candidates alone, and for the first k one ``get`` of texts and
 metadata and one of their files' records (only chunks a committed record lists are shown:
-the commit protocol). The means and pair levels
-are the shipped ones of the profile (``chroma_index``, docs/scale.md "Search in Chroma").
+the commit protocol). The stored vectors are centred with the profile's shipped means; the
+candidates are scored with those mixed with the corpus's own, as on the snapshot path
+(``chroma_index.Recentring``, docs/scale.md "Search in Chroma").
 BM25 is not here: the fusion modes that use it stay on the snapshot backend.
 """
 
@@ -28,6 +29,7 @@ from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord, province_field
+from assistant.search.centering import combined_level
 from assistant.search.chroma_index import NORM, CentredCollection, Recentring, attach
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
@@ -322,8 +324,7 @@ class ChromaSearcher(Searcher):
             count = corpus.counts.get(lang, 0)
             # Neither (no statistics for ``unknown``): the candidates' mean.
             mean = float(corpus.mean[lang] @ qvec) if count else float(raw[at].mean())
-            level[at] = mean if shipped is None else \
-                (prior * shipped + count * mean) / (prior + count)
+            level[at] = combined_level(shipped, mean, count, prior)
         out = out + self.settings.search.relation_raw_weight * (raw - level)
         own = np.flatnonzero(lang_of == qlang)
         if len(own):  # the question's language in plain dense order (as relation_scores)
