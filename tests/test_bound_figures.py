@@ -145,3 +145,52 @@ def test_a_qualified_indicator_abstains_naming_the_whole_one_as_held(indexed: As
     answer = indexed.ask("How many paediatric beds does Lang Son province have?")
     lead = answer.answer.partition("\n")[0]
     assert answer.abstained and "hospital beds" in lead and "not hospital beds" not in lead
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    # Each abstained before ("not held"): what it counts is in another language's
+    # sentence, bound through the vocabulary (tasks, targets, breakthroughs, facilities)
+    # or through the act of a clause that counts people ("بفحص وعلاج ... 631,000 شخص").
+    ("Скільки людей оглянули та пролікували в провінції Лангшон (Lang Son) за перші шість "
+     "місяців 2025 року?", "631,000"),
+    ("According to the November 4, 2025 working session, how many of its thirteen "
+     "socio-economic development targets did Lang Son's health sector meet or exceed?",
+     "12/13"),
+    ("Скільки з шести основних завдань, доручених провінційним народним комітетом на 2025 "
+     "рік, виконав сектор охорони здоров'я провінції Лангшон (Lang Son) у першому півріччі?",
+     "4/6"),
+    ("كم عدد الاختراقات في القطاع التي أوصى السيد نغوين فوك لوك بتنفيذها في المؤسسات "
+     "والاستثمار العام والموارد البشرية؟", "3"),
+    ("Скільки державних закладів медичного обстеження та лікування має провінція Травінь?",
+     "118"),
+])
+def test_a_figure_bound_across_languages_is_answered(indexed: Assistant, question: str,
+                                                     figure: str) -> None:
+    answer = indexed.ask(question)
+    assert not answer.abstained and answer.span == figure
+
+
+def test_a_number_written_in_the_question_language_beats_a_translated_figure(
+        indexed: Assistant) -> None:
+    # The French report's "cinq de ses six missions clés" (ten months) answers a French
+    # question; before, the Arabic report's "4/6 من المهام الرئيسية" (six months) was the lead.
+    answer = indexed.ask("Combien de ses six missions clés le secteur de la santé de Lang Son "
+                         "a-t-il menées à bien au cours des dix premiers mois de 2025 ?")
+    lead = answer.answer.partition("\n")[0]
+    assert not answer.abstained and "4/6" not in lead and "cinq" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "date"), [
+    # Two Lang Son reports: a working session on 4 November (French) and a conference on
+    # 10 July (Arabic). Before: "thời gian là 10 يوليو".
+    ("Phiên làm việc của Ủy ban nhân dân tỉnh Lạng Sơn với Sở Y tế về nhiệm vụ năm 2025 diễn "
+     "ra vào ngày nào?", "4 novembre"),
+    # The session only sets the scene: the date asked is the resolution's.
+    ("De quelle date est la résolution n° 72 du Politburo évoquée par M. Tran Thanh Nhan lors "
+     "de la séance de travail avec le Département de la santé de Lang Son ?",
+     "9 septembre 2025"),
+])
+def test_a_date_is_the_date_of_what_was_asked(indexed: Assistant, question: str,
+                                              date: str) -> None:
+    answer = indexed.ask(question)
+    assert not answer.abstained and answer.span == date

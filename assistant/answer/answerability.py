@@ -29,9 +29,14 @@ from assistant.text.figures import Figure, extract_figures
 from assistant.text.languages import normalize
 
 # Concepts that qualify another ("patients" in "percentage of patients with a record",
-# "doctors per 10,000 people") or set the scene ("at the Tra Vinh bridge point"): required
+# "doctors per 10,000 people") or set the scene ("at the Tra Vinh bridge point", "the
+# facilities examined 1,647,334 patients"): required
 # only when the question names nothing else.
-OPTIONAL_TERMS = {"examinations", "per_10000_people", "bridge_points"}
+OPTIONAL_TERMS = {"examinations", "per_10000_people", "bridge_points", "medical_facilities"}
+# Concepts that only say which event a question is about ("the working session"): never
+# required, since the question may ask about something said there ("the resolution
+# mentioned at the working session"); sentences naming another event rank lower.
+SCENE_TERMS = {"working_session", "conference"}
 
 
 class Passage(Protocol):
@@ -103,6 +108,28 @@ def question_kind(question: str, quantity_cues: Iterable[str]) -> str:
     return best[1] if best else "other"
 
 
+def asks_for_year(question: str) -> bool:
+    """"Which year ...": a date question answered by a year, not a day and month."""
+    multi, single = _kind_patterns()["year"]
+    folded = fold(question)
+    return bool(multi.search(folded) or single.search(folded))
+
+
+def dated_event(question: str, terms: Iterable[str]) -> frozenset[str]:
+    """The event (``SCENE_TERMS``) a date question asks the date of: named in its first
+    words ("Phiên làm việc ... diễn ra vào ngày nào?") or right after the cue ("When was
+    the working session held?"), not at its end ("De quelle date est la résolution ...
+    évoquée lors de la séance de travail ?": the resolution's date)."""
+    scene = set(terms) & SCENE_TERMS
+    if not scene:
+        return frozenset()
+    folded = fold(question)
+    multi, single = _kind_patterns()["date"]
+    cues = [m.end() for m in (*multi.finditer(folded), *single.finditer(folded))]
+    windows = [" ".join(folded.split()[:5])] + [folded[end:end + 32] for end in cues[:1]]
+    return frozenset(t for t in scene if any(t in find_terms(w) for w in windows))
+
+
 @lru_cache(maxsize=8)
 def quantity_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
     return cue_regex(cues, prepare=normalize)
@@ -116,7 +143,7 @@ def _measure_pattern() -> re.Pattern[str]:
 def need_of(question: str, quantity_cues: Iterable[str], terms: Iterable[str] | None = None,
             provinces: Sequence[str] | None = None) -> Need:
     """What ``question`` asks for; ``terms``/``provinces`` when the pipeline has them."""
-    asked = set(find_terms(question) if terms is None else terms)
+    asked = set(find_terms(question) if terms is None else terms) - SCENE_TERMS
     qualifiers = frozenset(asked & OPTIONAL_TERMS)
     if asked - OPTIONAL_TERMS:
         asked -= OPTIONAL_TERMS

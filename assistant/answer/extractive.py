@@ -14,16 +14,26 @@ from functools import cached_property
 
 import numpy as np
 
-from assistant.answer.answerability import Need, check, need_of, quantity_pattern
+from assistant.answer.answerability import (
+    SCENE_TERMS,
+    Need,
+    asks_for_year,
+    check,
+    dated_event,
+    need_of,
+    quantity_pattern,
+)
 from assistant.answer.citations import CitationBuilder
 from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
+from assistant.answer.spans import dates_in
 from assistant.answer.support import (
     NOT_FOUND,
     PARTIAL,
     Asked,
     asked_of,
     coverage,
+    per_capita,
     pick,
     status_of,
     wanted_terms,
@@ -148,8 +158,21 @@ class ExtractiveAnswerer:
             # less similarity than a sentence judged on similarity alone.
             supported = [c for c in candidates if self._supports(need, asked, c)]
             floor = self.settings.answer.min_evidence - self.settings.answer.supported_relief
-            # A figure whose phrase holds all the asked words beats one holding some.
-            supported.sort(key=lambda c: -c.bound)
+            # A figure whose phrase holds all the asked words beats one holding some; among
+            # those bound alike, a per-capita figure answers only a per-capita question
+            # ("how many beds in total": 2862, not 34 per 10,000), and a sentence in the
+            # question's language, which holds its words as written, beats a translation.
+            # "On which day was the working session": a sentence naming that event, then
+            # one that gives a day, come before the others.
+            per = "per_10000_people" in need.terms | need.qualifiers
+            figure = need.kind == "figure"
+            day = need.kind == "date" and not asks_for_year(query.text)
+            event = dated_event(query.text, query.terms) if need.kind == "date" else set()
+            supported.sort(key=lambda c: (
+                -c.bound, figure and c.figure is not None and per_capita(c.figure) != per,
+                figure and c.hit.language != language,
+                bool(event) and not event & find_terms(c.sentence),
+                day and not dates_in(c.sentence)))
             if not supported or supported[0].score < floor:
                 # "Paediatric beds" are not held, hospital beds are: the message names
                 # the report's hospital beds and not the figure asked for.
@@ -208,8 +231,13 @@ class ExtractiveAnswerer:
         if c.figure is not None or c.bound > 0:  # bound, or two bound alike (quoted)
             return True
         # A number in words ("cinq de ses six missions"): the indicator, or the asked
-        # words, must be in the sentence.
-        return not c.figures and (bool(need.terms) or overlap(asked.words, c.sentence) >= 0.5)
+        # words, must be in the sentence. Holding the asked words themselves binds it as
+        # well as a figure bound to them (quoted, since the number is not a figure).
+        if c.figures:
+            return False
+        share = overlap(asked.words, c.sentence) if asked.words else 0.0
+        c.bound = share if share >= 0.5 else 0.0
+        return bool(need.terms) or share >= 0.5
 
     def _not_held(self, query: Query, hits: list[Hit], need: Need, evidence: float) -> Answer:
         """Abstain, saying what the nearest report (about the province asked) does hold."""
@@ -246,20 +274,26 @@ class ExtractiveAnswerer:
         similarities = self._vectors.passages([s for s, _ in pairs]) @ query.vector
         q_tokens = set(tokenize(question))
         q_numbers = numbers.keys(question, language)
-        q_terms = set(query.terms)
+        q_terms = set(query.terms) - SCENE_TERMS
+        q_scene = set(query.terms) & SCENE_TERMS
         out = []
         for (sentence, hit), sim in zip(pairs, similarities, strict=True):
             s_tokens = set(tokenize(sentence))
             overlap = len(q_tokens & s_tokens) / max(1, len(q_tokens))
             figures = numbers.keys(sentence, hit.language) - q_numbers
-            s_terms = find_terms(sentence) if q_terms else set()
+            s_terms = find_terms(sentence) if q_terms or q_scene else set()
             # Same indicators named, in whatever language: the strongest cross-lingual cue.
             terms = len(q_terms & s_terms) / len(q_terms | s_terms) if q_terms else 0.0
             # e5 scores pairs of one language higher than equally relevant pairs of two:
             # a fixed offset puts sentences in other languages back on an even footing.
             offset = (self.settings.answer.cross_lingual_offset if hit.language != language
                       else 0.0)
-            score = (float(sim) + offset + 0.05 * overlap + 0.08 * terms
+            # A sentence about another event than the one asked about (the conference of
+            # 10 July, not the working session of 4 November) is pushed down; one that
+            # names none may still hold what was said there.
+            s_scene = s_terms & SCENE_TERMS
+            other_event = 0.05 if q_scene and s_scene and not q_scene & s_scene else 0.0
+            score = (float(sim) + offset + 0.05 * overlap + 0.08 * terms - other_event
                      + (0.02 if wants_figure and figures else 0.0))
             out.append(_Candidate(sentence, hit, float(sim), score))
         return sorted(out, key=lambda c: -c.score)

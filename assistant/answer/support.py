@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assistant.answer.spans import aliases, answer_cues
+from assistant.answer.spans import aliases, answer_cues, number_words
 from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
 from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, cue_pattern
@@ -40,12 +40,14 @@ ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
 LOW, HIGH = 0.3, 0.6
 # Concepts that qualify a figure ("patients" in "98 % des patients bénéficient d'un
 # dossier"), not what it counts, when anything else is named.
-_QUALIFIERS = {"examinations", "per_10000_people", "bridge_points"}
+_QUALIFIERS = {"examinations", "per_10000_people", "bridge_points", "medical_facilities"}
 # Quantity cues that ask for a share (prompts' quantity_cues, folded).
 _RATE = re.compile(r"(?<!\w)(?:rate|percent|percentage|share|proportion|ty le|відсоток|частка|"
                    r"рівень|taux|pourcentage|part|نسبه|معدل)(?!\w)")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _LINKS = {"de", "d", "du", "des"}
+# "Of" opening a counted phrase ("4/6 من المهام الرئيسية", "5 of the key tasks").
+_PARTITIVE = {"of", "de", "des", "du", "з", "із", "cua", "trong", "من"}
 _ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
 
 
@@ -109,7 +111,10 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
                 break
     first = re.match(r"\W*([\w'’-]+)", question)
     entities = [w for w in content if _ENTITY.match(w) and (not first or w != first.group(1))]
-    qualifiers = unnamed_modifiers(words, language)
+    # "Six key tasks", "шести основних завдань": a number says how many, not which kind;
+    # "людей оглянули" (people examined): people are who was counted, not a kind of them.
+    qualifiers = [w for w in unnamed_modifiers(words, language)
+                  if not number_words().fullmatch(fold(w)) and not _persons().match(fold(w))]
     rate = bool(match and _RATE.search(fold(match.group())))
     change = bool(match) and bool(_change("question").search(fold(question)))
     return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate,
@@ -134,14 +139,24 @@ def figure_terms(figure: Figure) -> set[str]:
     text = figure.counts
     if figure.counts_side == "after" and not figure.value.endswith(("%", "٪")):
         words = text.split()
+        if len(words) > 4 and fold(words[0]) in _PARTITIVE:  # "4/6 من المهام الرئيسية ..."
+            words = words[1:]
         text = " ".join(words[:2]) + " | " + " ".join(words[-2:]) if len(words) > 4 else text
     if figure.value.endswith(("%", "٪")):  # "тим, що на 8%", "تم تطعيم 96.3%"
         text += " | " + figure.preceding
+    elif _persons().match(fold(figure.counts)):  # "بفحص وعلاج أكثر من 631,000 شخص"
+        text += " | " + figure.indicator
     found = find_terms(text)
     if per_capita(figure):
         found.add("per_10000_people")
     specific = found - _QUALIFIERS
     return specific or found
+
+
+@lru_cache(maxsize=1)
+def _persons() -> re.Pattern[str]:
+    forms = [f for fs in answer_cues()["persons"].values() for f in fs]
+    return re.compile(rf"(?:{cue_regex(forms, True).pattern})\W*$")
 
 
 def per_capita(figure: Figure) -> bool:
@@ -187,18 +202,34 @@ def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
     specific = wanted - _QUALIFIERS
     share = overlap(asked.words, figure.counts) if asked.words else 0.0
     from_phrase = bool(find_terms(" ".join(asked.words))) if asked.words else True
-    if specific and own & specific and (not asked.qualifiers or overlap(
-            asked.qualifiers, figure.counts) > 0):
+    if specific and own & specific and (not asked.qualifiers or qualified(
+            asked.qualifiers, figure.counts)):
         return 1.0 if from_phrase else 0.4
     if own - _QUALIFIERS - {"per_10000_people"}:
         return 0.0  # a known indicator is not the unknown thing asked
     if specific and from_phrase:
         return 0.0
     if wanted and own & wanted:  # only a qualifier asked ("how many patients ...")
-        if asked.qualifiers and overlap(asked.qualifiers, figure.counts) == 0:
+        if asked.qualifiers and not qualified(asked.qualifiers, figure.counts):
             return 0.0  # "cancer patients" are not all patients examined
         return max(share, 0.5)
     return share if share >= 0.5 else 0.0
+
+
+def qualified(qualifiers: Sequence[str], phrase: str) -> bool:
+    """Does ``phrase`` hold one of the asked modifiers: the word itself (same stem) or,
+    in another language, a modifier of the vocabulary ("державних" and "public")?"""
+    if overlap(qualifiers, phrase) > 0:
+        return True
+    held = {kind for kind, pattern in _modifiers() if pattern.search(fold(phrase))}
+    return any(kind in held for q in qualifiers for kind, pattern in _modifiers()
+               if pattern.match(fold(q)))
+
+
+@lru_cache(maxsize=1)
+def _modifiers() -> list[tuple[str, re.Pattern[str]]]:
+    return [(kind, cue_regex([f for fs in forms.values() for f in fs], True))
+            for kind, forms in answer_cues()["modifiers"].items()]
 
 
 def pick(figures: Sequence[Figure], wanted: frozenset[str], asked: Asked,
