@@ -163,6 +163,9 @@ def test_a_qualified_indicator_abstains_naming_the_whole_one_as_held(indexed: As
      "والاستثمار العام والموارد البشرية؟", "3"),
     ("Скільки державних закладів медичного обстеження та лікування має провінція Травінь?",
      "118"),
+    # The modifier alone says which part: "tư nhân", "privés" (private), not the 118 public.
+    ("Trà Vinh có bao nhiêu cơ sở y tế tư nhân?", "12"),
+    ("Combien d'établissements médicaux privés compte la province de Tra Vinh ?", "12"),
 ])
 def test_a_figure_bound_across_languages_is_answered(indexed: Assistant, question: str,
                                                      figure: str) -> None:

@@ -23,12 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from assistant.answer.answerability import SCENE_TERMS
 from assistant.answer.spans import aliases, answer_cues, number_words
 from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
 from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, cue_pattern
 from assistant.text.languages import normalize
-from assistant.text.phrases import content_words, function_words_of, overlap, stem
+from assistant.text.phrases import (
+    content_words,
+    function_words_of,
+    medical_adjectives,
+    overlap,
+    stem,
+)
 
 ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
 # Fitted on the tune halves of qcfaq_fr_dev and medquad_en_dev (bench.health; eval/README.md):
@@ -97,6 +104,8 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
             word, folded = found.group(), fold(found.group())
             if folded in places and find_provinces(rest[found.start():][:40]):
                 break
+            if words and folded in medical_adjectives():
+                continue
             if folded in stop or len(word) < 2:
                 # French qualifies a noun through "de" ("lits de maternité"): one link
                 # carries on; otherwise the phrase ends at its first function word.
@@ -115,6 +124,11 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
     # "людей оглянули" (people examined): people are who was counted, not a kind of them.
     qualifiers = [w for w in unnamed_modifiers(words, language)
                   if not number_words().fullmatch(fold(w)) and not _persons().match(fold(w))]
+    named = find_terms(question) - _QUALIFIERS - SCENE_TERMS
+    if not qualifiers and words and not named and _modifier_kinds(" ".join(words)):
+        # "établissements médicaux privés", "cơ sở y tế tư nhân" (the noun is framing
+        # words there): the modifier still says which part is asked for.
+        qualifiers = [w for w in words if _modifier_kinds(w, whole=True)] or words
     rate = bool(match and _RATE.search(fold(match.group())))
     change = bool(match) and bool(_change("question").search(fold(question)))
     return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate,
@@ -183,7 +197,10 @@ def wanted_terms(asked: Asked, need_terms: frozenset[str]) -> frozenset[str]:
         if found:
             return frozenset(found)
         # "Tỷ lệ xã ... đạt chuẩn quốc gia về y tế": the phrase runs on past a function
-        # word; an indicator the question names still counts, a qualifier alone does not.
+        # word; an indicator the question names still counts, a qualifier alone does not,
+        # unless the phrase only says which part of it ("tư nhân": private facilities).
+        if asked.qualifiers and not need_terms - _QUALIFIERS:
+            return frozenset(need_terms)
         return frozenset(need_terms - _QUALIFIERS)
     return need_terms
 
@@ -221,9 +238,16 @@ def qualified(qualifiers: Sequence[str], phrase: str) -> bool:
     in another language, a modifier of the vocabulary ("державних" and "public")?"""
     if overlap(qualifiers, phrase) > 0:
         return True
-    held = {kind for kind, pattern in _modifiers() if pattern.search(fold(phrase))}
-    return any(kind in held for q in qualifiers for kind, pattern in _modifiers()
-               if pattern.match(fold(q)))
+    return bool(_modifier_kinds(" ".join(qualifiers), whole=True) & _modifier_kinds(phrase))
+
+
+def _modifier_kinds(text: str, whole: bool = False) -> set[str]:
+    """The modifier table's kinds ``text`` names (``whole``: only words that are one)."""
+    folded = fold(text)
+    if whole:
+        return {kind for kind, pattern in _modifiers()
+                if any(pattern.match(w) for w in [folded, *folded.split()])}
+    return {kind for kind, pattern in _modifiers() if pattern.search(folded)}
 
 
 @lru_cache(maxsize=1)

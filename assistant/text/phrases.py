@@ -68,6 +68,15 @@ _PHRASE_PADDING = {
 }
 
 
+@lru_cache(maxsize=1)
+def medical_adjectives() -> frozenset[str]:
+    """"Medical" in the four languages that write it as one word: padding inside the
+    phrase a question counts ("établissements médicaux privés"), not its end."""
+    return frozenset(fold(w) for language in ("en", "fr", "uk", "ar")
+                     for w in _PHRASE_PADDING[language].split()
+                     if fold(w).startswith(("medic", "медичн", "طبي", "الطبي")))
+
+
 @lru_cache(maxsize=8)
 def function_words_of(language: str) -> frozenset[str]:
     """Folded words that do not name what a question in ``language`` counts: its function
