@@ -92,6 +92,14 @@ def test_web_card_shows_the_status_and_the_suggestions_apart(indexed: Assistant)
      "obligatoire dans les transports en commun.", "answered"),
     ("Est-ce que je dois porter un masque dans les transports ?", "Les écoles ouvrent "
      "lundi.", "not found"),
+    # A non-breaking hyphen is a hyphen ("COVID‑19"); before: the entity was missing.
+    ("Est-ce que la situation de la COVID-19 est sous contrôle?", "Pour le moment, la "
+     "propagation de la COVID\u201119 est sous contrôle au Québec.", "answered"),
+    # "Qu'est-ce" opens the question: neither it nor its parts are entities; before,
+    # "Qu'est" was one, missing from the passage.
+    ("Qu'est-ce que mon employeur doit prendre comme actions pour nous protéger", "Oui, "
+     "l'employeur doit prendre toutes les mesures nécessaires pour protéger la santé de ses "
+     "employés et prendre des actions.", "answered"),
 ])
 def test_support_check_needs_the_question_in_the_passage(question: str, passage: str,
                                                          status: str) -> None:
@@ -197,3 +205,53 @@ def test_a_date_is_the_date_of_what_was_asked(indexed: Assistant, question: str,
                                               date: str) -> None:
     answer = indexed.ask(question)
     assert not answer.abstained and answer.span == date
+
+
+@pytest.mark.parametrize("question", [
+    # "pour" is not a quantity cue: before, each was a figure question, abstaining.
+    "Que dois-je faire pour l'État sanitaire",
+    "C'est tu moins dangereux pour les enfants ?",
+])
+def test_pour_does_not_ask_for_a_figure(indexed: Assistant, question: str) -> None:
+    assert indexed.backend.need(indexed.prepare(question)).kind != "figure"
+
+
+FAQ = {
+    "garde.txt": "Services de garde d'urgence. Il est possible de prendre connaissance des "
+                 "procédures dans la page Services de garde d’urgence.",
+    "emplois.txt": "Consultez la liste des emplois et services essentiels. Les travailleurs "
+                   "de la santé, des pharmacies et des épiceries font partie des services "
+                   "essentiels.",
+    "nourriture.txt": "Non. Il n’y a pas lieu de craindre une pénurie de nourriture. Les "
+                      "épiceries restent ouvertes.",
+    "transport.txt": "Les services de transport en commun demeurent opérationnels et "
+                     "représentent un service essentiel. De plus, les usagers sont invités "
+                     "à modifier leurs horaires habituels de façon à limiter le nombre de "
+                     "personnes.",
+}
+
+
+@pytest.fixture(scope="module")
+def faq(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    from assistant.config import Settings
+
+    folder = tmp_path_factory.mktemp("faq")
+    for name, text in FAQ.items():
+        (folder / name).write_text(text, "utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp("faq-index"),
+                                   corpus_dir=folder))
+    assert not assistant.ingest().failed
+    return assistant
+
+
+@pytest.mark.parametrize(("question", "source"), [
+    # A group of people, not a person: judged on its words. Before: abstained ("not held").
+    ("Qui fait partie des personnes en services essentiels", "emplois.txt"),
+    # A generic "Non. ..." sentence may score first by a hair: the sentence whose document
+    # holds the question's words answers.
+    ("Est-ce dangereux de prendre le transport en commun?", "transport.txt"),
+])
+def test_who_asks_for_a_group_answers_from_its_words(faq: Assistant, question: str,
+                                                     source: str) -> None:
+    answer = faq.ask(question)
+    assert not answer.abstained and answer.citations[0].source == source

@@ -28,6 +28,7 @@ from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
+    ANSWERED,
     NOT_FOUND,
     PARTIAL,
     Asked,
@@ -153,46 +154,42 @@ class ExtractiveAnswerer:
             # What "how many" counts is the noun phrase after it; other terms of the
             # question ("registration for medical examinations") only set the scene.
             need = replace(need, terms=wanted_terms(asked, need.terms))
+        if need.kind == "name" and not (need.roles or need.terms or need.years) and not any(
+                self._supports(need, asked, c) for c in candidates):
+            # "Qui fait partie des services essentiels ?" asks for a group of people, not a
+            # named person: judged like any other question, on its words.
+            need = replace(need, kind="other")
         if need.specific:
             # Only sentences that hold what was asked count as evidence, and they need
             # less similarity than a sentence judged on similarity alone.
-            supported = [c for c in candidates if self._supports(need, asked, c)]
+            supported = self._ranked(query, need, [c for c in candidates
+                                                   if self._supports(need, asked, c)])
             floor = self.settings.answer.min_evidence - self.settings.answer.supported_relief
-            # A figure whose phrase holds all the asked words beats one holding some; among
-            # those bound alike, a per-capita figure answers only a per-capita question
-            # ("how many beds in total": 2862, not 34 per 10,000), and a sentence in the
-            # question's language, which holds its words as written, beats a translation.
-            # "On which day was the working session": a sentence naming that event, then
-            # one that gives a day, come before the others.
-            per = "per_10000_people" in need.terms | need.qualifiers
-            figure = need.kind == "figure"
-            day = need.kind == "date" and not asks_for_year(query.text)
-            event = dated_event(query.text, query.terms) if need.kind == "date" else set()
-            supported.sort(key=lambda c: (
-                -c.bound, figure and c.figure is not None and per_capita(c.figure) != per,
-                figure and c.hit.language != language,
-                bool(event) and not event & find_terms(c.sentence),
-                day and not dates_in(c.sentence)))
             if not supported or supported[0].score < floor:
                 # "Paediatric beds" are not held, hospital beds are: the message names
                 # the report's hospital beds and not the figure asked for.
                 said = replace(need, terms=frozenset()) if asked.qualifiers else need
                 return self._not_held(query, hits, said, candidates[0].score)
             candidates = supported
-        elif candidates[0].score < self.settings.answer.min_evidence:
-            return self._abstain(query, hits, "weak evidence", evidence=candidates[0].score)
         best = candidates[0]
         status, support = "answered", 1.0
-        if need.kind == "other" and best.hit.language == language:
+        worded = need.kind == "other" and best.hit.language == language
+        if worded:
             # Nothing typed to check: the question's own words must be in the passage.
-            # The report's retrieved passages: a chunk boundary may cut its context off.
-            support = coverage(asked, "\n".join(h.text for h in hits
-                                                 if h.source == best.hit.source))
+            best, support = self._worded_best(asked, hits, candidates)
+            candidates = [best, *(c for c in candidates if c is not best)]
             status = status_of(support)
-            if status == NOT_FOUND:
-                answer = self._abstain(query, hits, "not supported", evidence=best.score)
-                answer.support = support
-                return answer
+        if not need.specific:
+            # A passage holding most of the question's words is evidence as a typed match
+            # is: it needs as much less similarity ("Je suis tu essentiel ?").
+            relief = (self.settings.answer.supported_relief if worded and status == ANSWERED
+                      else 0.0)
+            if best.score < self.settings.answer.min_evidence - relief:
+                return self._abstain(query, hits, "weak evidence", evidence=best.score)
+        if worded and status == NOT_FOUND:
+            answer = self._abstain(query, hits, "not supported", evidence=best.score)
+            answer.support = support
+            return answer
         chosen: list[_Candidate] = []
         margin, most = self.settings.answer.quote_margin, self.settings.answer.sentences
         for c in candidates:
@@ -216,6 +213,46 @@ class ExtractiveAnswerer:
         return Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
                       builder.citations, hits, language, evidence=best.score, status=status,
                       support=support, lead=lead.text, span=lead.span)
+
+    def _worded_best(self, asked: Asked, hits: list[Hit],
+                     candidates: list[_Candidate]) -> tuple[_Candidate, float]:
+        """The best sentence whose report holds the question's words, and that share. A
+        generic sentence ("Non. Il n'y a pas lieu de craindre ...") may score first by a
+        hair: a sentence within the quote margin whose report holds more of the
+        question's words is the answer instead. A report's retrieved passages are read
+        together: a chunk boundary may cut its context off."""
+        language = candidates[0].hit.language
+        shares: dict[str, float] = {}
+        best, share = candidates[0], -1.0
+        for c in candidates:
+            if c.score < candidates[0].score - self.settings.answer.quote_margin:
+                break
+            if c.hit.language != language:
+                continue
+            if c.hit.source not in shares:
+                shares[c.hit.source] = coverage(asked, "\n".join(
+                    h.text for h in hits if h.source == c.hit.source))
+            if shares[c.hit.source] > share:
+                best, share = c, shares[c.hit.source]
+        return best, share
+
+    @staticmethod
+    def _ranked(query: Query, need: Need, supported: list[_Candidate]) -> list[_Candidate]:
+        """Supporting candidates, best first. A figure whose phrase holds all the asked
+        words beats one holding some; among those bound alike, a per-capita figure answers
+        only a per-capita question ("how many beds in total": 2862, not 34 per 10,000),
+        and a sentence in the question's language, which holds its words as written,
+        beats a translation. "On which day was the working session": a sentence naming
+        that event, then one that gives a day, come before the others."""
+        per = "per_10000_people" in need.terms | need.qualifiers
+        figure = need.kind == "figure"
+        day = need.kind == "date" and not asks_for_year(query.text)
+        event = dated_event(query.text, query.terms) if need.kind == "date" else set()
+        return sorted(supported, key=lambda c: (
+            -c.bound, figure and c.figure is not None and per_capita(c.figure) != per,
+            figure and c.hit.language != query.language,
+            bool(event) and not event & find_terms(c.sentence),
+            day and not dates_in(c.sentence)))
 
     @staticmethod
     def _supports(need: Need, asked: Asked, c: _Candidate) -> bool:

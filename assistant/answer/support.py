@@ -35,6 +35,7 @@ from assistant.text.phrases import (
     medical_adjectives,
     overlap,
     stem,
+    words_of,
 )
 
 ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
@@ -44,7 +45,7 @@ ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
 # of qcfaq's unanswerable; a missing entity takes medquad's from 0.11 to 0.78), less than
 # HIGH "partial". Above 0.4 the share no longer predicts a right answer on qcfaq (precision
 # 0.72-0.74), so HIGH only marks answers holding most of the question's words.
-LOW, HIGH = 0.3, 0.6
+LOW, HIGH = 0.5, 0.6
 # Concepts that qualify a figure ("patients" in "98 % des patients bénéficient d'un
 # dossier"), not what it counts, when anything else is named.
 _QUALIFIERS = {"examinations", "per_10000_people", "bridge_points", "medical_facilities"}
@@ -119,7 +120,9 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
             if len(words) == (5 if language == "vi" else 3):  # vi: words are syllables
                 break
     first = re.match(r"\W*([\w'’-]+)", question)
-    entities = [w for w in content if _ENTITY.match(w) and (not first or w != first.group(1))]
+    # The first word is capitalised as any sentence's, and so are its parts ("Qu'est-ce").
+    opening = set(words_of(first.group(1))) if first else set()
+    entities = [w for w in content if _ENTITY.match(w) and w not in opening]
     # "Six key tasks", "шести основних завдань": a number says how many, not which kind;
     # "людей оглянули" (people examined): people are who was counted, not a kind of them.
     qualifiers = [w for w in unnamed_modifiers(words, language)

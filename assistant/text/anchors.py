@@ -13,10 +13,14 @@ from functools import lru_cache
 from assistant.resources import load_yaml
 from assistant.text.languages import normalize, strip_accents
 
+# Hyphens and the en dash are one hyphen: "COVID‑19" (non-breaking) is "COVID-19".
+DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                         "’": "'"})
+
 
 def fold(text: str) -> str:
     """The form anchors are matched in: case, Latin diacritics and Arabic variants folded."""
-    return normalize(strip_accents(text)).replace("–", "-").replace("’", "'")
+    return normalize(strip_accents(text)).translate(DASHES)
 
 
 def _data(name: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from assistant.text.anchors import fold
+from assistant.text.anchors import DASHES, fold
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -113,9 +113,11 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    """The words of ``text`` that are not function or framing words, as written."""
+    """The words of ``text`` that are not function or framing words, as written; a word
+    joined from function words ("Est-ce", "J'ai", "Qu'est-ce") is one too."""
     stop = function_words()
-    return [w for w in words_of(text) if fold(w) not in stop and len(w) > 1]
+    return [w for w in words_of(text) if fold(w) not in stop and len(w) > 1
+            and not all(len(p) < 2 or p in stop for p in re.split(r"['-]", fold(w)))]
 
 
 def stems(words: Iterable[str]) -> set[str]:
@@ -145,7 +147,7 @@ def same_word(a: str, b: str) -> bool:
 def words_of(text: str) -> list[str]:
     """Words, hyphenated ones also apart ("онлайн-реєстрацій"), possessives dropped."""
     out = []
-    for word in _WORD.findall(text):
+    for word in _WORD.findall(text.translate(DASHES)):
         word = re.sub(r"['’]s$", "", word)
         out.append(word)
         if "-" in word:
