@@ -224,6 +224,8 @@ FAQ = {
                    "essentiels.",
     "nourriture.txt": "Non. Il n’y a pas lieu de craindre une pénurie de nourriture. Les "
                       "épiceries restent ouvertes.",
+    "tesla.txt": "Nikola Tesla est mort le 7 janvier 1943 à New York, dans la chambre 3327 "
+                 "de l'hôtel New Yorker.",
     "transport.txt": "Les services de transport en commun demeurent opérationnels et "
                      "représentent un service essentiel. De plus, les usagers sont invités "
                      "à modifier leurs horaires habituels de façon à limiter le nombre de "
@@ -255,3 +257,17 @@ def test_who_asks_for_a_group_answers_from_its_words(faq: Assistant, question: s
                                                      source: str) -> None:
     answer = faq.ask(question)
     assert not answer.abstained and answer.citations[0].source == source
+
+
+@pytest.mark.parametrize(("question", "span"), [
+    # XQuAD's shape: the nearest sentence dates his death, not his patent. Before: "the
+    # date is 7 janvier 1943", in both languages.
+    ("When did Nikola Tesla receive his patent?", ""),
+    ("Quand Nikola Tesla a-t-il reçu son brevet ?", ""),
+    ("Quand Nikola Tesla est-il mort ?", "7 janvier 1943"),
+])
+def test_a_date_is_stated_only_for_what_was_asked(faq: Assistant, question: str,
+                                                  span: str) -> None:
+    answer = faq.ask(question)
+    assert not answer.abstained and answer.span == span
+    assert answer.status == ("answered" if span else "partial")

@@ -228,3 +228,15 @@ def test_place_names_are_written_in_the_answer_language_script(language: str) ->
                "ar": "[\u0400-\u04ff]"}[language]
     for province in aliases():
         assert not re.search(foreign, place_name(province, language)), province
+
+
+@pytest.mark.parametrize(("sentence", "dates"), [
+    # Before: "27 tháng" (27 months) and "25 tháng" were stated as dates on XQuAD.
+    ("Ông làm việc ở đó trong 27 tháng.", []),
+    ("Hội nghị diễn ra ngày 27 tháng 5, 1962.", ["27 tháng 5, 1962"]),
+    # A year before 1900 is a year too ("tháng 11" alone was stated for 1520).
+    ("Vào tháng 11 năm 1520, Luther xuất bản ba tác phẩm.", ["tháng 11 năm 1520"]),
+    ("In November 1520 Luther published three works.", ["November 1520"]),
+])
+def test_a_date_is_a_day_or_a_month_with_its_year(sentence: str, dates: list[str]) -> None:
+    assert dates_in(sentence) == dates

@@ -29,6 +29,7 @@ from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
     ANSWERED,
+    LOW,
     NOT_FOUND,
     PARTIAL,
     Asked,
@@ -154,16 +155,18 @@ class ExtractiveAnswerer:
             # What "how many" counts is the noun phrase after it; other terms of the
             # question ("registration for medical examinations") only set the scene.
             need = replace(need, terms=wanted_terms(asked, need.terms))
-        if need.kind == "name" and not (need.roles or need.terms or need.years) and not any(
-                self._supports(need, asked, c) for c in candidates):
+        # Only sentences that hold what was asked count as evidence. A person named in the
+        # question's language must be named about what it asks.
+        supported = [c for c in candidates if self._supports(need, asked, c) and (
+            need.kind != "name" or need.roles or c.hit.language != language
+            or _about(query, need, asked, c))]
+        if need.kind == "name" and not (need.roles or need.terms or need.years or supported):
             # "Qui fait partie des services essentiels ?" asks for a group of people, not a
             # named person: judged like any other question, on its words.
             need = replace(need, kind="other")
         if need.specific:
-            # Only sentences that hold what was asked count as evidence, and they need
-            # less similarity than a sentence judged on similarity alone.
-            supported = self._ranked(query, need, [c for c in candidates
-                                                   if self._supports(need, asked, c)])
+            # Evidence needs less similarity than a sentence judged on similarity alone.
+            supported = self._ranked(query, need, supported)
             floor = self.settings.answer.min_evidence - self.settings.answer.supported_relief
             if not supported or supported[0].score < floor:
                 # "Paediatric beds" are not held, hospital beds are: the message names
@@ -206,6 +209,9 @@ class ExtractiveAnswerer:
         # The fact in the question's language first, citing the best sentence ([1]), which
         # is quoted underneath as the evidence.
         ambiguous = need.kind == "figure" and best.figure is None and best.bound > 0
+        # A date is stated only when its sentence is about what was asked: "Tesla died on
+        # 7 January 1943" does not date his patent. Otherwise the sentence is quoted.
+        ambiguous = ambiguous or (need.kind == "date" and not _about(query, need, asked, best))
         if ambiguous:
             status = PARTIAL  # the sentence holds the answer, among figures alike
         lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language,
@@ -334,6 +340,21 @@ class ExtractiveAnswerer:
                      + (0.02 if wants_figure and figures else 0.0))
             out.append(_Candidate(sentence, hit, float(sim), score))
         return sorted(out, key=lambda c: -c.score)
+
+
+def _about(query: Query, need: Need, asked: Asked, c: _Candidate) -> bool:
+    """Is ``c`` about what a date or name question asks: it names the event or the
+    indicators asked, a number the question gives ("la résolution n° 72"), or, in the
+    question's language, most of its words? "Tesla died on 7 January 1943" does not date
+    his patent; a sentence naming someone else entirely does not say who did it."""
+    named = find_terms(c.sentence)
+    if dated_event(query.text, query.terms) & named or (need.terms and need.terms <= named):
+        return True
+    if numbers.keys(query.text, query.language) & numbers.keys(c.sentence, c.hit.language):
+        return True
+    # Who the question is about is not what happened to them: the other words decide.
+    words = [w for w in asked.content if w not in asked.entities] or asked.content
+    return c.hit.language == query.language and overlap(words, c.sentence) >= LOW
 
 
 class VectorCache:

@@ -92,23 +92,39 @@ def people(sentence: str) -> list[tuple[str, int]]:
 
 
 def dates_in(sentence: str) -> list[str]:
-    """Day-and-month dates as written ("June 13", "4 novembre", "10 يوليو", "9 septembre 2025")."""
+    """Dates as written ("June 13", "4 novembre", "10 يوليو", "9 septembre 2025", "ngày 27
+    tháng 5", "tháng 11 năm 1520"). Vietnamese "tháng" (month) names one only with its
+    number after it: "27 tháng" alone is 27 months."""
     months = cue_pattern("months")
     tokens = list(_TOKEN.finditer(sentence))
+
+    def number(j: int, pattern: str = r"\d{1,2}") -> bool:
+        return 0 <= j < len(tokens) and bool(re.fullmatch(
+            pattern, numbers.canonical(tokens[j].group().strip(_PUNCT))))
+
     out = []
     for i, token in enumerate(tokens):
-        if not months.fullmatch(fold(token.group().strip(_PUNCT))):
+        word = fold(token.group().strip(_PUNCT))
+        if not months.fullmatch(word):
             continue
         first, last = i, i
-        if i and re.fullmatch(r"\d{1,2}", numbers.canonical(tokens[i - 1].group().strip(_PUNCT))):
+        if word == "thang":
+            if not number(i + 1):
+                continue
+            last = i + 1
+            if number(i - 1):
+                first = i - 1
+        elif number(i - 1):
             first = i - 1
-        elif i + 1 < len(tokens) and re.fullmatch(r"\d{1,2}", tokens[i + 1].group().strip(_PUNCT)):
+        elif number(i + 1) or number(i + 1, r"1\d{3}|20\d\d"):  # "June 13", "November 1520"
             last = i + 1
         if first == last:
             continue
-        if last + 1 < len(tokens) and re.fullmatch(
-                r"(?:19|20)\d\d", numbers.canonical(tokens[last + 1].group().strip(_PUNCT))):
-            last += 1
+        # The year after it, "năm 1520" in Vietnamese.
+        year = last + 2 if (last + 2 < len(tokens) and fold(tokens[last + 1].group()) == "nam"
+                            ) else last + 1
+        if number(year, r"1\d{3}|20\d\d"):
+            last = year
         out.append(sentence[tokens[first].start(): tokens[last].end()].strip(_PUNCT))
     return out
 

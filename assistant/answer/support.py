@@ -41,10 +41,11 @@ from assistant.text.phrases import (
 ANSWERED, PARTIAL, NOT_FOUND = "answered", "partial", "not found"
 # Fitted on the tune halves of qcfaq_fr_dev and medquad_en_dev (bench.health; eval/README.md):
 # a same-language answer whose passage holds less than LOW of the question's content words,
-# or lacks one of its entities, is "not found" (0.3: the lowest share that abstains on 0.9
-# of qcfaq's unanswerable; a missing entity takes medquad's from 0.11 to 0.78), less than
-# HIGH "partial". Above 0.4 the share no longer predicts a right answer on qcfaq (precision
-# 0.72-0.74), so HIGH only marks answers holding most of the question's words.
+# or lacks one of its entities, is "not found", less than HIGH "partial". LOW 0.5 (refit
+# once words joined from function words stopped counting): qcfaq's tune half abstains on 9
+# of its 10 unanswerable (8 at 0.4) while 0.18 of the answerable whose gold passage ranks
+# first abstain (0.47 at 0.6); medquad's tune half is flat from 0.3 to 0.5 and loses
+# answers above. A missing entity takes medquad's abstention recall from 0.11 to 0.78.
 LOW, HIGH = 0.5, 0.6
 # Concepts that qualify a figure ("patients" in "98 % des patients bénéficient d'un
 # dossier"), not what it counts, when anything else is named.
