@@ -5,14 +5,10 @@ that the documents don't answer it."""
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
-
-import numpy as np
 
 from assistant.answer.answerability import (
     SCENE_TERMS,
@@ -41,6 +37,7 @@ from assistant.answer.support import (
     wanted_terms,
 )
 from assistant.answer.types import Answer
+from assistant.answer.vectors import VectorCache
 from assistant.config import Settings
 from assistant.index.embedding import LocalEmbeddings
 from assistant.prompts import ExtractiveMessages, load_extractive
@@ -355,34 +352,3 @@ def _about(query: Query, need: Need, asked: Asked, c: _Candidate) -> bool:
     # Who the question is about is not what happened to them: the other words decide.
     words = [w for w in asked.content if w not in asked.entities] or asked.content
     return c.hit.language == query.language and overlap(words, c.sentence) >= LOW
-
-
-class VectorCache:
-    """Passage vectors of sentences, least recently used dropped first; safe to share.
-
-    The same passages come back for related questions: each sentence is embedded once.
-    Embedding happens outside the lock, so threads never wait on each other's model calls.
-    """
-
-    def __init__(self, embedder: LocalEmbeddings, size: int) -> None:
-        self.embedder = embedder
-        self.size = size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def passages(self, sentences: list[str]) -> np.ndarray:
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for s in dict.fromkeys(sentences):
-                if s in self._cache:
-                    self._cache.move_to_end(s)
-                    found[s] = self._cache[s]
-        todo = [s for s in dict.fromkeys(sentences) if s not in found]
-        if todo:
-            found.update(zip(todo, self.embedder.embed_passages(todo), strict=True))
-            with self._lock:
-                for s in todo:
-                    self._cache[s] = found[s]
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
-        return np.stack([found[s] for s in sentences])
