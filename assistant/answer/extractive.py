@@ -24,8 +24,8 @@ from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
+    ABOUT,
     ANSWERED,
-    LOW,
     NOT_FOUND,
     PARTIAL,
     Asked,
@@ -178,7 +178,7 @@ class ExtractiveAnswerer:
             # Nothing typed to check: the question's own words must be in the passage.
             best, support = self._worded_best(asked, hits, candidates)
             candidates = [best, *(c for c in candidates if c is not best)]
-            status = status_of(support)
+            status = status_of(support, best.score - self.settings.answer.min_evidence)
         if not need.specific:
             # A passage holding most of the question's words is evidence as a typed match
             # is: it needs as much less similarity ("Je suis tu essentiel ?").
@@ -351,4 +351,4 @@ def _about(query: Query, need: Need, asked: Asked, c: _Candidate) -> bool:
         return True
     # Who the question is about is not what happened to them: the other words decide.
     words = [w for w in asked.content if w not in asked.entities] or asked.content
-    return c.hit.language == query.language and overlap(words, c.sentence) >= LOW
+    return c.hit.language == query.language and overlap(words, c.sentence) >= ABOUT
