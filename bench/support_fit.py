@@ -25,7 +25,15 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.answer.answerability import quantity_pattern
 from assistant.answer.extractive import ExtractiveAnswerer
-from assistant.answer.support import HIGH, LOW, SIMILARITY_WEIGHT, asked_of
+from assistant.answer.support import (
+    ANSWERED,
+    LOW,
+    NOT_FOUND,
+    SIMILARITY_WEIGHT,
+    asked_of,
+    status_of,
+    sureness,
+)
 from assistant.config import Settings
 from assistant.search.searcher import Hit
 
@@ -86,15 +94,17 @@ def rows_of(name: str, out: Path) -> list[Row]:
 def abstains(row: Row, weight: float, low: float, relief: float) -> bool:
     if not row.worded:
         return row.abstained
-    sure = row.share + weight * row.lift
+    status = status_of(row.share, row.lift, weight=weight, low=low)
     # The evidence floor: min_evidence, less the relief for an answer found "answered".
-    return sure < low or row.lift < (-relief if sure >= max(HIGH, low) else 0.0)
+    return status == NOT_FOUND or row.lift < (-relief if status == ANSWERED else 0.0)
 
 
 def auc(rows: list[Row], weight: float) -> float:
     """How often an answerable question's support outranks an unanswerable one's."""
-    pos = [r.share + weight * r.lift for r in rows if r.worded and r.kind == "answerable"]
-    neg = [r.share + weight * r.lift for r in rows if r.worded and r.kind != "answerable"]
+    pos = [sureness(r.share, r.lift, weight) for r in rows
+           if r.worded and r.kind == "answerable"]
+    neg = [sureness(r.share, r.lift, weight) for r in rows
+           if r.worded and r.kind != "answerable"]
     pairs = [(p > n) + 0.5 * (p == n) for p in pos for n in neg]
     return sum(pairs) / len(pairs) if pairs else float("nan")
 

@@ -312,8 +312,14 @@ def coverage(asked: Asked, text: str) -> float:
     return overlap(asked.content, text) if asked.content else 1.0
 
 
-def status_of(share: float, lift: float = 0.0) -> str:
-    """Answered / partial / not found from the share of the question's words the passage
-    holds and ``lift``, how far its best sentence scores above min_evidence."""
-    sure = share + SIMILARITY_WEIGHT * lift
-    return ANSWERED if sure >= HIGH else PARTIAL if sure >= LOW else NOT_FOUND
+def sureness(share: float, lift: float, weight: float = SIMILARITY_WEIGHT) -> float:
+    """The share of the question's words the passage holds plus ``lift``, how far its best
+    sentence scores above min_evidence, ``weight`` shares per point."""
+    return share + weight * lift
+
+
+def status_of(share: float, lift: float = 0.0, *, weight: float = SIMILARITY_WEIGHT,
+              low: float = LOW) -> str:
+    """Answered / partial / not found (``weight`` and ``low`` vary only in bench.support_fit)."""
+    sure = sureness(share, lift, weight)
+    return ANSWERED if sure >= max(HIGH, low) else PARTIAL if sure >= low else NOT_FOUND
