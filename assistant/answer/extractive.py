@@ -179,6 +179,12 @@ class ExtractiveAnswerer:
             best, support = self._worded_best(asked, hits, candidates)
             candidates = [best, *(c for c in candidates if c is not best)]
             status = status_of(support, best.score - self.settings.answer.min_evidence)
+        elif need.kind == "figure" and not need.terms and best.hit.language == language:
+            # A thing the vocabulary does not know, bound by its words alone: the rest of
+            # the question must be in the report too ("the Amazon Basin", not the forest).
+            support = coverage(asked, "\n".join(h.text for h in hits
+                                                 if h.source == best.hit.source))
+            status = status_of(support, best.score - self.settings.answer.min_evidence)
         if not need.specific:
             # A passage holding most of the question's words is evidence as a typed match
             # is: it needs as much less similarity ("Je suis tu essentiel ?").
@@ -186,7 +192,7 @@ class ExtractiveAnswerer:
                       else 0.0)
             if best.score < self.settings.answer.min_evidence - relief:
                 return self._abstain(query, hits, "weak evidence", evidence=best.score)
-        if worded and status == NOT_FOUND:
+        if status == NOT_FOUND:
             answer = self._abstain(query, hits, "not supported", evidence=best.score)
             answer.support = support
             return answer
@@ -209,6 +215,7 @@ class ExtractiveAnswerer:
         # A date is stated only when its sentence is about what was asked: "Tesla died on
         # 7 January 1943" does not date his patent. Otherwise the sentence is quoted.
         ambiguous = ambiguous or (need.kind == "date" and not _about(query, need, asked, best))
+        ambiguous = ambiguous or (need.kind == "figure" and status == PARTIAL)
         if ambiguous:
             status = PARTIAL  # the sentence holds the answer, among figures alike
         lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language,

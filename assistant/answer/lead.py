@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationInfo, model_validator
@@ -20,11 +21,17 @@ from pydantic import BaseModel, ValidationInfo, model_validator
 from assistant.answer.answerability import Need, Passage, held_concepts
 from assistant.answer.citations import MARKER
 from assistant.answer.spans import aliases, dates_in, find_roles, people, places_in
-from assistant.answer.support import Asked, figure_terms, per_capita, pick
+from assistant.answer.support import Asked, asked_of, figure_terms, per_capita, pick
 from assistant.prompts import load_model, require_languages
 from assistant.text import numbers
 from assistant.text.anchors import find_terms, fold
 from assistant.text.figures import Figure, extract_figures
+from assistant.text.phrases import overlap
+
+# Where one event's date ends and another's begins: clauses, "and" between two, brackets
+# holding a clause ("(although Edison ... in 1915"), not a bracketed date ("Fog on the
+# Tyne" (1971)), which dates what it follows.
+_DATE_CLAUSE = re.compile(r"[;؛]|[,،]\s|\s(?:and|et|và|і|та|й)\s|\((?![^()]{0,24}\))|\)")
 
 # An alias in the answer's script: Vietnamese is Latin with its letters (ơ, ư, đ, ạ ...),
 # not any letter past ASCII (Cyrillic and Arabic lie between them).
@@ -176,22 +183,34 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
 
 def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,
                language: str) -> Lead | None:
+    """The date (else the year) of the clause that names what was asked about: "Edison did
+    receive one of 38 bids in 1915 and Tesla ... in 1937" dates Tesla's bid 1937. None when
+    two clauses name it alike and give different dates."""
     asked = numbers.keys(question, language)
-    found = [d for d in dates_in(sentence) if d not in question]
-    if not found:
-        # "Which year ...": the year in the clause that names what was asked about.
-        clauses = re.split(r"[;؛]|[,،]\s", sentence)
-        if need.terms:
-            clauses.sort(key=lambda c: -len(need.terms & find_terms(c)))
-        for clause in clauses:
-            years = [f.text for f in numbers.figures(clause)
-                     if re.fullmatch(r"(?:19|20)\d\d", f.key) and f.key not in asked]
-            if years:
-                found = years[:1]
-                break
+    found = [(sentence.find(d), d) for d in dict.fromkeys(dates_in(sentence))
+             if d not in question]
+    if not found:  # "Which year ...": a year will do
+        found = [(f.start, f.text) for f in numbers.figures(sentence)
+                 if re.fullmatch(r"(?:19|20)\d\d", f.key) and f.key not in asked]
     if not found:
         return None
-    return Lead(msgs.say("date", language, source=doc, date=found[0]), found[0])
+    asked_about = asked_of(question, None, language)
+    bounds = [0, *(m.end() for m in _DATE_CLAUSE.finditer(sentence)), len(sentence) + 1]
+    ranked: list[tuple[tuple[int, float, float], str]] = []
+    for start, end in pairwise(bounds):
+        dated = [d for at, d in found if start <= at < end]
+        if dated:
+            clause = sentence[start:end]
+            # Who or what it is about first ("Tesla", "Fog on the Tyne"), then its words.
+            ranked.append(((len(need.terms & find_terms(clause)),
+                            overlap(asked_about.entities, clause),
+                            overlap(asked_about.content, clause)), dated[0]))
+    best = max(score for score, _ in ranked)
+    dates = {d for score, d in ranked if score == best}
+    if len(dates) > 1:
+        return None
+    date = dates.pop()
+    return Lead(msgs.say("date", language, source=doc, date=date), date)
 
 
 def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,

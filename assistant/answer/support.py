@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.answer.answerability import SCENE_TERMS
-from assistant.answer.spans import aliases, answer_cues, number_words
+from assistant.answer.spans import aliases, answer_cues, number_words, years_in
 from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
 from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, cue_pattern
@@ -62,6 +62,9 @@ _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _LINKS = {"de", "d", "du", "des"}
 # "Of" opening a counted phrase ("4/6 من المهام الرئيسية", "5 of the key tasks").
 _PARTITIVE = {"of", "de", "des", "du", "з", "із", "cua", "trong", "من"}
+# Languages whose noun phrase starts with its head ("combien de lits d'hôpital", "bao nhiêu
+# đề nghị", "كم دولة"): the first asked word is the thing counted, the rest qualify it.
+_HEAD_FIRST = frozenset({"fr", "vi", "ar"})
 _ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
 
 
@@ -78,6 +81,8 @@ class Asked:
     qualifiers: tuple[str, ...] = ()
     rate: bool = False  # asks for a share ("what percentage", "taux", "tỷ lệ"): a % answers
     change: bool = False  # asks by how much something changed: a figure written as a change
+    head: str = ""  # the counted noun, where the language puts it first (``_HEAD_FIRST``)
+    years: frozenset[str] = frozenset()  # years the question names
 
 
 @lru_cache(maxsize=1)
@@ -140,8 +145,9 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
         qualifiers = [w for w in words if _modifier_kinds(w, whole=True)] or words
     rate = bool(match and _RATE.search(fold(match.group())))
     change = bool(match) and bool(_change("question").search(fold(question)))
+    head = words[0] if words and language in _HEAD_FIRST else ""
     return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate,
-                 change)
+                 change, head, frozenset(years_in(question, language)))
 
 
 @lru_cache(maxsize=2)
@@ -222,6 +228,8 @@ def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
     something else. A question asking for a share is answered by percentages only."""
     if asked.rate and not figure.value.endswith(("%", "٪")):
         return 0.0
+    if asked.years and figure.own_period and figure.period not in asked.years:
+        return 0.0  # "415,000 in 1991" does not answer for 2000
     if asked.change and not _change("figure").search(fold(figure.preceding)):
         return 0.0  # "by how much did it rise": the level reached is not the rise
     own = figure_terms(figure)
@@ -239,6 +247,8 @@ def binds(figure: Figure, wanted: frozenset[str], asked: Asked) -> float:
         if asked.qualifiers and not qualified(asked.qualifiers, figure.counts):
             return 0.0  # "cancer patients" are not all patients examined
         return max(share, 0.5)
+    if asked.head and not overlap([asked.head], figure.counts):
+        return 0.0  # "đề nghị" (bids) are not "Nghị viện" (parliament) members
     return share if share >= 0.5 else 0.0
 
 

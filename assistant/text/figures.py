@@ -28,8 +28,12 @@ _CLAUSE = re.compile(r"[;؛:()]|[,،]\s|\s[-–]\s")
 _WORD = re.compile(r"[^\s,;:()؛،.]+")
 _PER_CAPITA = re.compile(r"\s*((?:\w+\s)?\w+/\s?\d[\d,. ]*\d(?:\s\w+)?)")
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_YEAR_PHRASE = re.compile(r"^\s*(?:\S+\s+){0,2}(?:19|20)\d\d(?!\d)")
+_YEAR_IN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 URL = re.compile(r"(?:https?://|www\.)\S+")
 _POWER_OF_TEN = re.compile(r"^10+$")
+# A subscript written apart from its element: "O 2", "CO 2" (oxygen, not two of anything).
+_FORMULA = re.compile(r"(?<!\w)(?:[A-Z][a-z]?){1,2} $")
 # Concepts that qualify a figure rather than name what it counts.
 _QUALIFIERS = {"per_10000_people", "examinations"}
 
@@ -44,12 +48,13 @@ class Cues(BaseModel):
     per: dict[str, list[str]]
     reference: dict[str, list[str]]
     related_terms: dict[str, list[str]]
+    range: dict[str, list[str]]
 
     def lacking(self, languages: Sequence[str]) -> list[str]:
         """The cue tables that miss one of ``languages`` (the Briefer checks the configured)."""
         return [f"{name} lacks {', '.join(sorted(set(languages) - set(getattr(self, name))))}"
                 for name in ("directive", "problem", "target", "deadline", "months",
-                             "multipliers", "per", "reference")
+                             "multipliers", "per", "reference", "range")
                 if set(languages) - set(getattr(self, name))]
 
 
@@ -82,6 +87,7 @@ class Figure:
     concept: str = ""  # health_terms concept the clause names, if any
     target: str | None = None
     period: str | None = None
+    own_period: bool = False  # the period is the year written beside this figure alone
     counts: str = ""  # the noun phrase the figure counts or measures, verbatim
     # Where ``counts`` was read: "after" the figure (a noun phrase) or "before" it (the
     # clause up to a rate, "le taux de paiements ... a atteint 80 %").
@@ -142,6 +148,8 @@ def extract_figures(sentence: str, period: str | None = None,
             continue  # a per-capita denominator belongs to the figure before it
         if cue_pattern("reference", anchored_end=True).search(tail):
             continue
+        if len(digits) == 1 and _FORMULA.search(before):
+            continue
         if (("/" not in value and not is_percent and len(digits) == 1 and not keep_small)
                 or not digits.strip("0")):
             continue
@@ -151,6 +159,7 @@ def extract_figures(sentence: str, period: str | None = None,
         is_target = bool(kept) and cue_pattern("target").search(fold(last_words)) is not None
         kept.append((match, is_target))
     figures: list[Figure] = []
+    ends: list[tuple[int, int]] = []  # each figure's span in the sentence
     for i, (match, is_target) in enumerate(kept):
         value = match.text.strip()
         after = masked[match.end :]
@@ -176,7 +185,45 @@ def extract_figures(sentence: str, period: str | None = None,
                               counts=counted, counts_side=side,
                               preceding=" ".join(_WORD.findall(
                                   re.split(r"[,;:()،؛]", sentence[: match.start])[-1])[-3:])))
+        ends.append((match.start, match.end))
+    _own_years(figures, ends, masked)
+    _bind_ranges(figures, ends, masked)
     return figures
+
+
+def _own_years(figures: list[Figure], spans: list[tuple[int, int]], sentence: str) -> None:
+    """"rose from 415,000 in 1991 to 587,000 square kilometres in 2000": a year written
+    within three words of a figure, in its clause, is that figure's own period (the figure
+    before it first)."""
+    def near(a: int, b: int) -> bool:
+        between = sentence[a:b]
+        return len(_WORD.findall(between)) <= 3 and not _CLAUSE.search(between)
+
+    own: dict[int, set[str]] = {}
+    for year in _YEAR_IN.finditer(sentence):
+        before = [i for i, (_, end) in enumerate(spans) if end <= year.start()]
+        after = [i for i, (start, _) in enumerate(spans) if start >= year.end()]
+        if before and near(spans[before[-1]][1], year.start()):
+            own.setdefault(before[-1], set()).add(normalize(year.group()))
+        elif after and near(year.end(), spans[after[0]][0]):
+            own.setdefault(after[0], set()).add(normalize(year.group()))
+    for i, years in own.items():
+        if len(years) == 1:
+            figures[i].period, figures[i].own_period = years.pop(), True
+
+
+def _bind_ranges(figures: list[Figure], spans: list[tuple[int, int]], sentence: str) -> None:
+    """"from 415,000 to 587,000 square kilometres": the first end of a range counts what
+    the second counts (its own words are the clause before it)."""
+    for i in range(len(figures) - 2, -1, -1):
+        first, second = figures[i], figures[i + 1]
+        # "415,000 in 1991 to 587,000": the first end's own year may stand between them.
+        between = _YEAR_PHRASE.sub(" ", fold(sentence[spans[i][1] : spans[i + 1][0]]))
+        percent = first.value.endswith(("%", "٪"))
+        if (percent == second.value.endswith(("%", "٪"))
+                and cue_pattern("range").fullmatch(between.strip(" "))):
+            first.counts, first.counts_side = second.counts, second.counts_side
+            first.unit = first.unit if percent else second.unit
 
 
 # A noun phrase after a figure ends at a verb, a relative word or a comparison.
