@@ -59,7 +59,7 @@ def _row(assistant: Assistant, question: str, hits: list[Hit], kind: str) -> Row
     query = assistant.prepare(question)
     answer = backend.compose(query, hits)
     need = backend.need(query)
-    candidates = backend._score(query, hits, need.kind == "figure") if hits else []
+    candidates = backend.candidates(query, hits, need.kind == "figure") if hits else []
     if not candidates:
         return Row(kind, False, 0.0, 0.0, answer.abstained)
     asked = asked_of(query.text, quantity_pattern(backend._quantity)

@@ -4,14 +4,11 @@ that the documents don't answer it."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 
 from assistant.answer.answerability import (
-    SCENE_TERMS,
     Need,
     asks_for_year,
     check,
@@ -19,8 +16,8 @@ from assistant.answer.answerability import (
     need_of,
     quantity_pattern,
 )
+from assistant.answer.candidates import Candidate, score_sentences
 from assistant.answer.citations import CitationBuilder
-from assistant.answer.injection import is_instruction
 from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
@@ -45,32 +42,10 @@ from assistant.search.query import Query
 from assistant.search.searcher import Hit
 from assistant.text import numbers
 from assistant.text.anchors import find_terms
-from assistant.text.figures import Figure, extract_figures
-from assistant.text.languages import normalize, tokenize
 from assistant.text.phrases import overlap
-from assistant.text.sentences import split_sentences
 
-# Sentences longer than this are also offered clause by clause (";" and Arabic "؛"):
-# reports pack many figures into one sentence, and a clause is the precise answer.
-_LONG_SENTENCE = 160
 _CACHE_SIZE = 20_000
-_CLAUSE = re.compile(r"(?<=[;؛])\s+")
 _SUGGESTIONS = 3
-
-
-@dataclass
-class _Candidate:
-    sentence: str
-    hit: Hit
-    similarity: float
-    score: float
-    figure: Figure | None = None  # the figure bound to what a figure question asks
-    bound: float = 1.0  # how well it is bound (support.binds)
-
-    @cached_property
-    def figures(self) -> list[Figure]:
-        """The sentence's figures, each with the phrase it counts: analysed once."""
-        return extract_figures(self.sentence, keep_small=True)
 
 
 class ExtractiveAnswerer:
@@ -118,6 +93,10 @@ class ExtractiveAnswerer:
             return answer
         return None
 
+    def candidates(self, query: Query, hits: list[Hit], wants_figure: bool) -> list[Candidate]:
+        """The retrieved sentences scored for ``query``, best first."""
+        return score_sentences(query, hits, wants_figure, self._vectors, self.settings)
+
     def need(self, query: Query) -> Need:
         return need_of(query.text, self._quantity, query.terms, query.provinces)
 
@@ -143,7 +122,7 @@ class ExtractiveAnswerer:
             return self._abstain(query, hits, "province not covered",
                                  message.format(provinces=", ".join(named)))
         need = self.need(query)
-        candidates = self._score(query, hits, need.kind == "figure")
+        candidates = self.candidates(query, hits, need.kind == "figure")
         if not candidates:
             return self._abstain(query, hits, "no sentences")
         asked = asked_of(query.text, quantity_pattern(self._quantity)
@@ -196,7 +175,7 @@ class ExtractiveAnswerer:
             answer = self._abstain(query, hits, "not supported", evidence=best.score)
             answer.support = support
             return answer
-        chosen: list[_Candidate] = []
+        chosen: list[Candidate] = []
         margin, most = self.settings.answer.quote_margin, self.settings.answer.sentences
         for c in candidates:
             if c.score < best.score - margin or len(chosen) == most:
@@ -225,7 +204,7 @@ class ExtractiveAnswerer:
                       support=support, lead=lead.text, span=lead.span)
 
     def _worded_best(self, asked: Asked, hits: list[Hit],
-                     candidates: list[_Candidate]) -> tuple[_Candidate, float]:
+                     candidates: list[Candidate]) -> tuple[Candidate, float]:
         """The best sentence whose report holds the question's words, and that share. A
         generic sentence ("Non. Il n'y a pas lieu de craindre ...") may score first by a
         hair: a sentence within the quote margin whose report holds more of the
@@ -247,7 +226,7 @@ class ExtractiveAnswerer:
         return best, share
 
     @staticmethod
-    def _ranked(query: Query, need: Need, supported: list[_Candidate]) -> list[_Candidate]:
+    def _ranked(query: Query, need: Need, supported: list[Candidate]) -> list[Candidate]:
         """Supporting candidates, best first. A figure whose phrase holds all the asked
         words beats one holding some; among those bound alike, a per-capita figure answers
         only a per-capita question ("how many beds in total": 2862, not 34 per 10,000),
@@ -265,7 +244,7 @@ class ExtractiveAnswerer:
             day and not dates_in(c.sentence)))
 
     @staticmethod
-    def _supports(need: Need, asked: Asked, c: _Candidate) -> bool:
+    def _supports(need: Need, asked: Asked, c: Candidate) -> bool:
         """Does the candidate hold what was asked? A figure question also needs a figure
         bound to the thing asked (a sentence holding figures of other things is not
         evidence; one that writes its number in words passes on the indicator check)."""
@@ -298,55 +277,8 @@ class ExtractiveAnswerer:
         answer.nearest = builder.citations
         return answer
 
-    def _score(self, query: Query, hits: list[Hit], wants_figure: bool) -> list[_Candidate]:
-        question, language = query.text, query.language
-        seen: set[str] = set()
-        pairs: list[tuple[str, Hit]] = []
-        for hit in hits:
-            for sentence in split_sentences(hit.text, hit.language):
-                options = [sentence]
-                if len(sentence) > _LONG_SENTENCE:
-                    options += [c for c in _CLAUSE.split(sentence) if c != sentence]
-                for option in options:
-                    option = option.lstrip("-*•– ").strip()  # list bullets are not content
-                    key = normalize(option)
-                    # Instructions planted in a document are not facts: never quote them.
-                    if is_instruction(option, self.settings.prompts_dir):
-                        continue
-                    if key not in seen and len(option) > 15:
-                        seen.add(key)
-                        pairs.append((option, hit))
-        if not pairs:
-            return []
-        similarities = self._vectors.passages([s for s, _ in pairs]) @ query.vector
-        q_tokens = set(tokenize(question))
-        q_numbers = numbers.keys(question, language)
-        q_terms = set(query.terms) - SCENE_TERMS
-        q_scene = set(query.terms) & SCENE_TERMS
-        out = []
-        for (sentence, hit), sim in zip(pairs, similarities, strict=True):
-            s_tokens = set(tokenize(sentence))
-            overlap = len(q_tokens & s_tokens) / max(1, len(q_tokens))
-            figures = numbers.keys(sentence, hit.language) - q_numbers
-            s_terms = find_terms(sentence) if q_terms or q_scene else set()
-            # Same indicators named, in whatever language: the strongest cross-lingual cue.
-            terms = len(q_terms & s_terms) / len(q_terms | s_terms) if q_terms else 0.0
-            # e5 scores pairs of one language higher than equally relevant pairs of two:
-            # a fixed offset puts sentences in other languages back on an even footing.
-            offset = (self.settings.answer.cross_lingual_offset if hit.language != language
-                      else 0.0)
-            # A sentence about another event than the one asked about (the conference of
-            # 10 July, not the working session of 4 November) is pushed down; one that
-            # names none may still hold what was said there.
-            s_scene = s_terms & SCENE_TERMS
-            other_event = 0.05 if q_scene and s_scene and not q_scene & s_scene else 0.0
-            score = (float(sim) + offset + 0.05 * overlap + 0.08 * terms - other_event
-                     + (0.02 if wants_figure and figures else 0.0))
-            out.append(_Candidate(sentence, hit, float(sim), score))
-        return sorted(out, key=lambda c: -c.score)
 
-
-def _about(query: Query, need: Need, asked: Asked, c: _Candidate) -> bool:
+def _about(query: Query, need: Need, asked: Asked, c: Candidate) -> bool:
     """Is ``c`` about what a date or name question asks: it names the event or the
     indicators asked, a number the question gives ("la résolution n° 72"), or, in the
     question's language, most of its words? "Tesla died on 7 January 1943" does not date
