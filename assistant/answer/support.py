@@ -62,9 +62,6 @@ _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _LINKS = {"de", "d", "du", "des"}
 # "Of" opening a counted phrase ("4/6 من المهام الرئيسية", "5 of the key tasks").
 _PARTITIVE = {"of", "de", "des", "du", "з", "із", "cua", "trong", "من"}
-# Languages whose noun phrase starts with its head ("combien de lits d'hôpital", "bao nhiêu
-# đề nghị", "كم دولة"): the first asked word is the thing counted, the rest qualify it.
-_HEAD_FIRST = frozenset({"fr", "vi", "ar"})
 _ENTITY = re.compile(r"^(?:[A-ZÀ-ÝĐА-ЯІЇЄҐ].*|.*[A-Z].*[A-Z].*|.*\d.*)$")
 
 
@@ -81,7 +78,7 @@ class Asked:
     qualifiers: tuple[str, ...] = ()
     rate: bool = False  # asks for a share ("what percentage", "taux", "tỷ lệ"): a % answers
     change: bool = False  # asks by how much something changed: a figure written as a change
-    head: str = ""  # the counted noun, where the language puts it first (``_HEAD_FIRST``)
+    head: str = ""  # the counted noun, where the language puts it first (answer_cues.yaml)
     years: frozenset[str] = frozenset()  # years the question names
 
 
@@ -145,7 +142,7 @@ def asked_of(question: str, quantity: re.Pattern[str] | None, language: str) -> 
         qualifiers = [w for w in words if _modifier_kinds(w, whole=True)] or words
     rate = bool(match and _RATE.search(fold(match.group())))
     change = bool(match) and bool(_change("question").search(fold(question)))
-    head = words[0] if words and language in _HEAD_FIRST else ""
+    head = words[0] if words and language in answer_cues()["head_first"] else ""
     return Asked(tuple(words), tuple(content), tuple(entities), tuple(qualifiers), rate,
                  change, head, frozenset(years_in(question, language)))
 
