@@ -309,6 +309,11 @@ PASSAGES = {
     "plague.txt": "Trong thế kỷ 16 và 17, bệnh dịch hạch đã xuất hiện ở Paris khoảng 30% thời "
                   "gian. Bệnh dịch hạch năm 1576-77 đã giết chết 50.000 người ở Venice, gần một "
                   "phần ba dân số.",
+    "influenza.txt": "Each year epidemics of seasonal influenza are estimated to result in about "
+                     "3 to 5 million cases of severe illness, and about 290,000 to 650,000 "
+                     "deaths worldwide.",
+    "masks.txt": "An estimated 7.3 billion surgical masks would be required for a pandemic in "
+                 "the United States.",
     "tyne.txt": "Bài hát nổi tiếng nhất của họ, \"Fog on the Tyne\" (1971), được cựu cầu thủ "
                 "bóng đá Geordie Paul Gascoigne hát lại vào năm 1990.",
     "oxygen.txt": "Thuốc bội áp (áp suất cao) sử dụng các buồng oxi đặc biệt để tăng áp suất "
@@ -332,11 +337,18 @@ def articles(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 @pytest.mark.parametrize(("question", "spans"), [
     # The year of the clause naming who was asked about. Before: 1915 (Edison's).
     ("In what year did Tesla receive a Nobel Prize bid?", {"1937"}),
+    # A figure's multiplier is part of it, and a range is stated whole. Before: "5" and
+    # "7.3" (a millionth and a billionth of what the sentence says).
+    ("How many severe cases of influenza-related illnesses are reported per year?",
+     {"3 to 5 million"}),
+    ("How many surgical masks would be required for a pandemic in the United States?",
+     {"7.3 billion"}),
     # A bracketed year dates what it follows, not the clause after it.
     ("Bài hát Fog on the Tyne được phát hành vào năm nào?", {"1971"}),
-    # "from 415,000 to 587,000 square kilometres": both count square kilometres; which one
-    # 1991 had is the sentence's to say. Before: 587,000.
-    ("How many square kilometres of the Amazon forest was lost by 1991?", {""}),
+    # "from 415,000 to 587,000 square kilometres": both count square kilometres, over
+    # 1991-2000; the range is stated whole, with its period. Before: 587,000.
+    ("How many square kilometres of the Amazon forest was lost by 1991?",
+     {"415,000 to 587,000"}),
     # The Amazon Basin is not in the passage. Before: 587,000.
     ("How many square kilometers is the Amazon Basin?", {""}),
     ("How many square kilometers does the Amazon Basin cover?", {""}),

@@ -149,13 +149,13 @@ def _figure_lead(msgs: AnswerMessages, figure: Figure, doc: str, sentence_lang: 
     elif figure.counts:
         indicator = f"«{figure.counts}»"
     else:
-        return Lead(msgs.say("figure_plain", language, source=doc, value=figure.value),
-                    figure.value)
+        return Lead(msgs.say("figure_plain", language, source=doc, value=figure.stated),
+                    figure.stated)
     period = msgs.say("period", language, period=figure.period) if figure.period else ""
     target_value = _first_number(figure.target, sentence_lang)
     target = msgs.say("target", language, target=target_value) if target_value else ""
     return Lead(msgs.say("figure", language, source=doc, indicator=indicator, period=period,
-                         value=figure.value, target=target), figure.value)
+                         value=figure.stated, target=target), figure.stated)
 
 
 def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,

@@ -287,7 +287,11 @@ def pick(figures: Sequence[Figure], wanted: frozenset[str], asked: Asked,
         return -t[0], per_capita(t[2]) != per_people
 
     best = min(bound, key=lambda t: (*rank(t), t[1]))
-    if any(rank(t) == rank(best) and t[2].value != best[2].value for t in bound):
+    tied = [t for t in bound if rank(t) == rank(best) and t[2].value != best[2].value]
+    if best[2].through and [t[1] for t in tied] == [best[1] + 1]:
+        # "3 to 5 million cases": the two ends of one range are stated as the range.
+        return replace(best[2], value=best[2].through), best[0]
+    if tied:
         # Two figures of the sentence count what was asked equally well (malnutrition by
         # weight and by height): quote the sentence rather than guess which one is meant.
         return None, best[0]

@@ -88,6 +88,13 @@ class Figure:
     target: str | None = None
     period: str | None = None
     own_period: bool = False  # the period is the year written beside this figure alone
+    multiplier: str = ""  # "million" in "5 million cases", verbatim: part of the figure
+    through: str = ""  # a range's first end: the range, verbatim ("3 to 5")
+
+    @property
+    def stated(self) -> str:
+        """The figure as a lead states it: its value with its multiplier."""
+        return f"{self.value} {self.multiplier}" if self.multiplier else self.value
     counts: str = ""  # the noun phrase the figure counts or measures, verbatim
     # Where ``counts`` was read: "after" the figure (a noun phrase) or "before" it (the
     # clause up to a rate, "le taux de paiements ... a atteint 80 %").
@@ -180,8 +187,12 @@ def extract_figures(sentence: str, period: str | None = None,
                    or _concept(sentence[clause_start:clause_end]))
         counted, side = _counted(sentence, clause_start, match.end,
                                  min(clause_end, next_start), value)
+        first_after = _WORD.match(after.lstrip())
+        multiplier = (first_after.group() if first_after and not value.endswith(("%", "٪"))
+                      and cue_pattern("multipliers").fullmatch(fold(first_after.group()))
+                      else "")
         figures.append(Figure(value=value, unit=_unit(after, value), indicator=_trim(span),
-                              concept=concept, period=when,
+                              concept=concept, period=when, multiplier=multiplier,
                               counts=counted, counts_side=side,
                               preceding=" ".join(_WORD.findall(
                                   re.split(r"[,;:()،؛]", sentence[: match.start])[-1])[-3:])))
@@ -224,6 +235,8 @@ def _bind_ranges(figures: list[Figure], spans: list[tuple[int, int]], sentence: 
                 and cue_pattern("range").fullmatch(between.strip(" "))):
             first.counts, first.counts_side = second.counts, second.counts_side
             first.unit = first.unit if percent else second.unit
+            first.multiplier = first.multiplier or second.multiplier
+            first.through = sentence[spans[i][0] : spans[i + 1][1]]
 
 
 # A noun phrase after a figure ends at a verb, a relative word or a comparison.
