@@ -28,6 +28,13 @@ def test_dentists_in_tra_vinh_abstain_naming_what_the_report_gives(indexed: Assi
     assert isinstance(data["suggestions"], list)
 
 
+def test_a_figure_keeps_its_multiplier(indexed: Assistant) -> None:
+    # "з більш ніж 4,1 мільйона візитів, що на 8% більше, ніж за аналогічний період 2024
+    # року": before, "patients examined in 2024: 4,1" (2024 is the period compared with).
+    answer = indexed.ask("How many medical examination visits were there in Hai Phong?")
+    assert answer.span == "4,1 мільйона" and "2024" not in answer.lead
+
+
 def test_smart_terminals_in_hai_phong_answer_65(indexed: Assistant) -> None:
     # Before: "According to the Hai Phong report, patients examined in 2024: 4,1."
     answer = indexed.ask("How many smart terminals for medical examination registration "

@@ -49,12 +49,13 @@ class Cues(BaseModel):
     reference: dict[str, list[str]]
     related_terms: dict[str, list[str]]
     range: dict[str, list[str]]
+    compared: dict[str, list[str]]
 
     def lacking(self, languages: Sequence[str]) -> list[str]:
         """The cue tables that miss one of ``languages`` (the Briefer checks the configured)."""
         return [f"{name} lacks {', '.join(sorted(set(languages) - set(getattr(self, name))))}"
                 for name in ("directive", "problem", "target", "deadline", "months",
-                             "multipliers", "per", "reference", "range")
+                             "multipliers", "per", "reference", "range", "compared")
                 if set(languages) - set(getattr(self, name))]
 
 
@@ -138,8 +139,11 @@ def extract_figures(sentence: str, period: str | None = None,
     is the target of the figure before it.
     """
     masked = URL.sub(lambda m: " " * len(m.group()), sentence)
-    years = [normalize(m.group()) for m in re.finditer(r"(?<!\d)(?:19|20)\d\d(?!\d)",
-                                                      normalize(masked))]
+    text = normalize(masked)
+    # A year a figure is compared with ("ніж за аналогічний період 2024 року") is not its own.
+    years = [normalize(m.group()) for m in _YEAR_IN.finditer(text)
+             if not cue_pattern("compared").search(fold(" ".join(
+                 _WORD.findall(text[: m.start()])[-4:])))]
     when = "–".join(dict.fromkeys(years)) if years else period
     kept: list[tuple[numbers.Figure, bool]] = []  # (match, is a target)
     for match in numbers.figures(masked):
@@ -189,7 +193,7 @@ def extract_figures(sentence: str, period: str | None = None,
                                  min(clause_end, next_start), value)
         first_after = _WORD.match(after.lstrip())
         multiplier = (first_after.group() if first_after and not value.endswith(("%", "٪"))
-                      and cue_pattern("multipliers").fullmatch(fold(first_after.group()))
+                      and cue_pattern("multipliers").match(fold(first_after.group()))
                       else "")
         figures.append(Figure(value=value, unit=_unit(after, value), indicator=_trim(span),
                               concept=concept, period=when, multiplier=multiplier,
