@@ -259,17 +259,23 @@ FAQ = {
 }
 
 
-@pytest.fixture(scope="module")
-def faq(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+def _folder_of(files: dict[str, str], name: str,
+               tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """An assistant over its own folder of ``files``, ingested (real embedder, Chroma)."""
     from assistant.config import Settings
 
-    folder = tmp_path_factory.mktemp("faq")
-    for name, text in FAQ.items():
-        (folder / name).write_text(text, "utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp("faq-index"),
+    folder = tmp_path_factory.mktemp(name)
+    for file, text in files.items():
+        (folder / file).write_text(text, "utf-8")
+    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp(f"{name}-index"),
                                    corpus_dir=folder))
     assert not assistant.ingest().failed
     return assistant
+
+
+@pytest.fixture(scope="module")
+def faq(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return _folder_of(FAQ, "faq", tmp_path_factory)
 
 
 @pytest.mark.parametrize(("question", "source"), [
@@ -330,15 +336,7 @@ PASSAGES = {
 
 @pytest.fixture(scope="module")
 def articles(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    from assistant.config import Settings
-
-    folder = tmp_path_factory.mktemp("articles")
-    for name, text in PASSAGES.items():
-        (folder / name).write_text(text, "utf-8")
-    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp("articles-index"),
-                                   corpus_dir=folder))
-    assert not assistant.ingest().failed
-    return assistant
+    return _folder_of(PASSAGES, "articles", tmp_path_factory)
 
 
 @pytest.mark.parametrize(("question", "spans"), [
