@@ -91,16 +91,16 @@ class Figure:
     own_period: bool = False  # the period is the year written beside this figure alone
     multiplier: str = ""  # "million" in "5 million cases", verbatim: part of the figure
     through: str = ""  # a range's first end: the range, verbatim ("3 to 5")
-
-    @property
-    def stated(self) -> str:
-        """The figure as a lead states it: its value with its multiplier."""
-        return f"{self.value} {self.multiplier}" if self.multiplier else self.value
     counts: str = ""  # the noun phrase the figure counts or measures, verbatim
     # Where ``counts`` was read: "after" the figure (a noun phrase) or "before" it (the
     # clause up to a rate, "le taux de paiements ... a atteint 80 %").
     counts_side: str = "after"
     preceding: str = ""  # up to three words before the figure in its clause ("تم تطعيم")
+
+    @property
+    def stated(self) -> str:
+        """The figure as a lead states it: its value with its multiplier."""
+        return f"{self.value} {self.multiplier}" if self.multiplier else self.value
 
 
 def _is_date(before: str, after: str) -> bool:
