@@ -26,7 +26,7 @@ from assistant.index.embedding import LocalEmbeddings, make_embedder
 from assistant.index.indexing import Indexer, IngestReport
 from assistant.index.store import ChromaStore, DocRecord
 from assistant.prompts import load_generative, load_translation
-from assistant.search.chroma_searcher import make_searcher
+from assistant.search import make_searcher
 from assistant.search.filters import Filters
 from assistant.search.followup import History
 from assistant.search.query import Query, QueryBuilder

@@ -41,7 +41,7 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     from assistant.access import User
     from assistant.index.embedding import make_embedder
     from assistant.index.store import ChromaStore
-    from assistant.search.chroma_searcher import make_searcher
+    from assistant.search import make_searcher
     from assistant.search.filters import Filters
     from assistant.search.query import QueryBuilder
     from assistant.search.searcher import Searcher

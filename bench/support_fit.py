@@ -31,6 +31,7 @@ from assistant.answer.support import (
     NOT_FOUND,
     SIMILARITY_WEIGHT,
     asked_of,
+    report_text,
     status_of,
     sureness,
 )
@@ -69,7 +70,7 @@ def _row(assistant: Assistant, question: str, hits: list[Hit], kind: str) -> Row
     best, share = backend._worded_best(asked, hits, candidates)
     worded = need.kind == "other" and best.hit.language == query.language
     lift = best.score - assistant.settings.answer.min_evidence
-    report = "\n".join(h.text for h in hits if h.source == best.hit.source)
+    report = report_text(hits, best.hit.source)
     missing = bool(asked.entities) and overlap(asked.entities, report) < 1.0
     return Row(kind, worded, share, lift, answer.abstained, missing)
 

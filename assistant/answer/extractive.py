@@ -30,6 +30,7 @@ from assistant.answer.support import (
     coverage,
     per_capita,
     pick,
+    report_text,
     status_of,
     wanted_terms,
 )
@@ -161,8 +162,7 @@ class ExtractiveAnswerer:
         elif need.kind == "figure" and not need.terms and best.hit.language == language:
             # A thing the vocabulary does not know, bound by its words alone: the rest of
             # the question must be in the report too ("the Amazon Basin", not the forest).
-            support = coverage(asked, "\n".join(h.text for h in hits
-                                                 if h.source == best.hit.source))
+            support = coverage(asked, report_text(hits, best.hit.source))
             status = status_of(support, best.score - self.settings.answer.min_evidence)
         if not need.specific:
             # A passage holding most of the question's words is evidence as a typed match
@@ -198,7 +198,7 @@ class ExtractiveAnswerer:
         if ambiguous:
             status = PARTIAL  # the sentence holds the answer, among figures alike
         lead = lead_for(self.answers, need, query.text, best.sentence, best.hit, language,
-                        best.figure, quote_only=ambiguous)
+                        best.figure, quote_only=ambiguous, asked=asked)
         return Answer(query.asked, f"{lead.text} [1]\n" + " ".join(parts), False,
                       builder.citations, hits, language, evidence=best.score, status=status,
                       support=support, lead=lead.text, span=lead.span)
@@ -219,8 +219,7 @@ class ExtractiveAnswerer:
             if c.hit.language != language:
                 continue
             if c.hit.source not in shares:
-                shares[c.hit.source] = coverage(asked, "\n".join(
-                    h.text for h in hits if h.source == c.hit.source))
+                shares[c.hit.source] = coverage(asked, report_text(hits, c.hit.source))
             if shares[c.hit.source] > share:
                 best, share = c, shares[c.hit.source]
         return best, share

@@ -181,8 +181,8 @@ def _name_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
     return Lead(msgs.say("person", language, source=doc, person=person, role=role), person)
 
 
-def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, doc: str,
-               language: str) -> Lead | None:
+def _date_lead(msgs: AnswerMessages, need: Need, asked_about: Asked, question: str,
+               sentence: str, doc: str, language: str) -> Lead | None:
     """The date (else the year) of the clause that names what was asked about: "Edison did
     receive one of 38 bids in 1915 and Tesla ... in 1937" dates Tesla's bid 1937. None when
     two clauses name it alike and give different dates."""
@@ -194,7 +194,6 @@ def _date_lead(msgs: AnswerMessages, need: Need, question: str, sentence: str, d
                  if re.fullmatch(r"(?:19|20)\d\d", f.key) and f.key not in asked]
     if not found:
         return None
-    asked_about = asked_of(question, None, language)
     bounds = [0, *(m.end() for m in _DATE_CLAUSE.finditer(sentence)), len(sentence) + 1]
     ranked: list[tuple[tuple[int, float, float], str]] = []
     for start, end in pairwise(bounds):
@@ -223,10 +222,11 @@ def _place_lead(msgs: AnswerMessages, need: Need, sentence: str, doc: str,
 
 def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
              passage: Passage, language: str, figure: Figure | None = None,
-             quote_only: bool = False) -> Lead:
+             quote_only: bool = False, asked: Asked | None = None) -> Lead:
     """The lead for an answer whose best cited sentence is ``sentence``; ``figure``: the
     sentence's figure bound to what a figure question asks (none: the quote alone);
-    ``quote_only``: state nothing, the sentence speaks (two figures fit alike)."""
+    ``quote_only``: state nothing, the sentence speaks (two figures fit alike); ``asked``:
+    the question's words, as the caller read them (else read here)."""
     # The report by its province(s): a title may be a whole sentence in another language.
     provinces = passage.metadata.get("provinces") or []
     doc = (msgs.say("source_of", language, document=document_label([passage], language))
@@ -243,7 +243,8 @@ def lead_for(msgs: AnswerMessages, need: Need, question: str, sentence: str,
     elif need.kind == "name":
         lead = _name_lead(msgs, need, question, sentence, doc, language)
     elif need.kind == "date":
-        lead = _date_lead(msgs, need, question, sentence, doc, language)
+        lead = _date_lead(msgs, need, asked or asked_of(question, None, language), question,
+                          sentence, doc, language)
     elif need.kind == "place":
         lead = _place_lead(msgs, need, sentence, doc, language)
     if lead and lead_is_supported(lead.text, sentence, passage.language, language):

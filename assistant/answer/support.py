@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from assistant.answer.answerability import SCENE_TERMS
 from assistant.answer.spans import aliases, answer_cues, number_words, years_in
+from assistant.search.searcher import Hit
 from assistant.text.anchors import find_provinces, find_terms, fold, unnamed_modifiers
 from assistant.text.cues import cue_regex
 from assistant.text.figures import Figure, cue_pattern
@@ -312,6 +313,11 @@ def _subject(figures: Sequence[Figure], i: int, change: bool) -> Figure:
     if change or (shares and not written_as_change):
         return replace(figure, counts=f"{before.counts} {before.preceding} {figure.counts}")
     return figure
+
+
+def report_text(hits: Sequence[Hit], source: str) -> str:
+    """A report's retrieved passages read together: a chunk boundary may cut context off."""
+    return "\n".join(h.text for h in hits if h.source == source)
 
 
 def coverage(asked: Asked, text: str) -> float:

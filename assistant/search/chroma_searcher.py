@@ -48,14 +48,6 @@ POST_FILTER_DEPTH = 2
 _PAGE = 2000
 
 
-def make_searcher(settings: Settings, store: ChromaStore, embedder: LocalEmbeddings,
-                  fusion: str | None = None) -> Searcher:
-    """The searcher ``settings.search.backend`` names."""
-    if settings.search.backend == "chroma":
-        return ChromaSearcher(settings, store, embedder, fusion)
-    return Searcher(settings, store, embedder, fusion)
-
-
 def _and(where: dict[str, Any] | None, clause: dict[str, Any]) -> dict[str, Any]:
     return clause if where is None else {"$and": [where, clause]}
 
