@@ -132,14 +132,17 @@ _FRENCH_TOPICS = ["la vaccination des enfants", "l'eau potable dans les villages
 def test_the_question_language_is_reached_when_off_topic(tmp_path: Path) -> None:
     """The relation score ranks the question's own language in plain dense order, so its
     first ``depth`` chunks by raw cosine must be candidates, even when (as here) all of them
-    are off the asked topic and the centred search finds none. The raw query that brings
-    them runs without a ``where`` on the language (cheaper; a restricted one follows only
-    when too few of its results are in that language)."""
+    are off the asked topic and the centred search finds none. They come from that
+    language's own collection of raw vectors, with no ``where`` (which makes Chroma scan
+    the language's rows)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
+    # English passages that answer it: the first 22 results of all languages by raw cosine
+    # hold no French one (the code before the per-language collections then scanned).
     for i in range(150):
         (corpus / f"en_{i:03d}.txt").write_text(
-            f"District {i} hospital had {100 + i} hospital beds in 2024.\n", encoding="utf-8")
+            f"How many hospital beds does the district have? District {i} has {100 + i} "
+            "hospital beds.\n", encoding="utf-8")
     for i, topic in enumerate(_FRENCH_TOPICS * 8):
         (corpus / f"fr_{i:03d}.txt").write_text(
             f"Rapport {i} du district : {topic}, bilan de l'annee {2010 + i}.\n",
@@ -155,8 +158,52 @@ def test_the_question_language_is_reached_when_off_topic(tmp_path: Path) -> None
     reference = [h.id for h in plain.search(query, depth, Filters(languages=("fr",)))]
     hnsw = ChromaSearcher(assistant.settings, assistant.store, assistant.embedder)
     cq = hnsw.centred.centering.query(np.asarray(query.vector, np.float32), "fr")
+    wheres: list[object] = []
+    query_chroma = hnsw._query
+
+    def spy(collection: object, vector: np.ndarray, n: int, where: object,
+            include: list[str]) -> dict[str, object]:
+        wheres.append(where)
+        return query_chroma(collection, vector, n, where, include)  # type: ignore[arg-type]
+    hnsw._query = spy  # type: ignore[method-assign]
     ids = hnsw._candidates(query, cq, {}, depth, None, 2)[0]
     assert set(reference) <= set(ids)  # the centred candidates alone hold no French one
+    assert wheres == [None, None]  # the centred query and French's own
+
+
+def test_each_language_has_its_own_raw_vectors(tmp_path: Path) -> None:
+    """``<name>_centred_raw_<lang>`` holds exactly the chunks of that language, with their
+    raw vectors, through a change of language, a removal and a reset."""
+    corpus, _ = _bundled(tmp_path)
+    assistant = Assistant(_settings(tmp_path, corpus))
+    assistant.ingest()
+    store = assistant.store
+    searcher = assistant.searcher
+    assert isinstance(searcher, ChromaSearcher)
+    mirror = searcher.centred
+    got = store.chunks.get(include=["metadatas", "embeddings"])
+    by_lang: dict[str, set[str]] = {}
+    for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+        by_lang.setdefault(str(meta["lang"]), set()).add(cid)
+    assert len(by_lang) >= 4
+    for lang, ids in by_lang.items():
+        own = mirror.own(lang).get(include=["embeddings"])
+        assert set(own["ids"]) == ids, lang
+        raw = dict(zip(got["ids"], got["embeddings"], strict=True))
+        for cid, vector in zip(own["ids"], own["embeddings"], strict=True):
+            assert np.allclose(vector, raw[cid], atol=1e-6)
+    # A chunk rewritten in another language moves to that language's collection.
+    cid = sorted(by_lang["en"])[0]
+    i = got["ids"].index(cid)
+    mirror.write([cid], [{**got["metadatas"][i], "lang": "fr"}],
+                 np.asarray([got["embeddings"][i]], np.float32))
+    assert cid not in mirror.own("en").get(include=[])["ids"]
+    assert cid in mirror.own("fr").get(include=[])["ids"]
+    mirror.delete([cid])
+    assert cid not in mirror.own("fr").get(include=[])["ids"]
+    assert len(store.mirror_collections()) == 1 + len(by_lang)
+    assistant.reset()
+    assert store.mirror_collections() == []
 
 
 FILTERS = [Filters(provinces=("Lang Son",)), Filters(languages=("vi",)),
@@ -205,8 +252,8 @@ def test_a_filter_most_chunks_pass_needs_no_where(built: tuple[Assistant, list[s
 
 
 def test_a_chunk_not_yet_mirrored_is_asked_for_once(tmp_path: Path) -> None:
-    """Mid-ingest a chunk is in the chunks collection before the centred one. When the
-    question's own language needs the restricted query, it finds that chunk again: asking
+    """Mid-ingest a chunk may be in one collection and not yet in another. An id from two
+    queries, one of them missing from the centred collection, is asked for once: asking
     Chroma for it twice in one ``get`` was an error (the soak's, bench/results.md)."""
     corpus, _ = _bundled(tmp_path)
     assistant = Assistant(_settings(tmp_path, corpus, candidate_k=5))
@@ -216,8 +263,8 @@ def test_a_chunk_not_yet_mirrored_is_asked_for_once(tmp_path: Path) -> None:
     query = assistant.prepare("How many hospital beds are there per 10,000 people?")
     assert not query.provinces  # (a province named makes search look four times as deep)
     english = assistant.store.chunks.get(where={"lang": "en"}, include=[])["ids"]
-    assert 0 < len(english) < 5 + 10  # too few for the unrestricted query: the fallback runs
-    searcher.centred.collection.delete(ids=english[:1])  # written, not yet mirrored
+    assert english
+    searcher.centred.collection.delete(ids=english[:1])  # in its own collection only
     assert searcher.search(query, 5)
 
 

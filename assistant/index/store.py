@@ -326,12 +326,19 @@ class ChromaStore:
         shutil.rmtree(self.snapshot_root(), ignore_errors=True)
         if self.mirror is not None:
             self.mirror.forget()
-        for name in (self._chunks_name, self._docs_name, self.mirror_name):
+        for name in (self._chunks_name, self._docs_name, *self.mirror_collections()):
             try:
                 self.client.delete_collection(name)
             except Exception as exc:  # absent collection: nothing to reset
                 if "does not exist" not in str(exc) and "NotFound" not in type(exc).__name__:
                     raise
+
+    def mirror_collections(self) -> list[str]:
+        """The mirror's collections: ``<name>_centred`` and its parts, ``<name>_centred_*``
+        (present whether or not a mirror is attached to this store)."""
+        names = [getattr(c, "name", c) for c in self._call(self.client.list_collections)]
+        return [n for n in names
+                if n == self.mirror_name or n.startswith(f"{self.mirror_name}_")]
 
     def _pages(self, collection: Any, include: list[str]
                ) -> Iterator[tuple[str, dict[str, Any], str]]:

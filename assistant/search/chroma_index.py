@@ -2,15 +2,18 @@
 HNSW finds the cross-lingual candidates instead of an exact product in every process.
 
 ``<name>_centred`` holds, per chunk id, ``unit(v - mean[lang])`` and the chunk's metadata
-(the filters' keys), no text. The vectors are centred with the **shipped** means of the
-embedder's profile (``language_stats.py``): a stored vector then never needs re-centring,
-whatever is ingested later; the tag below (model and a digest of the means) changes only
-with a new profile or a regenerated means file, and then the next ingest rewrites the whole
-collection (``backfill``) while the index is marked ``writing``. The corpus's own
-per-language sums and counts (what ``centering_prior`` mixes in on the snapshot path) are
-kept in the collection's metadata, updated by every write and delete: search re-centres
-its few hundred candidates with the combined means exactly, so it ranks as the snapshot
-path does (docs/scale.md, "Search in Chroma").
+(the filters' keys), no text. ``<name>_centred_raw_<lang>``, one per language, holds the raw
+vectors of that language's chunks (ids and vectors only): the question's own language is
+ranked in plain dense order, and a collection of that language alone needs no ``where``
+(which makes Chroma scan the language's rows) and no fallback. The vectors are centred with
+the **shipped** means of the embedder's profile (``language_stats.py``): a stored vector
+then never needs re-centring, whatever is ingested later; the tag below (model and a digest
+of the means) changes only with a new profile or a regenerated means file, and then the next
+ingest rewrites the whole collection (``backfill``) while the index is marked ``writing``.
+The corpus's own per-language sums and counts (what ``centering_prior`` mixes in on the
+snapshot path) are kept in the collection's metadata, updated by every write and delete:
+search re-centres its few hundred candidates with the combined means exactly, so it ranks as
+the snapshot path does (docs/scale.md, "Search in Chroma").
 
 Written by the store with the chunks (``ChromaStore.mirror``), i.e. before the file's record
 commits them: a reader sees a file whole or not at all exactly as on the snapshot path,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property
 from typing import Any
 
@@ -34,7 +38,7 @@ from assistant.text.languages import UNKNOWN
 _PAGE = 2000
 
 
-FORMAT = 4  # of the stored vectors, metadata and graph: a new one rewrites the collection
+FORMAT = 5  # of the stored vectors, metadata and graph: a new one rewrites the collection
 # Centred vectors are spread thin (a question's best cosine is about 0.4): Chroma's default
 # graph (16 neighbours, ef 100) missed a quarter of the exact top 360 at 50,000 chunks, and
 # 32 neighbours with ef 200 still a tenth of the top 10 at 20,000; 48 neighbours built with
@@ -42,6 +46,8 @@ FORMAT = 4  # of the stored vectors, metadata and graph: a new one rewrites the 
 # 0.977) for a few ms more a query (bench/results.md, "Scale, search in Chroma").
 # ``ef_search`` alone may be changed on a built collection (``collection.modify``).
 HNSW = {"space": "cosine", "max_neighbors": 48, "ef_construction": 400, "ef_search": 1000}
+# Raw vectors are not spread thin: Chroma's default graph finds them, as in the chunks'.
+OWN_HNSW = {"space": "cosine"}
 NORM = "centred_norm"  # |v - mean[lang]|, so that raw = norm * centred + mean[lang]
 STATS = "corpus_stats"  # collection metadata: the raw vectors' sums and counts per language
 # Metadata the filters read (``Filters.where``) and search needs; the rest (title, url,
@@ -79,6 +85,7 @@ class CentredCollection:
         self.means = LanguageMeans.shipped(model_id)
         self.centering = Centering(self.means)
         self.tag = means_tag(model_id, self.means)
+        self._own: dict[str, Any] = {}  # language -> handle (a reset clears it)
 
     @cached_property
     def collection(self) -> Any:
@@ -86,8 +93,28 @@ class CentredCollection:
                                 self.store.mirror_name, configuration={"hnsw": HNSW},
                                 embedding_function=None)
 
+    def own(self, language: str) -> Any:
+        """The raw vectors of ``language``'s chunks (created empty on first use)."""
+        handle = self._own.get(language)
+        if handle is None:
+            handle = self._own[language] = self.store._call(
+                self.store.client.get_or_create_collection, self.own_name(language),
+                configuration={"hnsw": OWN_HNSW}, embedding_function=None)
+        return handle
+
+    def own_name(self, language: str) -> str:
+        return f"{self.store.mirror_name}_raw_{re.sub(r'[^A-Za-z0-9]', '', language)}"
+
     def forget(self) -> None:
         self.__dict__.pop("collection", None)
+        self._own.clear()
+
+    def drop(self) -> None:
+        """Delete the centred collection and every language's raw one (``reset``, or other
+        means: rewritten whole)."""
+        for name in self.store.mirror_collections():
+            self.store._call(self.store.client.delete_collection, name)
+        self.forget()
 
     # -- the corpus's per-language statistics ---------------------------------------------
     def stats(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
@@ -115,17 +142,18 @@ class CentredCollection:
             _accumulate(sums, counts, vectors, languages, sign)
         self._save_stats(sums, counts)
 
-    def _held(self, ids: list[str]) -> tuple[np.ndarray, list[str]]:
-        """The raw vectors (from norm, centred vector and language) of the ``ids`` held."""
+    def _held(self, ids: list[str]) -> tuple[list[str], np.ndarray, list[str]]:
+        """The ids held of ``ids``, their raw vectors (from norm, centred vector and
+        language) and languages."""
         got = self.store._call(self.collection.get, ids=ids,
                                include=["metadatas", "embeddings"])
         langs = [str(m.get("lang", UNKNOWN)) for m in got["metadatas"]]
         if not langs:
-            return np.empty((0, 0), np.float32), []
+            return [], np.empty((0, 0), np.float32), []
         centred = np.asarray(got["embeddings"], np.float32)
         norms = np.asarray([float(m.get(NORM, 1.0)) for m in got["metadatas"]], np.float32)
         shifts = np.stack([self.shift_or_zero(lang, centred.shape[1]) for lang in langs])
-        return norms[:, None] * centred + shifts, langs
+        return list(got["ids"]), norms[:, None] * centred + shifts, langs
 
     def shift_or_zero(self, language: str, dim: int) -> np.ndarray:
         shift = self.shift(language)
@@ -147,7 +175,7 @@ class CentredCollection:
             return
         langs = [str(m.get("lang", UNKNOWN)) for m in metadatas]
         vectors = np.asarray(embeddings, np.float32)
-        old, old_langs = self._held(ids)  # an upsert replaces them: counted out
+        old_ids, old, old_langs = self._held(ids)  # an upsert replaces them: counted out
         shifts = [self.shift(lang) for lang in langs]
         # raw = norm * centred + shift: the raw cosine comes back without the raw vector.
         norms = [float(np.linalg.norm(v - s)) if s is not None else 1.0
@@ -156,12 +184,26 @@ class CentredCollection:
                          metadatas=[{**_slim(m), NORM: n}
                                     for m, n in zip(metadatas, norms, strict=True)],
                          embeddings=self.centred(vectors, langs))
+        held = dict(zip(old_ids, old_langs, strict=True))
+        moved = [cid for cid, lang in zip(ids, langs, strict=True)
+                 if cid in held and held[cid] != lang]
+        self._drop_own(moved, [held[cid] for cid in moved])  # its language changed
+        for lang in set(langs) - {UNKNOWN}:
+            rows = [i for i, x in enumerate(langs) if x == lang]
+            self.store._call(self.own(lang).upsert, ids=[ids[i] for i in rows],
+                             embeddings=vectors[rows])
         self._count((old, old_langs, -1), (vectors, langs, 1))
+
+    def _drop_own(self, ids: list[str], languages: list[str]) -> None:
+        for lang in set(languages) - {UNKNOWN}:
+            self.store._call(self.own(lang).delete,
+                             ids=[cid for cid, x in zip(ids, languages, strict=True) if x == lang])
 
     def delete(self, ids: list[str]) -> None:
         if ids:
-            old, old_langs = self._held(ids)
+            old_ids, old, old_langs = self._held(ids)
             self.store._call(self.collection.delete, ids=ids)
+            self._drop_own(old_ids, old_langs)
             self._count((old, old_langs, -1))
 
     def backfill(self, store: ChromaStore) -> None:
@@ -169,8 +211,7 @@ class CentredCollection:
         other means): every chunk present with its current metadata, none that is gone;
         all re-centred when the means changed."""
         if store.state().get("mirrored_with", self.tag) != self.tag:
-            store._call(store.client.delete_collection, store.mirror_name)
-            self.forget()
+            self.drop()
         have: set[str] = set()
         offset = 0
         while got := store._call(self.collection.get, include=[], limit=_PAGE,

@@ -3,19 +3,18 @@ scores a few hundred of them, and keeps no copy of the index.
 
 Per question: one HNSW query over the centred collection (``chroma_index``) with the
 question centred, one per translation (restricted to its language), and, with
-``crosslingual="relation"``, one over the raw chunks for the question's own language (that
-language is ranked as plain dense search ranks it): unrestricted and 1.5 times as deep,
-since a ``where`` on the language makes Chroma scan that language's rows, and restricted
-only when too few results are in it. A filter is applied to deeper unrestricted results, and becomes
-Chroma's ``where`` only when too few pass (``_candidates``). The queries return ids only;
-then one ``get`` of the candidates' centred vectors and slim metadata, the scores of
-``Searcher`` computed on those candidates alone, and for the first k one ``get`` of texts and
-metadata and one of their files' records (only chunks a committed record lists are shown:
-the commit protocol). The stored vectors are centred with the profile's shipped means; the
-candidates are scored with those mixed with the corpus's own, as on the snapshot path
-(``chroma_index.Recentring``, docs/scale.md "Search in Chroma").
-BM25 is not here: the fusion modes that use it stay on the snapshot backend.
-"""
+``crosslingual="relation"``, one over the raw vectors of the question's own language (that
+language is ranked as plain dense search ranks it), in that language's own collection: no
+``where``, which would make Chroma scan the language's rows. A filter is applied to deeper
+unrestricted results, and becomes Chroma's ``where`` only when too few pass
+(``_candidates``). The queries return ids only; then one ``get`` of the candidates' centred
+vectors and slim metadata, the scores of ``Searcher`` computed on those candidates alone,
+and for the first k one ``get`` of texts and metadata and one of their files' records (only
+chunks a committed record lists are shown: the commit protocol). The stored vectors are
+centred with the profile's shipped means; the candidates are scored with those mixed with
+the corpus's own, as on the snapshot path (``chroma_index.Recentring``, docs/scale.md
+"Search in Chroma"). BM25 is not here: the fusion modes that use it stay on the snapshot
+backend. """
 
 from __future__ import annotations
 
@@ -41,8 +40,6 @@ from assistant.text.languages import UNKNOWN
 # Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
 # order (centred cosine alone) does not see (recall: tests/test_chroma_search.py).
 FETCH_FACTOR = 2
-# Raw results read per own-language candidate needed, unrestricted (``_candidates``).
-OWN_LANGUAGE_DEPTH = 1.5
 # Results read per one needed when a filter is applied here, not by Chroma's ``where``.
 POST_FILTER_DEPTH = 2
 _PAGE = 2000
@@ -179,56 +176,43 @@ class ChromaSearcher(Searcher):
         mode = self.settings.search.crosslingual
         deeper = 1 if admits is None else POST_FILTER_DEPTH
         centred = self.centred.collection
-        # Per query: its ids, how many were asked, and how many must pass (of a language).
-        asked: list[tuple[list[str], int, int, str | None]] = []
+        asked: list[tuple[list[str], int]] = []  # per query: its ids, how many were asked
 
-        def ask(collection: Any, vector: np.ndarray, n: int, need: int,
-                clause: dict[str, Any] | None, language: str | None = None) -> None:
+        def ask(collection: Any, vector: np.ndarray, n: int,
+                clause: dict[str, Any] | None) -> None:
             n *= deeper
-            asked.append((self._query(collection, vector, n, clause, [])["ids"], n, need,
-                          language))
-        own_language = ""
+            asked.append((self._query(collection, vector, n, clause, [])["ids"], n))
         if mode == "none":
-            ask(self.store.chunks, query.vector, depth, depth, where)
+            ask(self.store.chunks, query.vector, depth, where)
         else:
             # More than ``depth`` (the relation score's raw term reorders them), but not
             # FETCH_FACTOR times the anchors' deeper look: Chroma's cost is per result.
             fetch = depth + (FETCH_FACTOR - 1) * (self.settings.search.candidate_k + 10)
-            ask(centred, cq, fetch, fetch, where)
+            ask(centred, cq, fetch, where)
             for lang, vec in translated.items():
-                ask(centred, vec, depth, depth, _and(where, {"lang": lang}))
+                ask(centred, vec, depth, _and(where, {"lang": lang}))
             if mode == "relation" and query.language != UNKNOWN:
-                own_language = query.language
-                # The raw vectors' own order, unrestricted to the question's language and
-                # deeper: a ``where`` on the language costs Chroma a scan of its rows.
-                ask(self.store.chunks, query.vector, int(depth * OWN_LANGUAGE_DEPTH), depth,
-                    where, own_language)
-        wanted = list(dict.fromkeys(cid for ids, _, _, _ in asked for cid in ids))
-        ids, metas, vectors = self._fetch(wanted)
+                # The raw vectors' own order in the question's language: its own collection
+                # (no ``where``), or, with Chroma filtering, the chunks restricted to it.
+                lang = query.language
+                if where is None:
+                    ask(self.centred.own(lang), query.vector, depth, None)
+                else:
+                    ask(self.store.chunks, query.vector, depth, _and(where, {"lang": lang}))
+        # An id may come back twice, or be missing from the centred collection (written
+        # mid-ingest): an id twice in one ``get`` is an error; a missing one is no candidate.
+        ids, metas, vectors = self._fetch(
+            list(dict.fromkeys(cid for got, _ in asked for cid in got)))
+        if admits is None:
+            return ids, metas, vectors
         meta_of = dict(zip(ids, metas, strict=True))
-
-        def passing(cid: str, language: str | None) -> bool:
-            meta = meta_of.get(cid)
-            return meta is not None and (admits is None or admits(meta)) and \
-                (language is None or meta.get("lang") == language)
-        for got, n, need, language in asked:
-            if len(got) < n or sum(passing(cid, language) for cid in got) >= need:
-                continue  # all there are, or enough
-            if admits is not None:
-                return None
-            if language is None:
-                continue  # (Chroma's ``where`` chose them: nothing more to ask for)
-            # Too few in the question's language among the raw top: ask Chroma for them.
-            more = self._query(self.store.chunks, query.vector, depth,
-                               _and(where, {"lang": own_language}), [])["ids"]
-            # ``wanted`` may hold ids the centred collection lacks (written mid-ingest):
-            # an id twice in one ``get`` is an error.
-            ids, metas, vectors = self._fetch(list(dict.fromkeys(wanted + more)))
-        if admits is not None:
-            keep = [i for i, meta in enumerate(metas) if admits(meta)]
-            ids, metas = [ids[i] for i in keep], [metas[i] for i in keep]
-            vectors = vectors[keep] if keep else np.empty((0, 0), np.float32)
-        return ids, metas, vectors
+        for got, n in asked:
+            passed = sum(cid in meta_of and admits(meta_of[cid]) for cid in got)
+            if len(got) == n and passed < n // deeper:
+                return None  # too few pass for the search to be what a ``where`` gives
+        keep = [i for i, meta in enumerate(metas) if admits(meta)]
+        ids, metas = [ids[i] for i in keep], [metas[i] for i in keep]
+        return ids, metas, vectors[keep] if keep else np.empty((0, 0), np.float32)
 
     def _fetch(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
         """Centred vectors and slim metadata of ``ids`` (those present), in one ``get``."""
