@@ -166,6 +166,8 @@ def test_two_figures_alike_are_quoted_not_guessed(indexed: Assistant) -> None:
     ("Trong 9 tháng đầu năm 2025, ngành y tế Hải Phòng đã thực hiện bao nhiêu lượt khám chữa "
      "bệnh?", "4,1"),
     ("ما نسبة المحطات الطبية التي يعمل فيها أطباء في مقاطعة ترا فينه؟", "100"),
+    # "відвідувань" (visits) was not a Ukrainian form of the indicator: "not found".
+    ("Скільки відвідувань з медичного обстеження було в Хайфоні?", "4,1"),
 ])
 def test_an_indicator_asked_whole_is_still_answered(indexed: Assistant, question: str,
                                                     figure: str) -> None:
