@@ -96,6 +96,19 @@ def _hnsw(assistant: Assistant, crosslingual: str) -> ChromaSearcher:
     return searcher
 
 
+def _wheres_of(hnsw: ChromaSearcher) -> list[object]:
+    """The ``where`` of every HNSW query ``hnsw`` makes from now on, in order."""
+    wheres: list[object] = []
+    query_chroma = hnsw._query
+
+    def spy(collection: object, vector: np.ndarray, n: int, where: object,
+            include: list[str]) -> dict[str, object]:
+        wheres.append(where)
+        return query_chroma(collection, vector, n, where, include)  # type: ignore[arg-type]
+    hnsw._query = spy  # type: ignore[method-assign]
+    return wheres
+
+
 def _recall(exact: Searcher, hnsw: Searcher, queries: list[Query],
             filters: Filters | None = None, k: int = 10) -> float:
     found = wanted = 0
@@ -158,14 +171,7 @@ def test_the_question_language_is_reached_when_off_topic(tmp_path: Path) -> None
     reference = [h.id for h in plain.search(query, depth, Filters(languages=("fr",)))]
     hnsw = ChromaSearcher(assistant.settings, assistant.store, assistant.embedder)
     cq = hnsw.centred.centering.query(np.asarray(query.vector, np.float32), "fr")
-    wheres: list[object] = []
-    query_chroma = hnsw._query
-
-    def spy(collection: object, vector: np.ndarray, n: int, where: object,
-            include: list[str]) -> dict[str, object]:
-        wheres.append(where)
-        return query_chroma(collection, vector, n, where, include)  # type: ignore[arg-type]
-    hnsw._query = spy  # type: ignore[method-assign]
+    wheres = _wheres_of(hnsw)
     ids = hnsw._candidates(query, cq, {}, depth, None, 2)[0]
     assert set(reference) <= set(ids)  # the centred candidates alone hold no French one
     assert wheres == [None, None]  # the centred query and French's own
@@ -231,21 +237,13 @@ def test_filters_and_groups_as_on_the_snapshot(built: tuple[Assistant, list[str]
 @pytest.mark.parametrize("filters", [Filters(reader=STAFF_A), Filters(reader=STAFF_B)],
                          ids=["reader a", "reader b"])
 def test_a_filter_most_chunks_pass_needs_no_where(built: tuple[Assistant, list[str]],
-                                                  filters: Filters,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  filters: Filters) -> None:
     """A ``where`` makes Chroma scan every row it matches (a signed-in reader's: about a
     second at 100,000 chunks), so a filter that most chunks pass is applied to the
     unrestricted results instead; the results are the same (the recall test above)."""
     assistant, questions = built
     hnsw = _hnsw(assistant, "relation")
-    wheres: list[object] = []
-    query_chroma = hnsw._query
-
-    def spy(collection: object, vector: np.ndarray, n: int, where: object,
-            include: list[str]) -> dict[str, object]:
-        wheres.append(where)
-        return query_chroma(collection, vector, n, where, include)  # type: ignore[arg-type]
-    monkeypatch.setattr(hnsw, "_query", spy)
+    wheres = _wheres_of(hnsw)
     for question in questions[:20]:
         assert hnsw.search(assistant.prepare(question), 10, filters)
     assert wheres and all(w is None or set(w) == {"lang"} for w in wheres)  # type: ignore[arg-type]
