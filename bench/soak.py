@@ -95,7 +95,7 @@ class Checker(threading.Thread):
 
 
 def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.0,
-        backend: str = "snapshot") -> dict[str, Any]:
+        backend: str = "snapshot", app_log: Path | None = None) -> dict[str, Any]:
     from gradio_client import Client
 
     from assistant.index.store import ChromaStore
@@ -116,9 +116,11 @@ def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.
                    TOKENIZERS_PARALLELISM="false")
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
+        # The app's tracebacks, when asked for: an error in a request names only its type.
+        log = app_log.open("w", encoding="utf-8") if app_log else None
         app = subprocess.Popen([str(BIN / "assistant"), "serve", "--port", str(port)], env=env,
                                cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=log if log else subprocess.DEVNULL)
         settings = Settings(chroma_url=srv.url, index_cache_dir=tmp / "checker-cache")
         try:
             _wait_up(url, app)
@@ -154,7 +156,8 @@ def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.
                             uncommitted.extend(missing)
                     except Exception as exc:  # every failure is counted and shown
                         with lock:
-                            errors.append(f"user {i}: {type(exc).__name__}: {exc}")
+                            errors.append(f"user {i}: {type(exc).__name__}: {exc} "
+                                          f"(asked {question!r})")
                     stop.wait(rng.uniform(0.5, 1.5) * pause_s)
 
             checker = Checker(settings, stop)
@@ -211,6 +214,8 @@ def run(n_docs: int, users: int, pause_s: float, seed: int, after_s: float = 15.
         finally:
             app.terminate()
             app.wait(timeout=30)
+            if log:
+                log.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,8 +229,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="search.backend of the app and the ingest (chroma: the search "
                         "runs in Chroma; its own section of results.md)")
     parser.add_argument("--no-write", action="store_true", help="do not touch results.md")
+    parser.add_argument("--app-log", type=Path, default=None,
+                        help="keep the web app's log (its tracebacks) in this file")
     args = parser.parse_args(argv)
-    r = run(args.docs, args.users, args.pause, args.seed, backend=args.backend)
+    r = run(args.docs, args.users, args.pause, args.seed, backend=args.backend,
+            app_log=args.app_log)
     chroma = args.backend == "chroma"
     body = (
         "## Soak: ingest while users ask, on a `chroma run` server (`python -m bench.soak"
