@@ -16,13 +16,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import EmbedderMismatchError, StoreUnavailableError
+from assistant.index.mirror import Mirror
 from assistant.text.languages import UNKNOWN
 
 _PAGE = 2000
@@ -83,19 +84,6 @@ class DocRecord:
             provinces=list(meta.get("provinces", [])), ingested_at=meta.get("ingested_at", 0.0),
             groups=list(meta.get("groups", [])),
         )
-
-
-class Mirror(Protocol):
-    """A second collection kept in step with the chunks (``search.chroma_index``: their
-    centred vectors): written with the chunks, before the file's record commits them."""
-
-    tag: str  # what the mirror's vectors were made with; recorded in the state when whole
-
-    def write(self, ids: list[str], metadatas: list[dict[str, Any]],
-              embeddings: np.ndarray | None) -> None: ...
-    def delete(self, ids: list[str]) -> None: ...
-    def backfill(self, store: ChromaStore) -> None: ...
-    def forget(self) -> None: ...  # the collection was dropped: fetch a new handle
 
 
 class ChromaStore:
@@ -240,7 +228,7 @@ class ChromaStore:
 
     def end_write(self) -> None:
         if self.mirror is not None and self.mirror_stale():
-            self.mirror.backfill(self)  # still marked writing: no reader trusts it yet
+            self.mirror.backfill()  # still marked writing: no reader trusts it yet
             self._set_state(mirrored=self.mirror.tag)
         self._set_state(revision=self.revision() + 1, writing=False, updated_at=time.time())
 

@@ -206,10 +206,11 @@ class CentredCollection:
             self._drop_own(old_ids, old_langs)
             self._count((old, old_langs, -1))
 
-    def backfill(self, store: ChromaStore) -> None:
+    def backfill(self) -> None:
         """Make the collection match the chunks (after a writer without the mirror, or with
         other means): every chunk present with its current metadata, none that is gone;
         all re-centred when the means changed."""
+        store = self.store
         if store.state().get("mirrored_with", self.tag) != self.tag:
             self.drop()
         have: set[str] = set()
