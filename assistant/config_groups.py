@@ -100,6 +100,13 @@ class SearchSettings(Group):
         "copy of the index in the process; fusion=vectors only; docs/scale.md)."
     )
 
+    read_cache_mib: float = Field(
+        64.0, ge=0.0, description="search.backend=chroma: memory, in MiB, for what this "
+        "process has read of the index's current revision (candidates' vectors, passages, "
+        "file records), kept for the next question; dropped whole when the revision moves, "
+        "unused while a writer is at work. 0: read everything anew each question."
+    )
+
     @model_validator(mode="after")
     def _backend_fusion(self) -> SearchSettings:
         if self.backend == "chroma" and self.fusion != "vectors":

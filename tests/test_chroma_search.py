@@ -330,6 +330,54 @@ def test_a_file_is_visible_whole_or_not_at_all(make_settings: object, tmp_path: 
     assert "zq.txt" not in {h.source for h in searcher.search(query, 50)}
 
 
+def _ids_read(store: ChromaStore) -> list[int]:
+    """How many ids every ``get`` the store makes from now on asks Chroma for (a list
+    holding one running total)."""
+    total = [0]
+    call = store._call
+
+    def spy(fn: object, *args: object, **kwargs: object) -> object:
+        if getattr(fn, "__name__", "") == "get":
+            total[0] += len(kwargs.get("ids") or [])  # type: ignore[arg-type]
+        return call(fn, *args, **kwargs)
+    store._call = spy  # type: ignore[method-assign]
+    return total
+
+
+@pytest.mark.parametrize("mib", [64.0, 0.0])
+def test_what_a_revision_gave_is_read_once(tmp_path: Path, mib: float) -> None:
+    """Within one revision, what a question read from Chroma (its candidates' vectors,
+    passages, file records) serves the next one: ids are content hashes and a revision is
+    fixed. A writer at work, a new revision, or ``read_cache_mib=0``: read anew, so a file
+    moved to another group is seen so at once."""
+    corpus, _ = _bundled(tmp_path)
+    assistant = Assistant(_settings(tmp_path, corpus, read_cache_mib=mib))
+    assistant.ingest()
+    store, searcher = assistant.store, assistant.searcher
+    read = _ids_read(store)
+    query = assistant.prepare("How many unfilled nursing posts did Ninh Binh have in 2025?")
+    first = searcher.search(query, 5, Filters(reader=STAFF_B))
+    assert SECRET_FILE in {h.source for h in first}
+    once = read[0]
+    assert once > 0
+    again = searcher.search(query, 5, Filters(reader=STAFF_B))
+    assert [(h.id, h.text, h.dense) for h in again] == [(h.id, h.text, h.dense) for h in first]
+    assert (read[0] == once) == (mib > 0)
+
+    store.begin_write()  # a writer at work: its commits do not move the revision
+    before = read[0]
+    searcher.search(query, 5, Filters(reader=STAFF_B))
+    assert read[0] > before
+    store.end_write()
+
+    (corpus / "units" / "metadata.yaml").write_text("'*': {groups: [a]}\n", encoding="utf-8")
+    report = assistant.ingest()
+    assert report.updated == [SECRET_FILE]
+    for reader, shown in ((STAFF_B, False), (STAFF_A, True)):
+        hits = searcher.search(query, 50, Filters(reader=reader))
+        assert (SECRET_FILE in {h.source for h in hits}) == shown
+
+
 def test_an_index_written_without_the_mirror_is_refused_then_repaired(tmp_path: Path) -> None:
     corpus, _ = _bundled(tmp_path)
     settings = _settings(tmp_path, corpus)

@@ -10,7 +10,9 @@ unrestricted results, and becomes Chroma's ``where`` only when too few pass
 (``_candidates``). The queries return ids only; then one ``get`` of the candidates' centred
 vectors and slim metadata, the scores of ``Searcher`` computed on those candidates alone,
 and for the first k one ``get`` of texts and metadata and one of their files' records (only
-chunks a committed record lists are shown: the commit protocol). The stored vectors are
+chunks a committed record lists are shown: the commit protocol). What those reads
+return is kept for the next question until the revision moves (``read_cache``). The
+stored vectors are
 centred with the profile's shipped means; the candidates are scored with those mixed with
 the corpus's own, as on the snapshot path (``chroma_index.Recentring``, docs/scale.md
 "Search in Chroma"). BM25 is not here: the fusion modes that use it stay on the snapshot
@@ -33,6 +35,7 @@ from assistant.search.chroma_index import NORM, CentredCollection, Recentring, a
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
 from assistant.search.query import Query
+from assistant.search.read_cache import ReadCache, nbytes
 from assistant.search.searcher import _ANCHOR_DEPTH, Hit, Searcher
 from assistant.text import dates
 from assistant.text.languages import UNKNOWN
@@ -66,15 +69,34 @@ class ChromaSearcher(Searcher):
         self._languages: tuple[tuple[str, int], list[str]] | None = None
         self._check_lock = threading.Lock()
         self._docs_handle: Any = None
+        self._reads: tuple[tuple[str, int], ReadCache] | None = None
 
     # -- the index's revision: checked once per revision ----------------------------------
     def _current(self) -> int:
+        return self._revision()[0]
+
+    def _revision(self) -> tuple[int, ReadCache]:
         """The schema of the current revision, after checking that the index was built by
-        this embedder and that its centred collection is whole."""
-        collection, revision, _ = self.store.identity()
+        this embedder and that its centred collection is whole; and what this process has
+        read of that revision (``read_cache``; nothing kept while a writer is at work)."""
+        collection, revision, writing = self.store.identity()
         checked = self._checked
-        if checked is not None and checked[:2] == (collection, revision):
-            return checked[2]
+        if checked is None or checked[:2] != (collection, revision):
+            self._check(collection, revision)
+            checked = self._checked
+            assert checked is not None
+        mib = self.settings.search.read_cache_mib
+        if writing or not mib:
+            return checked[2], ReadCache.NONE
+        known = self._reads
+        if known is None or known[0] != checked[:2]:
+            with self._check_lock:
+                known = self._reads
+                if known is None or known[0] != checked[:2]:
+                    known = self._reads = (checked[:2], ReadCache(mib))
+        return checked[2], known[1]
+
+    def _check(self, collection: str, revision: int) -> None:
         with self._check_lock:
             if self._checked is not None and self._checked[0] != collection:
                 self.centred.forget()  # a reset: the collection was dropped
@@ -87,7 +109,6 @@ class ChromaSearcher(Searcher):
                     "or with other language means). Run `assistant ingest` with "
                     "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
             self._checked = (collection, revision, int(state.get("schema", 1)))
-            return self._checked[2]
 
     def recentring(self) -> Recentring:
         """The corpus's means of the checked revision (read once per revision)."""
@@ -131,16 +152,20 @@ class ChromaSearcher(Searcher):
                                n_results=n, where=where, include=include)
         return {key: got[key][0] for key in ("ids", *include)}
 
-    def _committed(self, metas: Sequence[dict[str, Any]], filters: Filters | None
-                   ) -> set[str]:
+    def _committed(self, metas: Sequence[dict[str, Any]], filters: Filters | None,
+                   reads: ReadCache = ReadCache.NONE) -> set[str]:
         """Chunk ids that a committed file record lists (and that the reader may read)."""
         sources = sorted({str(m["source"]) for m in metas})
         if not sources:
             return set()
-        got = self.store._call(self._docs().get, ids=sources, include=["metadatas"])
+
+        def fetch(missing: list[str]) -> dict[str, DocRecord]:
+            got = self.store._call(self._docs().get, ids=missing, include=["metadatas"])
+            return {cid: DocRecord.from_metadata(meta)
+                    for cid, meta in zip(got["ids"], got["metadatas"], strict=True)}
         keep: set[str] = set()
-        for meta in got["metadatas"]:
-            record = DocRecord.from_metadata(meta)
+        for record in reads.read("record", sources, fetch,
+                                 lambda r: nbytes(r.chunk_ids, r.groups) + 1024).values():
             if filters is not None and filters.restricted and filters.reader is not None \
                     and not filters.reader.may_read(record.groups):
                 continue  # ``where`` says so too; this holds even where it lags
@@ -148,7 +173,8 @@ class ChromaSearcher(Searcher):
         return keep
 
     def _candidates(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
-                    depth: int, filters: Filters | None, schema: int
+                    depth: int, filters: Filters | None, schema: int,
+                    reads: ReadCache = ReadCache.NONE
                     ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
         """(ids, slim metadata, centred vectors) of the candidates: the ids from HNSW
         queries, then one ``get`` of their vectors and metadata from the centred collection
@@ -160,16 +186,16 @@ class ChromaSearcher(Searcher):
         ``where`` would give, the ``where`` runs after all."""
         where = filters.where(schema) if filters else None
         if where is not None and filters is not None and schema >= 2:
-            got = self._gather(query, cq, translated, depth, None, filters.admits)
+            got = self._gather(query, cq, translated, depth, None, filters.admits, reads)
             if got is not None:
                 return got
-        found = self._gather(query, cq, translated, depth, where, None)
+        found = self._gather(query, cq, translated, depth, where, None, reads)
         assert found is not None  # only a filter applied here gives up
         return found
 
     def _gather(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
                 depth: int, where: dict[str, Any] | None,
-                admits: Callable[[Mapping[str, Any]], bool] | None
+                admits: Callable[[Mapping[str, Any]], bool] | None, reads: ReadCache
                 ) -> tuple[list[str], list[dict[str, Any]], np.ndarray] | None:
         """The candidates, filtered by Chroma (``where``) or here (``admits``, None when
         fewer pass than each query needs: then it is the ``where``'s turn)."""
@@ -202,7 +228,7 @@ class ChromaSearcher(Searcher):
         # An id may come back twice, or be missing from the centred collection (written
         # mid-ingest): an id twice in one ``get`` is an error; a missing one is no candidate.
         ids, metas, vectors = self._fetch(
-            list(dict.fromkeys(cid for got, _ in asked for cid in got)))
+            list(dict.fromkeys(cid for got, _ in asked for cid in got)), reads)
         if admits is None:
             return ids, metas, vectors
         meta_of = dict(zip(ids, metas, strict=True))
@@ -214,19 +240,29 @@ class ChromaSearcher(Searcher):
         ids, metas = [ids[i] for i in keep], [metas[i] for i in keep]
         return ids, metas, vectors[keep] if keep else np.empty((0, 0), np.float32)
 
-    def _fetch(self, ids: list[str]) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
-        """Centred vectors and slim metadata of ``ids`` (those present), in one ``get``."""
-        if not ids:
+    def _fetch(self, ids: list[str], reads: ReadCache
+               ) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+        """Centred vectors and slim metadata of ``ids`` (those present, in their order):
+        the ones not read before in this revision, in one ``get``."""
+        def fetch(missing: list[str]) -> dict[str, tuple[dict[str, Any], np.ndarray]]:
+            got = self.store._call(self.centred.collection.get, ids=missing,
+                                   include=["metadatas", "embeddings"])
+            vectors = np.asarray(got["embeddings"], np.float32)
+            # A row of its own (a view would keep the whole batch alive in the cache).
+            return {cid: (meta, vectors[i].copy())
+                    for i, (cid, meta) in enumerate(zip(got["ids"], got["metadatas"],
+                                                        strict=True))}
+        rows = reads.read("candidate", ids, fetch, lambda row: nbytes(*row))
+        present = [cid for cid in ids if cid in rows]
+        if not present:
             return [], [], np.empty((0, 0), np.float32)
-        got = self.store._call(self.centred.collection.get, ids=ids,
-                               include=["metadatas", "embeddings"])
-        return (list(got["ids"]), list(got["metadatas"]),
-                np.asarray(got["embeddings"], np.float32))
+        return (present, [rows[cid][0] for cid in present],
+                np.stack([rows[cid][1] for cid in present]))
 
     def search(self, query: Query, k: int | None = None,
                filters: Filters | None = None) -> list[Hit]:
         k = k or self.settings.search.retrieval_k
-        schema = self._current()
+        schema, reads = self._revision()
         anchors = list(query.provinces) if self.settings.search.province_anchor else []
         depth = (self.settings.search.candidate_k + 10) * (_ANCHOR_DEPTH if anchors else 1)
         qvec, qlang = np.asarray(query.vector, np.float32), query.language
@@ -234,7 +270,8 @@ class ChromaSearcher(Searcher):
         cq = centering.query(qvec, qlang)
         translated = {lang: centering.query(vec, lang)
                       for lang, vec in query.translation_vectors.items()}
-        ids, metas, centred = self._candidates(query, cq, translated, depth, filters, schema)
+        ids, metas, centred = self._candidates(query, cq, translated, depth, filters, schema,
+                                               reads)
         if not ids:
             return []
         langs = [str(m.get("lang", UNKNOWN)) for m in metas]
@@ -265,19 +302,24 @@ class ChromaSearcher(Searcher):
         hits: list[Hit] = []
         for start in range(0, len(order), k + 10):
             part = [ids[i] for i in order[start : start + k + 10]]
-            got = self.store.get_chunks(part, None)
-            full = {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"],
-                                                     got["documents"], strict=True)}
-            committed = self._committed([m for m, _ in full.values()], filters)
+            full = reads.read("chunk", part, self._texts, lambda row: nbytes(*row))
+            committed = self._committed([m for m, _ in full.values()], filters, reads)
             for i in order[start : start + k + 10]:
                 cid = ids[i]
                 if cid in full and cid in committed:
                     meta, text = full[cid]
+                    meta = dict(meta)  # the hit's own: what is kept stays as it was read
                     hits.append(Hit(cid, meta["source"], text, meta, dense=float(raw[i]),
                                     crosslingual=None if scores is None else float(scores[i])))
             if len(hits) >= k:
                 break
         return hits[:k]
+
+    def _texts(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        """Full metadata and text of ``ids`` (those present)."""
+        got = self.store.get_chunks(ids, None)
+        return {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"],
+                                                 got["documents"], strict=True)}
 
     def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
                 cq: np.ndarray, translated: dict[str, np.ndarray], qvec: np.ndarray,
