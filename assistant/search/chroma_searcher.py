@@ -248,8 +248,8 @@ class ChromaSearcher(Searcher):
             got = self.store._call(self.centred.collection.get, ids=missing,
                                    include=["metadatas", "embeddings"])
             vectors = np.asarray(got["embeddings"], np.float32)
-            # A row of its own (a view would keep the whole batch alive in the cache).
-            return {cid: (meta, vectors[i].copy())
+            # A kept row is a copy (a view would keep the whole batch alive).
+            return {cid: (meta, vectors[i].copy() if reads.keeps else vectors[i])
                     for i, (cid, meta) in enumerate(zip(got["ids"], got["metadatas"],
                                                         strict=True))}
         rows = reads.read("candidate", ids, fetch, lambda row: nbytes(*row))

@@ -76,6 +76,10 @@ class ReadCache:
                             self._rows[(kind, cid)] = (value, size(value))
         return found
 
+    @property
+    def keeps(self) -> bool:
+        return self._keep
+
     def __len__(self) -> int:
         return len(self._rows)
 
