@@ -29,8 +29,8 @@ from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord, province_field
-from assistant.search.centering import combined_level
 from assistant.search.chroma_index import NORM, CentredCollection, Recentring, attach
+from assistant.search.chroma_scores import candidate_scores
 from assistant.search.filters import Filters
 from assistant.search.language_stats import PairLevels
 from assistant.search.query import Query
@@ -45,8 +45,7 @@ FETCH_FACTOR = 2
 # Results read per one needed when a filter is applied here, not by Chroma's ``where``.
 POST_FILTER_DEPTH = 2
 # And, for a language filter, from a language's raw vectors in centred order (approximate;
-# at 100,000 synthetic chunks, recall@10 against exact search so filtered, fr / vi / en+fr:
-# 1: 0.59 / 0.74 / 0.76; 2: 0.72 / 0.85 / 0.85; the ``where`` before: 0.65 / 0.68 / 0.63).
+# 100,000 chunks, recall@10, fr/vi/en+fr: 1: .59/.74/.76; 2: .72/.85/.85; ``where``: .65/.68/.63).
 LANGUAGE_FETCH = 2
 _PAGE = 2000
 
@@ -83,23 +82,19 @@ class ChromaSearcher(Searcher):
         this embedder and that its centred collection is whole; and what this process has
         read of that revision (``read_cache``; nothing kept while a writer is at work)."""
         collection, revision, writing = self.store.identity()
+        key = (collection, revision)
         checked = self._checked
-        if checked is None or checked[:2] != (collection, revision):
+        schema = checked[2] if checked is not None and checked[:2] == key else \
             self._check(collection, revision)
-            checked = self._checked
-            assert checked is not None
         mib = self.settings.search.read_cache_mib
         if writing or not mib:
-            return checked[2], ReadCache.NONE
+            return schema, ReadCache.NONE
         known = self._reads
-        if known is None or known[0] != checked[:2]:
-            with self._check_lock:
-                known = self._reads
-                if known is None or known[0] != checked[:2]:
-                    known = self._reads = (checked[:2], ReadCache(mib))
-        return checked[2], known[1]
+        if known is None or known[0] != key:  # replaced whole, as the other per-revision state
+            known = self._reads = (key, ReadCache(mib))
+        return schema, known[1]
 
-    def _check(self, collection: str, revision: int) -> None:
+    def _check(self, collection: str, revision: int) -> int:
         with self._check_lock:
             if self._checked is not None and self._checked[0] != collection:
                 self.centred.forget()  # a reset: the collection was dropped
@@ -112,6 +107,7 @@ class ChromaSearcher(Searcher):
                     "or with other language means). Run `assistant ingest` with "
                     "ASSISTANT_SEARCH__BACKEND=chroma once to add them.")
             self._checked = (collection, revision, int(state.get("schema", 1)))
+            return self._checked[2]
 
     def recentring(self) -> Recentring:
         """The corpus's means of the checked revision (read once per revision)."""
@@ -305,12 +301,11 @@ class ChromaSearcher(Searcher):
         scores = None
         if mode != "none":  # scored with the corpus's means, as the snapshot path scores
             corpus = self.recentring()
-            scores = self._scores(
-                corpus.passages(centred, norms, langs), langs, raw,
-                corpus.centering.query(qvec, qlang),
+            scores = candidate_scores(
+                self.settings.search, self.levels, corpus.passages(centred, norms, langs),
+                langs, raw, corpus.centering.query(qvec, qlang),
                 {lang: corpus.centering.query(vec, lang)
-                 for lang, vec in query.translation_vectors.items()},
-                qvec, qlang, depth, corpus)
+                 for lang, vec in query.translation_vectors.items()}, qvec, qlang, depth, corpus)
         order = list(np.argsort(-(raw if scores is None else scores), kind="stable")[:depth])
         if anchors or query.days:  # ``anchored``'s order, read from the slim metadata
             keys = [province_field(p) for p in anchors]
@@ -335,42 +330,9 @@ class ChromaSearcher(Searcher):
         return hits[:k]
 
     def _texts(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], str]]:
-        """Full metadata and text of ``ids`` (those present)."""
-        got = self.store.get_chunks(ids, None)
+        got = self.store.get_chunks(ids, None)  # full metadata and text, of those present
         return {cid: (m, t) for cid, m, t in zip(got["ids"], got["metadatas"],
                                                  got["documents"], strict=True)}
-
-    def _scores(self, centred: np.ndarray, langs: list[str], raw: np.ndarray,
-                cq: np.ndarray, translated: dict[str, np.ndarray], qvec: np.ndarray,
-                qlang: str, depth: int, corpus: Recentring) -> np.ndarray:
-        """``CenteredIndex.scores`` / ``relation_scores`` on the candidates alone; the
-        unrelated level of a language combines the shipped one with the corpus's mean raw
-        cosine in it (its mean vector's cosine), as there."""
-        out = centred @ cq
-        lang_of = np.asarray(langs)
-        for lang, vector in translated.items():
-            at = lang_of == lang
-            out[at] = 0.5 * (out[at] + centred[at] @ vector)
-        if self.settings.search.crosslingual != "relation" or qlang == UNKNOWN:
-            return out
-        level = np.empty(len(langs), np.float32)
-        prior = self.settings.search.centering_prior
-        for lang in set(langs):
-            at = lang_of == lang
-            shipped = self.levels.unrelated.get((qlang, lang))
-            count = corpus.counts.get(lang, 0)
-            # Neither (no statistics for ``unknown``): the candidates' mean.
-            mean = float(corpus.mean[lang] @ qvec) if count else float(raw[at].mean())
-            level[at] = combined_level(shipped, mean, count, prior)
-        out = out + self.settings.search.relation_raw_weight * (raw - level)
-        own = np.flatnonzero(lang_of == qlang)
-        if len(own):  # the question's language in plain dense order (as relation_scores)
-            n = min(depth, len(own))
-            by_raw = own[np.argsort(-raw[own], kind="stable")[:n]]
-            best = np.sort(out[own])[::-1][:n]
-            out[own] = np.minimum(out[own], best[-1])
-            out[by_raw] = best
-        return out
 
     def passages(self, ids: Sequence[str], filters: Filters | None = None
                  ) -> Iterator[tuple[dict[str, Any], str, np.ndarray]]:
