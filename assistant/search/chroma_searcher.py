@@ -3,19 +3,15 @@ scores a few hundred of them, and keeps no copy of the index.
 
 Per question: one HNSW query over the centred collection (``chroma_index``) with the
 question centred, one per translation (restricted to its language), and, with
-``crosslingual="relation"``, one over the raw vectors of the question's own language (that
-language is ranked as plain dense search ranks it), in that language's own collection: no
-``where``, which would make Chroma scan the language's rows. A filter is applied to deeper
-results read without one (unrestricted, or from the filtered languages' own collections),
-and becomes Chroma's ``where`` only when too few pass (``_candidates``). The queries
-return ids only; then one ``get`` of the candidates' centred vectors and slim metadata,
-the scores of ``Searcher`` computed on those candidates alone, and for the first k one
-``get`` of texts and metadata and one of their files' records (only chunks a committed
-record lists are shown: the commit protocol). What those reads return is kept for the next
-question until the revision moves (``read_cache``). The stored vectors are centred with
-the profile's shipped means; the candidates are scored with those mixed with the corpus's
-own, as on the snapshot path (``chroma_index.Recentring``, docs/scale.md "Search in
-Chroma"). BM25 is not here: the fusion modes that use it stay on the snapshot backend. """
+``crosslingual="relation"``, one over the raw vectors of the question's own language in
+that language's own collection (ranked as plain dense search ranks it; no ``where``, which
+makes Chroma scan rows: filters are in ``_candidates``). The queries return ids; one
+``get`` reads the candidates' centred vectors and slim metadata, ``Searcher``'s scores are
+computed on them alone, and for the first k one ``get`` reads texts and one their files'
+records (only chunks a committed record lists are shown). What is read is kept until the
+revision moves (``read_cache``). Stored vectors are centred with the profile's means; the
+candidates are scored with those mixed with the corpus's own (``chroma_index.Recentring``,
+docs/scale.md). BM25 is not here: fusion modes that use it stay on the snapshot backend."""
 
 from __future__ import annotations
 
@@ -29,6 +25,7 @@ from assistant.config import Settings
 from assistant.errors import IndexStoreError
 from assistant.index.embedding import LocalEmbeddings
 from assistant.index.store import ChromaStore, DocRecord, province_field
+from assistant.search import chroma_filters as filtering
 from assistant.search.chroma_index import NORM, CentredCollection, Recentring, attach
 from assistant.search.chroma_scores import candidate_scores
 from assistant.search.filters import Filters
@@ -42,11 +39,6 @@ from assistant.text.languages import UNKNOWN
 # Centred candidates fetched per needed one: relation scores add a raw term that the HNSW
 # order (centred cosine alone) does not see (recall: tests/test_chroma_search.py).
 FETCH_FACTOR = 2
-# Results read per one needed when a filter is applied here, not by Chroma's ``where``.
-POST_FILTER_DEPTH = 2
-# And, for a language filter, from a language's raw vectors in centred order (approximate;
-# 100,000 chunks, recall@10, fr/vi/en+fr: 1: .59/.74/.76; 2: .72/.85/.85; ``where``: .65/.68/.63).
-LANGUAGE_FETCH = 2
 _PAGE = 2000
 
 
@@ -179,15 +171,21 @@ class ChromaSearcher(Searcher):
         queries, then one ``get`` of their vectors and metadata from the centred collection
         (Chroma's cost is per result and per ``where``, not per query).
 
-        A filter is first applied here, to deeper results read without one: a ``where``
-        makes Chroma scan the rows it matches (a signed-in reader's, every row: about a
-        second at 100,000 chunks). Those results are unrestricted, or, when the filter names
-        languages, those languages' own collections (``_gather``). When too few pass for
-        the search to be what the ``where`` would give, the ``where`` runs after all."""
+        A ``where`` makes Chroma scan the rows it matches (a signed-in reader's, every row:
+        about a second at 100,000 chunks). So a filter on files is met by all their rows
+        when they are few (``chroma_filters``); any other filter is applied here, to deeper
+        results read without one, unrestricted or from the filtered languages' own
+        collections (``_gather``), and when too few pass, the ``where`` runs after all."""
         where = filters.where(schema) if filters else None
         if where is not None and filters is not None and schema >= 2:
+            deeper = filtering.POST_FILTER_DEPTH
+            if filtering.lists_rows(filters):  # listed once per revision, scored exactly
+                rows, share = filtering.passing(self.store, self.centred.collection, where, reads)
+                if len(rows) <= filtering.EXACT_ROWS:
+                    return self._fetch(rows, reads)
+                deeper = filtering.post_filter_depth(share, deeper)
             got = self._gather(query, cq, translated, depth, None, filters.admits, reads,
-                               filters.languages)
+                               filters.languages, deeper)
             if got is not None:
                 return got
         found = self._gather(query, cq, translated, depth, where, None, reads)
@@ -197,13 +195,13 @@ class ChromaSearcher(Searcher):
     def _gather(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
                 depth: int, where: dict[str, Any] | None,
                 admits: Callable[[Mapping[str, Any]], bool] | None, reads: ReadCache,
-                languages: tuple[str, ...] = ()
+                languages: tuple[str, ...] = (), deeper: int = filtering.POST_FILTER_DEPTH
                 ) -> tuple[list[str], list[dict[str, Any]], np.ndarray] | None:
-        """The candidates, filtered by Chroma (``where``) or here (``admits``, None when
-        fewer pass than each query needs: then it is the ``where``'s turn). With
-        ``languages``, read from those languages' own collections of raw vectors only."""
+        """The candidates, filtered by Chroma (``where``) or here (``admits``, on results
+        ``deeper`` times as deep; None when fewer pass than each query needs: then it is the
+        ``where``'s turn). With ``languages``, from those languages' own raw collections."""
         mode = self.settings.search.crosslingual
-        deeper = 1 if admits is None else POST_FILTER_DEPTH
+        deeper = 1 if admits is None else deeper
         centred = self.centred.collection
         asked: list[tuple[list[str], int]] = []  # per query: its ids, how many were asked
 
@@ -223,9 +221,9 @@ class ChromaSearcher(Searcher):
                     # The centred question over raw vectors orders one language's chunks
                     # by centred cosine times each chunk's centring norm (its mean is the
                     # same for all): read deeper, then scored exactly.
-                    ask(own, cq, LANGUAGE_FETCH * fetch, None)
+                    ask(own, cq, filtering.LANGUAGE_FETCH * fetch, None)
                     if lang in translated:
-                        ask(own, translated[lang], LANGUAGE_FETCH * depth, None)
+                        ask(own, translated[lang], filtering.LANGUAGE_FETCH * depth, None)
         elif mode == "none":
             ask(self.store.chunks, query.vector, depth, where)
         else:
