@@ -81,6 +81,12 @@ def test_a_filter_few_pass_lists_its_rows_once_and_scores_them_exactly(
     assert _recall(exact, hnsw, queries, filters) == 1.0
     assert all(w is None for w in queried), queried  # no HNSW query scans
     assert listed == [filters.where()]  # listed once for all the questions
+    # With nothing kept, a listing would be read again for each question: the ``where``.
+    plain = ChromaSearcher(hnsw.settings.variant(search={"read_cache_mib": 0.0}),
+                           assistant.store, assistant.embedder)
+    assert {h.id for h in plain.search(queries[0], 10, filters)} == \
+        {h.id for h in exact.search(queries[0], 10, filters)}
+    assert listed == [filters.where()]
 
 
 def test_the_listed_rows_follow_a_write(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ the read cache (a revision fixes every row's metadata). When there are at most
 snapshot path scores them. When there are more, they are a large enough share for deeper
 unrestricted results to hold enough (``post_filter_depth``). A filter on languages alone, or
 on the reader alone, is not listed: those have their own ways (``chroma_searcher._gather``).
-With nothing kept (``read_cache_mib=0``, or a writer at work) the rows are listed and read
-for each question; at 100,000 chunks that still costs less than the ``where`` queries
-(bench/results.md, "scale-chroma-100000").
+Nor is any filter while nothing is kept (``read_cache_mib=0``, or a writer at work): listing
+and reading a filter's rows for each question cost more than the ``where`` on a ``chroma
+run`` server (873 against 651 ms at 100,000 chunks, bench/results.md).
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ class ChromaSearcher(Searcher):
         where = filters.where(schema) if filters else None
         if where is not None and filters is not None and schema >= 2:
             deeper = filtering.POST_FILTER_DEPTH
-            if filtering.lists_rows(filters):  # listed once per revision, scored exactly
+            if reads.keeps and filtering.lists_rows(filters):  # listed once per revision
                 rows, share = filtering.passing(self.store, self.centred.collection, where, reads)
                 if len(rows) <= filtering.EXACT_ROWS:
                     return self._fetch(rows, reads)
