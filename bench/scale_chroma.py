@@ -82,6 +82,8 @@ def child_query(root: Path, size: int, budget_s: float) -> dict[str, Any]:
     # Recall (maps the snapshot: after the memory figures).
     recall: dict[str, float] = {}
     snapshot_settings = settings.variant(search={"backend": "snapshot"})
+    # With the read cache, as deployed: a filter's rows are listed only while it keeps them.
+    searcher = make_searcher(cached_settings, store, embedder)
     french = Filters(languages=("fr",))
     for label, prior, only in (("same means", 1e9, None), ("default exact", None, None),
                                ("language (fr)", None, french),
