@@ -30,16 +30,27 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
+# What follows this line in a section, up to its stamp, was written by hand (earlier runs,
+# what changed): a rerun keeps it under the new figures.
+NOTES = "<!-- notes: kept when the bench rewrites this section -->"
+
+
 def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section between BEGIN/END markers named ``name``."""
+    """Replace (or append) the section between BEGIN/END markers named ``name``, keeping
+    its notes (``NOTES``)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"<!-- BEGIN {name} -->\n{body.rstrip()}\n\n"
-             f"_Measured {stamp} on {machine()}._\n<!-- END {name} -->")
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->",
                          re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else \
-        f"{text.rstrip()}\n\n{block}\n"
+    found = pattern.search(text)
+    notes = ""
+    if found and NOTES in found.group(0):
+        kept = found.group(0)[found.group(0).index(NOTES):]
+        end = kept.rfind("\n_Measured ")  # the old stamp is not a note
+        notes = (kept[:end] if end > 0 else kept).rstrip() + "\n\n"
+    block = (f"<!-- BEGIN {name} -->\n{body.rstrip()}\n\n{notes}"
+             f"_Measured {stamp} on {machine()}._\n<!-- END {name} -->")
+    text = pattern.sub(lambda _: block, text) if found else f"{text.rstrip()}\n\n{block}\n"
     RESULTS.write_text(text, encoding="utf-8")
 
 
