@@ -32,8 +32,10 @@ LANGUAGE_FETCH = 2
 # The candidates' vectors are read from the read cache after the first question: 10,000
 # rows are 15 MiB of vectors, and scoring them costs a few milliseconds.
 EXACT_ROWS = 10_000
-# Results read per one needed at most, when a filter is applied to deeper results.
+# Results read per one needed at most, when a filter is applied to deeper results; and the
+# margin over the share that passes (read deep enough for half as many again to pass).
 MAX_POST_FILTER_DEPTH = 8
+_MARGIN = 1.5
 
 
 def lists_rows(filters: Filters) -> bool:
@@ -55,4 +57,4 @@ def passing(store: ChromaStore, collection: Any, where: dict[str, Any],
 
 def post_filter_depth(share: float, least: int) -> int:
     """How many results to read per one needed, when ``share`` of the rows pass."""
-    return max(least, min(MAX_POST_FILTER_DEPTH, math.ceil(1.5 / max(share, 1e-9))))
+    return max(least, min(MAX_POST_FILTER_DEPTH, math.ceil(_MARGIN / max(share, 1e-9))))

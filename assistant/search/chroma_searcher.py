@@ -195,13 +195,12 @@ class ChromaSearcher(Searcher):
     def _gather(self, query: Query, cq: np.ndarray, translated: dict[str, np.ndarray],
                 depth: int, where: dict[str, Any] | None,
                 admits: Callable[[Mapping[str, Any]], bool] | None, reads: ReadCache,
-                languages: tuple[str, ...] = (), deeper: int = filtering.POST_FILTER_DEPTH
+                languages: tuple[str, ...] = (), deeper: int = 1
                 ) -> tuple[list[str], list[dict[str, Any]], np.ndarray] | None:
         """The candidates, filtered by Chroma (``where``) or here (``admits``, on results
         ``deeper`` times as deep; None when fewer pass than each query needs: then it is the
         ``where``'s turn). With ``languages``, from those languages' own raw collections."""
         mode = self.settings.search.crosslingual
-        deeper = 1 if admits is None else deeper
         centred = self.centred.collection
         asked: list[tuple[list[str], int]] = []  # per query: its ids, how many were asked
 
