@@ -247,6 +247,9 @@ class Settings(BaseSettings):
     users_file: Path | None = Field(
         None, description="YAML file of users (bcrypt hashes, roles); unset: no sign-in.")
     root_path: str = Field("", description="URL prefix when served behind a reverse proxy.")
+    downloads_minutes: int = Field(
+        60, ge=1, description="How long the web app keeps a file it offered or received "
+        "(briefings, audit exports, uploads) before deleting it; all go when it stops.")
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)

@@ -26,6 +26,7 @@ from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.audit_tab import audit_tab
 from assistant.web.auth import Accounts, Users
+from assistant.web.downloads import Downloads
 from assistant.web.feedback import FeedbackStore, Turn, turn_dict
 from assistant.web.oidc import SignInEvent, SignInHook, SsoUsers, build_sso_app
 from assistant.web.records import Note, WebRecords, history_controls, remember_browser
@@ -115,26 +116,30 @@ def _history_pairs(history: list[dict[str, Any]], turns: dict[str, Any]
 
 
 def default_tabs(assistant: Assistant, users: Accounts | None = None,
-                 audit: Note | None = None) -> list[ExtraTab]:
+                 audit: Note | None = None, downloads: Downloads | None = None
+                 ) -> list[ExtraTab]:
     """Tabs mounted after Chat and Documents unless the caller chooses others."""
     from assistant.web.briefing import build_briefing_tab
 
     def briefing() -> None:
-        build_briefing_tab(assistant, users, audit)
+        build_briefing_tab(assistant, users, audit, downloads)
 
     return [("Briefing", briefing)]
 
 
 def build_app(assistant: Assistant, users: Accounts | None = None,
               extra_tabs: Sequence[ExtraTab] | None = None,
-              records: WebRecords | None = None) -> Any:
+              records: WebRecords | None = None, downloads: Downloads | None = None
+              ) -> Any:
     from assistant.web.admin import documents_tab
 
     users = users or Users({})
     # Audit log and chat history (assistant/records): one database, shared by all sessions.
     records = records or WebRecords.open(assistant.settings, users)
+    keep = assistant.settings.downloads_minutes * 60
+    downloads = downloads or Downloads(assistant.settings.downloads_minutes)
     if extra_tabs is None:
-        extra_tabs = default_tabs(assistant, users, records.note)
+        extra_tabs = default_tabs(assistant, users, records.note, downloads)
 
     text = load_web(assistant.settings.prompts_dir)
     feedback = FeedbackStore(assistant.settings.data_dir)
@@ -205,7 +210,8 @@ def build_app(assistant: Assistant, users: Accounts | None = None,
                 gr.Dropdown(choices=[ANY, *provinces], value=ANY),
                 gr.Dropdown(choices=[ANY, *languages], value=ANY))
 
-    with gr.Blocks(title="Health reports assistant") as app:
+    # Gradio's cached copies (downloads, uploads) go after `keep` seconds and when it stops.
+    with gr.Blocks(title="Health reports assistant", delete_cache=(keep, keep)) as app:
         with gr.Row():
             gr.Markdown("## Health reports assistant\n" + text.intro.format(backend=backend))
             who = gr.Markdown(elem_id="whoami")
@@ -246,7 +252,7 @@ def build_app(assistant: Assistant, users: Accounts | None = None,
             with gr.Tab("Documents", id="documents-tab", visible=not users.enabled) as admin:
                 list_documents, document_outputs = documents_tab(assistant, users, text,
                                                                  records.note)
-            show_audit, audit_outputs = audit_tab(records)
+            show_audit, audit_outputs = audit_tab(records, downloads)
             # Further tabs (e.g. a briefing builder) are mounted here by the caller.
             for label, build in extra_tabs:
                 with gr.Tab(label):
@@ -302,6 +308,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = assistant.settings
+    downloads = Downloads(settings.downloads_minutes)
     host = host or settings.host
     port = port or settings.port
     mount: dict[str, Any] = {"root_path": settings.root_path or None, "show_error": True,
@@ -309,7 +316,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     if settings.oidc.issuer:  # single sign-on: Gradio mounted behind the OIDC routes
         sso_users = SsoUsers()
         records = WebRecords.open(settings, sso_users)
-        blocks = build_app(assistant, sso_users, extra_tabs, records)
+        blocks = build_app(assistant, sso_users, extra_tabs, records, downloads)
         blocks.queue(default_concurrency_limit=4)
         # API keys name users of the users file where there is one; else the principals
         # signed in through the provider since the server started.
@@ -323,12 +330,12 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
 
         users = Users.for_serving(settings.users_file, host, allow_anonymous)  # fails closed
         records = WebRecords.open(settings, users)
-        blocks = build_app(assistant, users, extra_tabs, records)
+        blocks = build_app(assistant, users, extra_tabs, records, downloads)
         blocks.queue(default_concurrency_limit=4)
         app = gr.mount_gradio_app(
             _asgi_app(assistant, users, records.audit), blocks, path="/",
             auth=audited_check(users.check, records.audit) if users.enabled else None,
             auth_message=load_web(settings.prompts_dir).sign_in, **mount)
         how = "sign-in with the users file" if users.enabled else "no sign-in"
-    server = WebServer(app, host, port, settings.root_path, how)
+    server = WebServer(app, host, port, settings.root_path, how, on_close=downloads.close)
     return server.run() if block else server.start()

@@ -6,10 +6,7 @@ server, as the Documents tab does.
 
 from __future__ import annotations
 
-import secrets
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
@@ -17,15 +14,16 @@ import gradio as gr  # event hints (gr.Request) must resolve at module level
 from assistant.records import AuditQuery
 from assistant.records.audit import EVENTS
 from assistant.text.dates import parse as parse_date
+from assistant.web.downloads import Downloads
 from assistant.web.records import WebRecords
 
 AUDIT_COLUMNS = ["at", "event", "user", "outcome", "language", "question", "documents"]
 
 
-def audit_tab(records: WebRecords) -> tuple[Callable[..., Any], list[Any]]:
+def audit_tab(records: WebRecords, downloads: Downloads
+              ) -> tuple[Callable[..., Any], list[Any]]:
     """The administrators' Audit tab (call inside ``gr.Tabs``). Returns the function that
     shows it to administrators once signed in, and its outputs."""
-    folder = Path(tempfile.mkdtemp(prefix="audit-"))
     not_allowed = "Only administrators can read the audit log."
     with gr.Tab("Audit", id="audit-tab", visible=not records.users.enabled) as tab:
         gr.Markdown("Who signed in, asked, uploaded, deleted, briefed and exported "
@@ -67,7 +65,7 @@ def audit_tab(records: WebRecords) -> tuple[Callable[..., Any], list[Any]]:
                ) -> tuple[str, str | None]:
         if not records.is_admin(request):
             return not_allowed, None
-        path = folder / f"audit-{secrets.token_hex(4)}.csv"
+        path = downloads.new("audit-log.csv")
         try:
             with path.open("w", encoding="utf-8", newline="") as out:
                 count = records.audit.export(out, "csv", query(since_, until_, user_, event_,

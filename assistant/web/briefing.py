@@ -9,10 +9,8 @@ or links anything.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import gradio as gr  # event hints (gr.Request) must resolve at module level
@@ -24,6 +22,7 @@ from assistant.errors import AssistantError
 from assistant.service import Assistant
 from assistant.text.dates import parse as parse_date
 from assistant.web.auth import Accounts, Users
+from assistant.web.downloads import Downloads
 
 ANY = "(any)"
 
@@ -43,7 +42,7 @@ def safe_html(markdown: str) -> str:
 
 
 def make_brief(assistant: Assistant, topic: str, province: str, since: str, until: str,
-               language: str, fmt: str, folder: Path, reader: User | None = None,
+               language: str, fmt: str, downloads: Downloads, reader: User | None = None,
                cited: list[str] | None = None) -> tuple[str, str | None]:
     """The brief as HTML to show, and the exported file to download (None on error).
     ``cited`` (if given) receives the cited documents' sources, for the audit log."""
@@ -55,7 +54,7 @@ def make_brief(assistant: Assistant, topic: str, province: str, since: str, unti
     except AssistantError as exc:
         return safe_html(f"⚠️ {exc}"), None
     slug = re.sub(r"\W+", "-", (topic or province or "brief").casefold()).strip("-")[:40]
-    path = folder / f"briefing-{slug or 'brief'}.{fmt}"
+    path = downloads.new(f"briefing-{slug or 'brief'}.{fmt}")
     export(briefing, fmt, path)  # type: ignore[arg-type]
     if cited is not None:
         cited.extend(dict.fromkeys(c.source for c in briefing.citations))
@@ -63,7 +62,8 @@ def make_brief(assistant: Assistant, topic: str, province: str, since: str, unti
 
 
 def build_briefing_tab(assistant: Assistant, users: Accounts | None = None,
-                       audit: Callable[..., None] | None = None) -> dict[str, Any]:
+                       audit: Callable[..., None] | None = None,
+                       downloads: Downloads | None = None) -> dict[str, Any]:
     """Add the Briefing components to the current Blocks context; returns them by name.
 
     Mount it inside a ``gr.Tab("Briefing")`` of the web app. The click handler is exposed
@@ -74,7 +74,7 @@ def build_briefing_tab(assistant: Assistant, users: Accounts | None = None,
     users = users or Users({})
     # Province names only: a restricted document's provinces show as a choice, never its text.
     provinces = sorted({p for r in assistant.sources() for p in r.provinces})
-    folder = Path(tempfile.mkdtemp(prefix="briefings-"))
+    downloads = downloads or Downloads(assistant.settings.downloads_minutes)
     with gr.Row():
         topic = gr.Textbox(label="Topic", placeholder="e.g. digital transformation", scale=3)
         province = gr.Dropdown([ANY, *provinces], value=ANY, label="Province", scale=2)
@@ -96,7 +96,7 @@ def build_briefing_tab(assistant: Assistant, users: Accounts | None = None,
             return safe_html("⚠️ You are no longer signed in: sign in again."), None
         cited: list[str] = []
         shown, path = make_brief(assistant, topic_, province_, since_, until_, language_,
-                                 fmt_, folder, reader, cited)
+                                 fmt_, downloads, reader, cited)
         if audit is not None:
             audit("briefing", request, "ok" if path else "failed", topic=topic_,
                   province=province_, since=since_, until=until_, language=language_,
