@@ -109,6 +109,20 @@ class CentredCollection:
         self.__dict__.pop("collection", None)
         self._own.clear()
 
+    def load(self, probe: np.ndarray) -> None:
+        """Have Chroma load now what a first question would wait for (docs/scale.md): each
+        mirror collection's HNSW graph, loaded on its first query, and the segments a
+        collection opens on its first read (0.5 s for the chunks at 100,000). One query per
+        mirror collection, one row read of each collection a question reads; none created."""
+        for name in self.store.mirror_collections():
+            handle = self.collection if name == self.store.mirror_name else self.store._call(
+                self.store.client.get_collection, name, embedding_function=None)
+            if self.store._call(handle.count):
+                self.store._call(handle.query, query_embeddings=[probe.tolist()],
+                                 n_results=1, include=[])
+        for handle in (self.collection, self.store.chunks, self.store.docs):
+            self.store._call(handle.get, limit=1, include=["documents", "metadatas"])
+
     def drop(self) -> None:
         """Delete the centred collection and every language's raw one (``reset``, or other
         means: rewritten whole)."""

@@ -120,7 +120,7 @@ class ChromaSearcher(Searcher):
 
     def warm_up(self) -> None:
         self._current()
-        _ = self.centred.collection  # opens the handle now
+        self.centred.load(self.embedder.embed_query_vector("warm-up"))
 
     def snapshot(self) -> Any:
         raise IndexStoreError("search.backend=chroma keeps no snapshot of the index.")
