@@ -173,7 +173,8 @@ def render(size: int, build: dict[str, Any], snap: dict[str, Any], chroma: dict[
         "centred collection (`search.backend=chroma`). Each row a fresh process (model loaded "
         "first, not counted); the snapshot row is today's path on the same collection in the "
         "same run. Start-up = `warm_up` (snapshot mapped / for Chroma: the index's state "
-        "checked, nothing read); RSS after the first question / end / peak (MiB); the Chroma "
+        "checked, every collection's HNSW graph loaded, one row read of each collection a "
+        "question reads); RSS after the first question / end / peak (MiB); the Chroma "
         "row's recall is measured after its memory figures.", "",
         f"Code: {chroma['code']}. Build: {build['docs']:,} documents, {build['build_s']:.0f} s "
         f"into Chroma with both collections, {build['disk_mib']:.0f} MiB on disk "
