@@ -61,6 +61,7 @@ class Assistant:
                  store: ChromaStore | None = None, chat: BaseChatModel | None = None) -> None:
         self.settings = settings = settings or Settings()
         self.store = store or ChromaStore(settings)
+        self._own_store = store is None  # closed with the assistant; a caller's is theirs
         self.embedder = embedder or make_embedder(settings)  # the model itself loads lazily
         self.chat = _chat_endpoint(settings, chat)
         self.indexer = Indexer(settings, self.store, self.embedder)
@@ -186,6 +187,9 @@ class Assistant:
             self.searcher.warm_up()
 
     def close(self) -> None:
-        """Stop the local model server, if this assistant started one."""
+        """Stop the local model server, if this assistant started one, and let go of the
+        index (its files stay open until then); the assistant is not used after."""
         if self.chat is not None:
             self.chat.close()
+        if self._own_store:
+            self.store.close()

@@ -8,13 +8,14 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.index.store import ChromaStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -36,6 +37,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _close_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # An embedded Chroma folder stays open (about 30 descriptors) until its last client
+    # closes: the stores a test makes are closed after it, or the suite holds over 1,000
+    # by its end. Wider fixtures are set up before this one, so theirs are not closed.
+    made: list[ChromaStore] = []
+    init = ChromaStore.__init__
+
+    def register(self: ChromaStore, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(ChromaStore, "__init__", register)
+    yield
+    for store in made:
+        store.close()
 
 
 @pytest.fixture(autouse=True)

@@ -120,6 +120,13 @@ class ChromaStore:
                 + ("Is `chroma run` up at that address?" if self.settings.chroma_url else "")
             ) from None
 
+    def close(self) -> None:
+        """Let go of the client: an embedded store's files close once no other client of
+        this process has its folder open. Handles taken from it stop working."""
+        if (client := self.__dict__.pop("client", None)) is not None:
+            self.__dict__.pop("chunks", None)
+            client.close()
+
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
