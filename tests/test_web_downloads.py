@@ -112,3 +112,40 @@ def test_the_server_stops_while_a_page_is_open(indexed: Assistant, tmp_path: Pat
     # thread lived on, and its shutdown (which deletes the cached files) never ran.
     assert server.thread is not None and not server.thread.is_alive()
     assert closed == [True]
+
+
+@pytest.mark.slow
+def test_a_server_stopped_by_sigterm_leaves_nothing(tmp_path: Path) -> None:
+    # As a service manager stops it. uvicorn re-raises the signal once its shutdown is
+    # done, which ends the process there: cleaning up after ``run`` returns is too late.
+    import signal
+    import subprocess
+
+    from gradio_client import Client
+
+    from assistant.answer.processes import wait_for_http
+
+    from .conftest import BIN, CORPUS, clean_env, cli
+
+    temp, cache = tmp_path / "tmp", tmp_path / "gradio"
+    temp.mkdir()
+    env = clean_env(tmp_path / "index")
+    env.update(ASSISTANT_CORPUS_DIR=str(CORPUS), TMPDIR=str(temp), GRADIO_TEMP_DIR=str(cache))
+    assert cli(env, "ingest", "-q").returncode == 0
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "assistant"), "serve", "--no-ingest", "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert wait_for_http(f"{url}config", proc, 300) == "up"
+        _, brief = Client(url, verbose=False, download_files=str(tmp_path / "client")
+                          ).predict("digital transformation", "(any)", "", "", "en", "md",
+                                    api_name="/brief")
+        assert brief and [p for p in _files(temp) if p.suffix == ".md"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert _files(temp) == [], err
+    assert [p.name for p in temp.iterdir() if len(p.name) != 40] == []
+    assert [p for p in _files(cache) if p.stat().st_size] == []

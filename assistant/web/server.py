@@ -22,7 +22,7 @@ def _gradio_apps(app: Any) -> Iterator[Any]:
             yield from _gradio_apps(sub)
 
 
-def _server(config: Any) -> Any:
+def _server(config: Any, web: WebServer) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -34,6 +34,9 @@ def _server(config: Any) -> Any:
                 gradio.get_blocks().is_running = False
                 gradio.stop_event.set()
             await super().shutdown(sockets)
+            # Here, not after ``run``: on SIGTERM uvicorn re-raises the signal once this
+            # is done, and the process ends there.
+            web._closed()
 
     return Server(config)
 
@@ -48,7 +51,7 @@ class WebServer:
                                 log_level="warning", proxy_headers=True,
                                 timeout_graceful_shutdown=GRACE_S)
         self.app = app
-        self.server = _server(config)
+        self.server = _server(config, self)
         self.how = how  # printed after the address, e.g. how people sign in
         self.thread: threading.Thread | None = None
         self.on_close = on_close  # after the server stopped, e.g. remove its downloads
@@ -65,7 +68,7 @@ class WebServer:
         try:
             self.server.run()
         finally:
-            self._closed()
+            self._closed()  # if it stopped before its shutdown ran
 
     def start(self) -> WebServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="web")
@@ -83,5 +86,6 @@ class WebServer:
         self._closed()
 
     def _closed(self) -> None:
-        if self.on_close is not None:
-            self.on_close()
+        on_close, self.on_close = self.on_close, None  # once, whichever way it stopped
+        if on_close is not None:
+            on_close()
