@@ -50,6 +50,36 @@ def test_old_downloads_are_pruned(tmp_path: Path) -> None:
     downloads.close()
 
 
+@pytest.mark.parametrize("killed", [True, False])
+def test_a_killed_apps_downloads_go_at_the_next_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed: bool) -> None:
+    # SIGKILL (out of memory, a service manager's last resort) leaves no chance to clean
+    # up: the next app removes the folder, unless its process still runs.
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code = ("import os, signal, sys, tempfile; tempfile.tempdir = sys.argv[1]\n"
+            "from assistant.web.downloads import Downloads\n"
+            "d = Downloads(); d.new('brief.md').write_text('x'); print(d.folder, flush=True)\n"
+            f"os.kill(os.getpid(), signal.SIGKILL) if {killed} else sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    left = Path(proc.stdout.readline().strip())
+    try:
+        if killed:
+            assert proc.wait(timeout=60) == -signal.SIGKILL
+        assert _files(left)
+        downloads = Downloads()
+        assert left.exists() is not killed
+        assert downloads.folder.exists()
+        downloads.close()
+    finally:
+        proc.communicate("")
+
+
 @pytest.mark.slow
 def test_downloads_and_uploads_are_gone_when_the_server_stops(
         indexed: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
