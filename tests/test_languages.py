@@ -49,6 +49,13 @@ def test_tokenize_keeps_vietnamese_and_figures() -> None:
     ("лікарі в Хайфоні та Хайфон", "Hai Phong"),
     ("مقاطعة لانج سون", "Lang Son"),
     ("le budget de Da Nang", "Da Nang"),
+    # Ukrainian: the concatenated spelling, declined, and one written syllable by syllable.
+    ("Скільки лікарень у Бенче?", "Ben Tre"),
+    ("лікарні в Бен Тре", "Ben Tre"),
+    ("семінар департаментів охорони здоров'я Хошиміна, Біньзионга та Баріа-Вунгтау",
+     "Binh Duong"),
+    ("Скільки лікарів у провінції Ка Мау?", "Ca Mau"),
+    ("вакцинація в Куангнамі", "Quang Nam"),
 ])
 def test_provinces_in_every_script(text: str, province: str) -> None:
     assert province in find_provinces(text)

@@ -18,7 +18,13 @@ from assistant.answer.answerability import (
 )
 from assistant.answer.candidates import Candidate, score_sentences
 from assistant.answer.citations import CitationBuilder
-from assistant.answer.lead import AnswerMessages, lead_for, load_answer_messages, not_held
+from assistant.answer.lead import (
+    AnswerMessages,
+    lead_for,
+    load_answer_messages,
+    not_held,
+    place_name,
+)
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
     ABOUT,
@@ -120,8 +126,9 @@ class ExtractiveAnswerer:
         covered = {p for h in hits for p in h.metadata.get("provinces", [])}
         if named and not covered.intersection(named):
             message = self.messages.pick(self.messages.province_not_covered, language)
+            spelt = ", ".join(place_name(p, language, query.text) for p in named)
             return self._abstain(query, hits, "province not covered",
-                                 message.format(provinces=", ".join(named)))
+                                 message.format(provinces=spelt))
         need = self.need(query)
         candidates = self.candidates(query, hits, need.kind == "figure")
         if not candidates:

@@ -95,9 +95,17 @@ class Lead:
     span: str  # the fact alone (value, name, date or place), as the sentence writes it
 
 
-def place_name(province: str, language: str) -> str:
-    """A province as the question's script writes it ("Лангшон", "لانج سون", "Lạng Sơn")."""
+def place_name(province: str, language: str, asked: str = "") -> str:
+    """A province as the question ``asked`` spells it ("Бен Тре", "Bến Tre"), else as the
+    question's script writes it ("Лангшон", "لانج سون", "Lạng Sơn")."""
     script = _SCRIPTS.get(language)
+    if asked:
+        where = fold(asked)
+        used = [f for f in [province, *aliases().get(province, [])] if fold(f) in where]
+        # "Bến Tre" over "Ben Tre" (they fold alike), "Баріа-Вунгтау" over "Вунгтау".
+        used.sort(key=lambda f: (not (script and script.search(f)), -len(f)))
+        if used:
+            return used[0]
     if script:
         for alias in aliases().get(province, []):
             if script.search(alias):
