@@ -59,6 +59,7 @@ def test_the_fact_of_another_province_is_not_given(indexed: Assistant) -> None:
     ("Bến Tre có bao nhiêu bệnh viện?", "Bến Tre"),
     ("Скільки лікарень у провінції Бен Тре?", "Бен Тре"),
     ("Скільки лікарів у Бенче?", "Бенче"),
+    ("كم عدد الأطباء في كا ماو؟", "كا ماو"),
     ("Combien de médecins à Can Tho ?", "Can Tho"),
 ])
 def test_a_province_no_report_covers_is_named(indexed: Assistant, question: str,

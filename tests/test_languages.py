@@ -56,6 +56,8 @@ def test_tokenize_keeps_vietnamese_and_figures() -> None:
      "Binh Duong"),
     ("Скільки лікарів у провінції Ка Мау?", "Ca Mau"),
     ("вакцинація в Куангнамі", "Quang Nam"),
+    ("كم عدد المستشفيات في بن تري؟", "Ben Tre"),
+    ("التأمين الصحي في مقاطعة كوانغ نام", "Quang Nam"),
 ])
 def test_provinces_in_every_script(text: str, province: str) -> None:
     assert province in find_provinces(text)
