@@ -186,3 +186,21 @@ def test_model_that_fails_keeps_the_extractive_brief(indexed: Assistant) -> None
     briefing = indexed.brief(BriefRequest("vaccination"), Down(responses=["unused"]))
     assert briefing.backend == "extractive" and briefing.model_error == "ConnectionError"
     assert [x.text for x in briefing.summary] == [x.text for x in extractive.summary]
+
+
+@pytest.mark.parametrize(("province", "value", "unit", "label"), [
+    # The unit is what the figure counts, not the word after it ("public", "of", "lits").
+    ("Tra Vinh", "118", "public medical examination and treatment facilities", ""),
+    ("Tra Vinh", "3/3", "of the main socio -economic targets", ""),
+    ("Hai Phong", "65", "розумних терміналів", ""),
+    ("Hai Phong", "4,1", "мільйона візитів", "Medical examinations"),
+    ("Lang Son", "34", "lits d'hôpitaux pour 10 000 habitants", "Hospital beds"),
+    # Labelled by what its own phrase names: a share of medical stations is not doctors.
+    ("Tra Vinh", "100%", "%", ""),
+])
+def test_a_key_figure_says_what_it_counts(indexed: Assistant, province: str, value: str,
+                                          unit: str, label: str) -> None:
+    briefing = indexed.brief(BriefRequest("", province=province))
+    row = next(r for r in briefing.figures if r.value == value and r.unit == unit)
+    named, colon, _ = row.indicator.partition(": ")
+    assert (named if colon else "") == label, row

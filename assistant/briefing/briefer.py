@@ -25,7 +25,14 @@ import numpy as np
 
 from assistant.access import User
 from assistant.answer.citations import Citation, CitationBuilder, markers
-from assistant.briefing.figures import Analysis, analyse, cues, related_concepts
+from assistant.briefing.figures import (
+    Analysis,
+    analyse,
+    bound_concept,
+    counted_unit,
+    cues,
+    related_concepts,
+)
 from assistant.briefing.types import (
     Briefing,
     BriefRequest,
@@ -234,10 +241,12 @@ class Briefer:
                 if (s.record.source, f.value) in used:
                     continue
                 used.add((s.record.source, f.value))
-                label = self.messages.indicators.get(f.concept, {}).get(briefing.language)
+                label = self.messages.indicators.get(bound_concept(f), {}).get(
+                    briefing.language)
                 indicator = f"{label}: {f.indicator}" if label else f.indicator
                 briefing.figures.append(FigureRow(
-                    indicator, f.value, f.unit, f.target, ", ".join(s.record.provinces),
+                    indicator, f.value, counted_unit(f), f.target,
+                    ", ".join(s.record.provinces),
                     f.period or s.period, line(s).cite, f.concept, s.text, s.record.source))
         # Slice before citing: a source is numbered only when a line shown cites it.
         directives = [s for s in pool if s.facts.directive][:cap]

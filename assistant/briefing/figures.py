@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.answer.support import figure_terms
 from assistant.text.anchors import find_terms, fold
 from assistant.text.figures import URL, Cues, Figure, cue_pattern, cues, extract_figures, has_cue
 from assistant.text.languages import tokenize
 
-__all__ = ["Analysis", "Cues", "Figure", "analyse", "cues", "deadline", "extract_figures",
-           "is_directive", "is_problem", "related_concepts"]
+__all__ = ["Analysis", "Cues", "Figure", "analyse", "bound_concept", "counted_unit", "cues",
+           "deadline", "extract_figures", "is_directive", "is_problem", "related_concepts"]
 
 
 def is_directive(sentence: str) -> bool:
@@ -21,6 +22,26 @@ def is_directive(sentence: str) -> bool:
 
 def is_problem(sentence: str) -> bool:
     return has_cue("problem", sentence)
+
+
+def bound_concept(figure: Figure) -> str:
+    """The indicator a key-figures row is labelled with: the one the figure's own phrase
+    names, as an answer's lead does ("100% of medical stations have doctors" is not a
+    doctors figure), not whatever its clause mentions; "" when it names none."""
+    concepts = figure_terms(figure) - {"per_10000_people"}
+    if figure.value.endswith(("%", "٪")) and figure.counts_side == "after":
+        # "99.5% of medical examination and treatment facilities": a share of facilities.
+        concepts -= {"examinations"}
+    return sorted(concepts)[0] if concepts else ""
+
+
+def counted_unit(figure: Figure) -> str:
+    """A row's unit: %, a per-capita unit, else the noun phrase the figure counts ("public
+    medical examination and treatment facilities", not "public")."""
+    if figure.unit == "%" or "/" in figure.unit or figure.counts_side != "after" \
+            or not figure.counts:
+        return figure.unit
+    return f"{figure.multiplier} {figure.counts}".strip()  # "мільйона візитів"
 
 
 def deadline(sentence: str) -> str | None:
