@@ -204,3 +204,14 @@ def test_a_key_figure_says_what_it_counts(indexed: Assistant, province: str, val
     row = next(r for r in briefing.figures if r.value == value and r.unit == unit)
     named, colon, _ = row.indicator.partition(": ")
     assert (named if colon else "") == label, row
+
+
+@pytest.mark.parametrize(("province", "language", "title"), [
+    ("Чавінь", "uk", "Довідка: Чавінь"),  # before: "Довідка: Tra Vinh"
+    ("Tra Vinh", "vi", "Báo cáo tóm tắt: Trà Vinh"),
+    ("tra vinh", "en", "Briefing: Tra Vinh"),  # its listed spelling
+])
+def test_a_province_brief_is_titled_as_asked(indexed: Assistant, province: str,
+                                             language: str, title: str) -> None:
+    briefing = indexed.brief(BriefRequest("", province=province, language=language))
+    assert briefing.title == title and briefing.figures
