@@ -120,6 +120,7 @@ def _damaged(name: str) -> bytes:
         "zip_not_docx.docx": lambda: _zip_with({"hello.txt": "hi"}),
         "damaged_xml.docx": lambda: _docx_with_damaged_body("xml"),
         "damaged_deflate.docx": lambda: _docx_with_damaged_body("deflate"),
+        "random_bytes.jpg": lambda: rng.randbytes(2048),
     }[name]()
 
 
@@ -348,6 +349,7 @@ def test_file_deleted_during_ingest(make_settings: Callable[..., Settings],
     ("zip_not_docx.docx", r"corrupt or unreadable DOCX"),
     ("damaged_xml.docx", r"corrupt or unreadable DOCX"),
     ("damaged_deflate.docx", r"corrupt or unreadable DOCX"),
+    ("random_bytes.jpg", r"corrupt or unreadable JPG"),
 ])
 def test_damaged_file_is_a_document_error(tmp_path: Path, name: str, reason: str) -> None:
     path = tmp_path / name
@@ -356,6 +358,8 @@ def test_damaged_file_is_a_document_error(tmp_path: Path, name: str, reason: str
         load(path, name, LANGUAGES)
     assert caught.value.path == name
     assert re.search(reason, caught.value.reason), caught.value.reason
+    # Said to a person: no "<_io.BytesIO object at 0x7f...>" from the parser's message.
+    assert " object at 0x" not in caught.value.reason, caught.value.reason
 
 
 def test_damaged_docx_costs_one_file_not_the_run(

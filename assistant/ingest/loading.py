@@ -40,6 +40,9 @@ _BOILERPLATE = [
     )
 ]
 _URL_LINE = re.compile(r"^(?:source|sources|nguồn|джерело|المصدر)\s*:?\s*(https?://\S+)", re.I)
+# A Python object's repr in a parser's message means nothing to the person told.
+_OBJECT = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
 
 @dataclass(frozen=True)
 class Section:
@@ -101,8 +104,9 @@ def load(path: Path, source: str, languages: list[str], max_mb: float = 50.0,
     except DocumentError:
         raise
     except Exception as exc:  # parsers raise many types on damaged files (zlib, lxml, pypdf)
+        detail = _OBJECT.sub("", str(exc))  # "cannot identify image file <_io.BytesIO ...>"
         raise DocumentError(source, f"corrupt or unreadable {suffix.lstrip('.').upper()} "
-                                    f"({type(exc).__name__}: {exc})") from None
+                                    f"({type(exc).__name__}: {detail})") from None
     lines, sections = _lines(got.parts)
     if not lines:
         raise DocumentError(source, "no text found in file")
