@@ -198,5 +198,6 @@ def test_unreachable_server_is_a_clear_error(base_env: dict[str, str], embedded_
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith((f"Error: Cannot open the Chroma store at {dead}",
                                 f"Error: Lost the Chroma store at {dead}")), lines[0]
+    assert "?." not in lines[0] and ".." not in lines[0], lines[0]  # one sentence end
     assert result.stdout == ""
     _assert_embedded_untouched(embedded_dir)

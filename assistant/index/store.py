@@ -115,8 +115,10 @@ class ChromaStore:
             return chromadb.PersistentClient(path=str(self.settings.index_dir),
                                              settings=chroma_settings)
         except Exception as exc:  # chromadb raises many types for "cannot connect"
+            detail = str(exc).rstrip()
+            detail += "" if detail.endswith((".", "?", "!")) else "."
             raise StoreUnavailableError(
-                f"Cannot open the Chroma store at {self.location}: {exc}. "
+                f"Cannot open the Chroma store at {self.location}: {detail} "
                 + ("Is `chroma run` up at that address?" if self.settings.chroma_url else "")
             ) from None
 
