@@ -58,6 +58,10 @@ def test_tokenize_keeps_vietnamese_and_figures() -> None:
     ("вакцинація в Куангнамі", "Quang Nam"),
     ("كم عدد المستشفيات في بن تري؟", "Ben Tre"),
     ("التأمين الصحي في مقاطعة كوانغ نام", "Quang Nam"),
+    # Arabic writes "and", "in" onto the name.
+    ("لانغ سون وهاي فونغ", "Hai Phong"),
+    ("قارن بين لانغ سون ودا نانغ", "Da Nang"),
+    ("في هو تشي منه وبينه دونغ وبا ريا - فونغ تاو", "Ba Ria - Vung Tau"),
 ])
 def test_provinces_in_every_script(text: str, province: str) -> None:
     assert province in find_provinces(text)

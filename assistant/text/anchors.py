@@ -28,6 +28,7 @@ def _data(name: str) -> dict[str, object]:
 
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 def _alternation(forms: set[str]) -> str:
@@ -42,10 +43,14 @@ def _provinces() -> list[tuple[str, re.Pattern[str]]]:
             continue
         forms = {fold(a) for a in [name, *(aliases or [])]}  # type: ignore[misc]
         cyrillic = {f for f in forms if _CYRILLIC.search(f)}
+        arabic = {f for f in forms if _ARABIC.search(f)}
         # Ukrainian declines place names (Дананг -> Дананга, Хайфоні): allow an ending.
-        pattern = rf"(?<!\w)(?:(?:{_alternation(forms - cyrillic)})"
+        pattern = rf"(?<!\w)(?:(?:{_alternation(forms - cyrillic - arabic)})"
         if cyrillic:
             pattern += rf"|(?:{_alternation(cyrillic)})[а-яіїєґ]{{0,3}}"
+        if arabic:
+            # Arabic writes "and", "in", "to" onto the name: "لانغ سون وهاي فونغ".
+            pattern += rf"|[وف]?[بلك]?(?:{_alternation(arabic)})"
         table.append((name, re.compile(pattern + r")(?!\w)")))
     return table
 
