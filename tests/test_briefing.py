@@ -14,6 +14,7 @@ from assistant import Assistant
 from assistant.briefing.briefer import check_figures
 from assistant.briefing.export import to_docx, to_json, to_markdown
 from assistant.briefing.types import Briefing, BriefRequest
+from assistant.text.anchors import fold
 
 EMR_CASHLESS = {
     # report: the electronic-medical-record and cashless-payment figures it holds
@@ -79,7 +80,8 @@ def test_lang_son_brief_covers_both_reports_and_no_other_province(
     briefing = indexed.brief(request_)
     assert {c.source for c in briefing.citations} == LANG_SON
     assert {p for c in briefing.citations for p in c.provinces} == {"Lang Son"}
-    assert all(row.province == "Lang Son" for row in briefing.figures)
+    # As the brief's language writes it ("Lạng Sơn" in Vietnamese).
+    assert {fold(row.province) for row in briefing.figures} == {"lang son"}
     assert not briefing.by_province  # one province: no per-province sections
 
 
@@ -215,3 +217,16 @@ def test_a_province_brief_is_titled_as_asked(indexed: Assistant, province: str,
                                              language: str, title: str) -> None:
     briefing = indexed.brief(BriefRequest("", province=province, language=language))
     assert briefing.title == title and briefing.figures
+
+
+@pytest.mark.parametrize(("language", "hai_phong"), [
+    ("en", "Hai Phong"), ("vi", "Hải Phòng"), ("uk", "Хайфон"), ("ar", "هاي فونغ")])
+def test_provinces_are_written_in_the_briefs_language(indexed: Assistant, language: str,
+                                                      hai_phong: str) -> None:
+    # Headings, the figures' province column and the coverage line (all were Latin).
+    briefing = indexed.brief(BriefRequest("digital transformation", language=language))
+    assert hai_phong in briefing.by_province
+    assert hai_phong in {row.province for row in briefing.figures}
+    coverage = next(x for x in to_markdown(briefing).splitlines()
+                    if x.startswith(f"- {briefing.labels['provinces']}:"))
+    assert hai_phong in coverage

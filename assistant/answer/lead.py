@@ -113,13 +113,18 @@ def place_name(province: str, language: str, asked: str = "") -> str:
     return province
 
 
+def place_names(provinces: Iterable[str], language: str) -> str:
+    """Provinces listed as ``language`` writes them ("Хайфон, Лангшон")."""
+    return ("، " if language == "ar" else ", ").join(place_name(p, language)
+                                                    for p in provinces)
+
+
 def document_label(passages: Sequence[Passage], language: str) -> str:
     provinces: list[str] = []
     for passage in passages:
         provinces += [p for p in passage.metadata.get("provinces") or [] if p not in provinces]
     if provinces:
-        return ("، " if language == "ar" else ", ").join(
-            place_name(p, language) for p in provinces[:3])
+        return place_names(provinces[:3], language)
     return str(passages[0].metadata.get("title") or passages[0].source) if passages else ""
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.access import User
 from assistant.answer.citations import Citation, CitationBuilder, markers
-from assistant.answer.lead import place_name
+from assistant.answer.lead import place_name, place_names
 from assistant.briefing.figures import (
     Analysis,
     analyse,
@@ -249,7 +249,7 @@ class Briefer:
                 indicator = f"{label}: {f.indicator}" if label else f.indicator
                 briefing.figures.append(FigureRow(
                     indicator, f.value, counted_unit(f), f.target,
-                    ", ".join(s.record.provinces),
+                    place_names(s.record.provinces, briefing.language),
                     f.period or s.period, line(s).cite, f.concept, s.text, s.record.source))
         # Slice before citing: a source is numbered only when a line shown cites it.
         directives = [s for s in pool if s.facts.directive][:cap]
@@ -267,7 +267,8 @@ class Briefer:
             for sources, names in groups.items():
                 mine = [s for s in pool if s.record.source in sources]
                 mine.sort(key=lambda s: (-s.on_topic, -bool(s.facts.figures), -s.score))
-                briefing.by_province[", ".join(names)] = [line(s) for s in mine[:3]]
+                heading = place_names(names, briefing.language)
+                briefing.by_province[heading] = [line(s) for s in mine[:3]]
         briefing.citations = builder.citations
         if self.chat_model is not None:
             try:

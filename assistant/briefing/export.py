@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
+from assistant.answer.lead import place_names
 from assistant.briefing.types import Briefing, FigureRow, Line
 
 Format = Literal["md", "docx", "json"]
@@ -33,7 +34,8 @@ def _scope(briefing: Briefing) -> list[str]:
     if dates and len(dates) < len(briefing.documents):
         span += f"; {labels['undated']}: {len(briefing.documents) - len(dates)}"
     languages = ", ".join(sorted({d["language"] for d in briefing.documents}))
-    provinces = ", ".join(sorted({p for d in briefing.documents for p in d["provinces"]}))
+    provinces = place_names(sorted({p for d in briefing.documents for p in d["provinces"]}),
+                            briefing.language)
     return [f"{labels['documents']}: " + "; ".join(docs),
             f"{labels['dates']}: {span} {cites}",
             f"{labels['languages']}: {languages} {cites}",
