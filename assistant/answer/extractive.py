@@ -23,7 +23,7 @@ from assistant.answer.lead import (
     lead_for,
     load_answer_messages,
     not_held,
-    place_name,
+    place_names,
 )
 from assistant.answer.spans import dates_in
 from assistant.answer.support import (
@@ -126,7 +126,7 @@ class ExtractiveAnswerer:
         covered = {p for h in hits for p in h.metadata.get("provinces", [])}
         if named and not covered.intersection(named):
             message = self.messages.pick(self.messages.province_not_covered, language)
-            spelt = ", ".join(place_name(p, language, query.text) for p in named)
+            spelt = place_names(named, language, query.text)
             return self._abstain(query, hits, "province not covered",
                                  message.format(provinces=spelt))
         need = self.need(query)

@@ -113,9 +113,10 @@ def place_name(province: str, language: str, asked: str = "") -> str:
     return province
 
 
-def place_names(provinces: Iterable[str], language: str) -> str:
-    """Provinces listed as ``language`` writes them ("Хайфон, Лангшон")."""
-    return ("، " if language == "ar" else ", ").join(place_name(p, language)
+def place_names(provinces: Iterable[str], language: str, asked: str = "") -> str:
+    """Provinces listed as ``language`` writes them ("Хайфон, Лангшон"), each as ``asked``
+    spells it where it does."""
+    return ("، " if language == "ar" else ", ").join(place_name(p, language, asked)
                                                     for p in provinces)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.access import User
 from assistant.answer.citations import Citation, CitationBuilder, markers
-from assistant.answer.lead import place_name, place_names
+from assistant.answer.lead import place_names
 from assistant.briefing.figures import (
     Analysis,
     analyse,
@@ -106,8 +106,8 @@ class Briefer:
         provinces = self._provinces(request.province, topic)
         labels = {name: self.messages.label(name, language) for name in self.messages.labels}
         # A province as the request spelt it ("Чавінь"), or in the brief's script ("Trà Vinh").
-        title_topic = topic or ", ".join(place_name(p, language, request.province or "")
-                                         for p in provinces) or labels["all_topics"]
+        title_topic = topic or place_names(provinces, language, request.province or "") \
+            or labels["all_topics"]
         briefing = Briefing(request, labels["title"].format(topic=title_topic), language, labels)
         records = [r for r in self.store.documents() if self._in_scope(r, provinces, request)]
         if records:

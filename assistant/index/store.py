@@ -107,10 +107,9 @@ class ChromaStore:
         try:
             if self.settings.chroma_url:
                 url = urlparse(self.settings.chroma_url)
-                return chromadb.HttpClient(
-                    host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                    ssl=url.scheme == "https", settings=chroma_settings,
-                )
+                return chromadb.HttpClient(host=url.hostname or "127.0.0.1",
+                                           port=url.port or 8000, ssl=url.scheme == "https",
+                                           settings=chroma_settings)
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(self.settings.index_dir),
                                              settings=chroma_settings)
